@@ -1,0 +1,47 @@
+/**
+ * certbot manual hooks. certbot runs the auth hook once per challenge, sequentially, and
+ * answers all challenges after the last one; it does no DNS check itself. So every call writes
+ * its record, and only the last (CERTBOT_REMAINING_CHALLENGES=0) waits, for every record of
+ * the run at once: an N-name certificate costs one wait.
+ */
+import { ConfigError } from '../../errors.js';
+import { findOwnerPid } from '../../state/processes.js';
+import { withHookRuntime, type HookContext } from '../context.js';
+
+function required(context: HookContext, name: string): string {
+  const value = context.env[name];
+  if (value === undefined || value === '') {
+    throw new ConfigError('usage', `${name} is not set: this hook must be run by certbot (--manual-auth-hook / --manual-cleanup-hook)`);
+  }
+  return value;
+}
+
+export async function certbotAuth(context: HookContext): Promise<void> {
+  const domain = required(context, 'CERTBOT_DOMAIN');
+  const value = required(context, 'CERTBOT_VALIDATION');
+  const remaining = Number(context.env.CERTBOT_REMAINING_CHALLENGES ?? '0');
+  await withHookRuntime('certbot-auth', context, async ({ engine }, log) => {
+    await engine.present([{ name: domain, value }], { wait: false, signal: context.signal });
+    if (remaining > 0) {
+      log.info(`${remaining} more challenge(s) to come; waiting for propagation after the last one`);
+      return;
+    }
+    // Every record this certbot run wrote, journaled under certbot's PID by earlier calls.
+    const batch = await engine.journaledFor(findOwnerPid());
+    try {
+      await engine.wait(batch, context.signal);
+    } catch (error) {
+      // certbot would answer the challenges anyway; take the records back so none is left.
+      for (const record of batch) await engine.remove(record).catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+export async function certbotCleanup(context: HookContext): Promise<void> {
+  const domain = required(context, 'CERTBOT_DOMAIN');
+  const value = required(context, 'CERTBOT_VALIDATION');
+  await withHookRuntime('certbot-cleanup', context, async ({ engine }) => {
+    await engine.cleanup(domain, value);
+  });
+}

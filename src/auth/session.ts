@@ -1,0 +1,156 @@
+/**
+ * Session mode: one password (+TOTP) login turned into a session key that every later call,
+ * in this process and in later hook processes, reuses from a 0600 cache file. A file lock
+ * makes concurrent processes share ONE login. A wrong password is never retried: the box
+ * bans an IP after 20 failed logins in 30 s.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { AuthError } from '../errors.js';
+import { registerDerivedSecret } from '../secrets.js';
+import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../state/files.js';
+import { withLock } from '../state/lock.js';
+import type { Logger } from '../util/log.js';
+import { nextTotpCode } from './totp.js';
+import { basicAuthorization, type Authenticator, type LoginEndpoint, type LoginResponse } from './types.js';
+
+export interface SessionCredentials {
+  readonly apiUrl: string;
+  readonly email: string;
+  readonly password: string;
+  readonly totpSecret: string | undefined;
+}
+
+interface CachedSession {
+  readonly apiUrl: string;
+  readonly email: string;
+  readonly apiKey: string;
+  readonly obtainedAt: string;
+}
+
+function isCachedSession(value: unknown): value is CachedSession {
+  return isRecord(value) && typeof value.apiKey === 'string' && typeof value.email === 'string' && typeof value.apiUrl === 'string';
+}
+
+/** Files of one (box, account) pair in the state dir. */
+export function sessionPaths(stateDir: string, apiUrl: string, email: string): { cache: string; lock: string; totp: string } {
+  const id = createHash('sha256').update(`${apiUrl}\n${email.toLowerCase()}`).digest('hex').slice(0, 24);
+  return {
+    cache: join(stateDir, 'sessions', `${id}.json`),
+    lock: join(stateDir, 'locks', `login-${id}.lock`),
+    totp: join(stateDir, 'sessions', `${id}.totp.json`),
+  };
+}
+
+function loginError(response: LoginResponse, credentials: SessionCredentials): AuthError {
+  const reason = response.reason ?? response.status;
+  if (response.status === 'missing-totp-token' || reason === 'missing-totp-token') {
+    return new AuthError('missing-totp-token', `the account ${credentials.email} has two-factor authentication on: set MIAB_TOTP_SECRET (or MIAB_TOTP_SECRET_FILE) to its base32 TOTP secret`);
+  }
+  if (reason === 'invalid-totp-token') {
+    return new AuthError('auth-invalid-totp', 'the box refused the TOTP code: check MIAB_TOTP_SECRET and that this machine\'s clock is right (within 30 s). Not retried, to stay clear of the box\'s ban on repeated failed logins');
+  }
+  return new AuthError(
+    'auth-invalid-credentials',
+    `the box refused the login for ${credentials.email}: "${reason}". Check MIAB_EMAIL and MIAB_PASSWORD. Not retried: the box bans an IP after 20 failed logins in 30 s`,
+  );
+}
+
+export interface SessionAuthenticatorOptions {
+  readonly credentials: SessionCredentials;
+  readonly stateDir: string;
+  readonly endpoint: LoginEndpoint;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+}
+
+export class SessionAuthenticator implements Authenticator {
+  readonly mode = 'session' as const;
+  readonly #options: SessionAuthenticatorOptions;
+  readonly #paths: ReturnType<typeof sessionPaths>;
+  #current: string | undefined;
+  #refreshed = false;
+  /** Password logins sent by this process: at most 2 (one, plus one after a forgotten session). */
+  loginsSent = 0;
+
+  constructor(options: SessionAuthenticatorOptions) {
+    this.#options = options;
+    this.#paths = sessionPaths(options.stateDir, options.credentials.apiUrl, options.credentials.email);
+  }
+
+  #header(apiKey: string): string {
+    registerDerivedSecret(apiKey);
+    const header = basicAuthorization(this.#options.credentials.email, apiKey);
+    registerDerivedSecret(header.slice('Basic '.length));
+    return header;
+  }
+
+  async #readCache(): Promise<string | undefined> {
+    const cached = await readJsonFile(this.#paths.cache, isCachedSession);
+    const { apiUrl, email } = this.#options.credentials;
+    return cached && cached.apiUrl === apiUrl && cached.email === email ? this.#header(cached.apiKey) : undefined;
+  }
+
+  async #login(): Promise<string> {
+    const { credentials, endpoint, log } = this.#options;
+    const code = credentials.totpSecret
+      ? await nextTotpCode({ secret: credentials.totpSecret, stateFile: this.#paths.totp, log, signal: this.#options.signal })
+      : undefined;
+    this.loginsSent += 1;
+    log.debug(`logging in to ${credentials.apiUrl} as ${credentials.email}${code ? ' with a TOTP code' : ''}`);
+    const response = await endpoint.login(basicAuthorization(credentials.email, credentials.password), code);
+    if (response.status !== 'ok' || typeof response.api_key !== 'string') throw loginError(response, credentials);
+    const header = this.#header(response.api_key);
+    if (!(response.privileges ?? []).includes('admin')) {
+      await endpoint.logout(header).catch(() => undefined);
+      throw new AuthError('auth-not-admin', `${credentials.email} is not an administrator of the box; the DNS API needs an admin account (set MIAB_EMAIL to one)`);
+    }
+    const session: CachedSession = { apiUrl: credentials.apiUrl, email: credentials.email, apiKey: response.api_key, obtainedAt: new Date().toISOString() };
+    await writePrivateFile(this.#paths.cache, `${JSON.stringify(session)}\n`);
+    return header;
+  }
+
+  async authorization(): Promise<string> {
+    if (this.#current !== undefined) return this.#current;
+    const cached = await this.#readCache();
+    if (cached !== undefined) return (this.#current = cached);
+    // Under the lock, look again: a concurrent process may have just logged in.
+    this.#current = await withLock(this.#paths.lock, async () => (await this.#readCache()) ?? this.#login(), { signal: this.#options.signal });
+    return this.#current;
+  }
+
+  async refreshAfterRejection(rejected: string): Promise<string | undefined> {
+    if (this.#refreshed) return undefined;
+    this.#refreshed = true;
+    this.#current = await withLock(
+      this.#paths.lock,
+      async () => {
+        const cached = await this.#readCache();
+        // Another process already replaced the forgotten session: use its key, no login.
+        if (cached !== undefined && cached !== rejected) return cached;
+        await removeFile(this.#paths.cache);
+        this.#options.log.info('the box no longer knows the cached session (restarted, or expired); logging in again');
+        return this.#login();
+      },
+      { signal: this.#options.signal },
+    );
+    return this.#current;
+  }
+
+  /** Ends the cached session on the box and forgets it here. Returns false when there was none. */
+  async logout(): Promise<boolean> {
+    return withLock(this.#paths.lock, async () => {
+      const cached = await this.#readCache();
+      if (cached === undefined) return false;
+      await this.#options.endpoint.logout(cached);
+      await removeFile(this.#paths.cache);
+      this.#current = undefined;
+      return true;
+    });
+  }
+
+  /** True when a cached session exists (used by `check`, which must not log in needlessly). */
+  async hasCachedSession(): Promise<boolean> {
+    return (await this.#readCache()) !== undefined;
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * The box's admin API, reduced to what DNS-01 needs. Two requests are deliberately impossible
+ * here: `PUT` (replaces every value of a name, wiping the other value of a wildcard+apex pair)
+ * and a `DELETE` without a value (removes every value).
+ */
+import pRetry from 'p-retry';
+import { AuthError, BoxApiError, MiabDns01Error } from '../errors.js';
+import type { Authenticator, LoginEndpoint, LoginResponse } from '../auth/types.js';
+import type { Logger } from '../util/log.js';
+import type { BoxMethod, BoxResponse, Transport } from './transport.js';
+
+/** A record as `GET /dns/custom...` lists it. */
+export interface BoxRecord {
+  readonly qname: string;
+  readonly rtype: string;
+  readonly value: string;
+}
+
+export type WritableRecordType = 'TXT';
+export type ReadableRecordType = 'TXT' | 'CNAME';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt, for transient faults only. @default 4 */
+  readonly retries: number;
+  /** First back-off in ms (then doubling, jittered). @default 500 */
+  readonly minTimeoutMs: number;
+  /** Longest single back-off. @default 8_000 */
+  readonly maxTimeoutMs: number;
+  /** Give up retrying after this long in total. @default 180_000 */
+  readonly maxRetryTimeMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 4, minTimeoutMs: 500, maxTimeoutMs: 8_000, maxRetryTimeMs: 180_000 };
+
+export interface BoxClientOptions {
+  readonly apiUrl: string;
+  readonly transport: Transport;
+  readonly log: Logger;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly signal?: AbortSignal;
+}
+
+/** Counters a benchmark or test can read: what this client sent to the box. */
+export interface BoxCallCounts {
+  logins: number;
+  reads: number;
+  writes: number;
+}
+
+const TRANSIENT_STATUS = new Set([502, 503, 504]);
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof BoxApiError)) return false;
+  if (error.code === 'box-unreachable' || error.code === 'box-timeout') return true;
+  return error.code === 'box-http' && error.status !== undefined && TRANSIENT_STATUS.has(error.status);
+}
+
+/** The change may have landed although we got no success answer (nginx 504, our timeout). */
+function mayHaveApplied(error: unknown): boolean {
+  return error instanceof BoxApiError && (error.code === 'box-timeout' || error.status === 504 || error.code === 'box-unreachable');
+}
+
+function firstLine(text: string): string {
+  const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return plain.length > 160 ? `${plain.slice(0, 160)}...` : plain;
+}
+
+export function encodeQname(qname: string): string {
+  return qname.split('/').map(encodeURIComponent).join('%2F');
+}
+
+export class BoxClient implements LoginEndpoint {
+  readonly apiUrl: string;
+  readonly counts: BoxCallCounts = { logins: 0, reads: 0, writes: 0 };
+  readonly #transport: Transport;
+  readonly #log: Logger;
+  readonly #retry: RetryPolicy;
+  readonly #signal: AbortSignal | undefined;
+  #auth: Authenticator | undefined;
+
+  constructor(options: BoxClientOptions) {
+    this.apiUrl = options.apiUrl;
+    this.#transport = options.transport;
+    this.#log = options.log;
+    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#signal = options.signal;
+  }
+
+  /** Set after construction because the session authenticator logs in through this client. */
+  useAuthenticator(auth: Authenticator): void {
+    this.#auth = auth;
+  }
+
+  get authenticator(): Authenticator {
+    if (this.#auth === undefined) throw new Error('BoxClient used before useAuthenticator()');
+    return this.#auth;
+  }
+
+  // --- LoginEndpoint: used only by the session authenticator -------------------------------
+
+  async login(authorization: string, totpCode: string | undefined): Promise<LoginResponse> {
+    this.counts.logins += 1;
+    // Never retried: a login that reached the box and failed counts toward its IP ban.
+    const response = await this.#transport.send('POST', `${this.apiUrl}/login`, {
+      authorization,
+      accept: 'application/json',
+      ...(totpCode === undefined ? {} : { 'x-auth-token': totpCode }),
+    });
+    if (response.status !== 200) throw this.#statusError('POST', '/login', response);
+    try {
+      return JSON.parse(response.text) as LoginResponse;
+    } catch {
+      throw new BoxApiError('box-http', `POST ${this.apiUrl}/login answered something that is not JSON; is MIAB_URL the box's admin API (https://<box>/admin)? The API needs Mail-in-a-Box v55 or later`, { status: response.status, body: firstLine(response.text) });
+    }
+  }
+
+  async logout(authorization: string): Promise<void> {
+    await this.#transport.send('POST', `${this.apiUrl}/logout`, { authorization, accept: 'application/json' });
+  }
+
+  // --- API ------------------------------------------------------------------------------------
+
+  /** The zones the box serves (lower-case punycode). */
+  async zones(): Promise<string[]> {
+    const text = await this.#read('/dns/zones');
+    const zones: unknown = JSON.parse(text);
+    if (!Array.isArray(zones) || !zones.every((zone) => typeof zone === 'string')) {
+      throw new BoxApiError('box-http', 'GET /dns/zones did not answer a list of zone names', { body: firstLine(text) });
+    }
+    return zones.map((zone: string) => zone.toLowerCase());
+  }
+
+  /** Custom records of one name and type. */
+  async records(qname: string, rtype: ReadableRecordType): Promise<string[]> {
+    const text = await this.#read(`/dns/custom/${encodeQname(qname)}/${rtype}`);
+    const records: unknown = JSON.parse(text);
+    if (!Array.isArray(records)) throw new BoxApiError('box-http', `GET /dns/custom/${qname}/${rtype} did not answer a list`, { body: firstLine(text) });
+    return (records as BoxRecord[]).filter((record) => record.qname === qname && record.rtype === rtype).map((record) => record.value);
+  }
+
+  /** Appends one value; adding a value that exists is a no-op on the box (`OK`). */
+  async addRecord(qname: string, rtype: WritableRecordType, value: string): Promise<void> {
+    await this.#write('POST', qname, rtype, value);
+  }
+
+  /** Removes exactly one value; removing a missing value is a no-op on the box (`OK`). */
+  async removeRecord(qname: string, rtype: WritableRecordType, value: string): Promise<void> {
+    await this.#write('DELETE', qname, rtype, value);
+  }
+
+  async close(): Promise<void> {
+    await this.#transport.close();
+  }
+
+  // --- internals ------------------------------------------------------------------------------
+
+  async #read(path: string): Promise<string> {
+    const response = await this.#retrying(`GET ${path}`, async () => {
+      this.counts.reads += 1;
+      return this.#authenticated('GET', path);
+    });
+    return response.text;
+  }
+
+  async #write(method: 'POST' | 'DELETE', qname: string, rtype: WritableRecordType, value: string): Promise<void> {
+    // The one guard that makes a value-less DELETE (which wipes every value) impossible.
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw new MiabDns01Error('invalid-value', `refusing to send ${method} ${qname} without a value: the box would treat it as "every value"`);
+    }
+    const path = `/dns/custom/${encodeQname(qname)}/${rtype}`;
+    let ambiguous = false;
+    await this.#retrying(`${method} ${path}`, async () => {
+      if (ambiguous) {
+        // The last attempt may have landed (nginx gives up at 60 s while the box carries on).
+        const present = (await this.records(qname, 'TXT')).includes(value);
+        if (present === (method === 'POST')) {
+          this.#log.info(`the box had applied ${method} ${qname} despite the error; not sending it again`);
+          return;
+        }
+      }
+      try {
+        this.counts.writes += 1;
+        await this.#authenticated(method, path, value);
+      } catch (error) {
+        ambiguous = mayHaveApplied(error);
+        throw error;
+      }
+    });
+  }
+
+  #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    return pRetry(attempt, {
+      retries: this.#retry.retries,
+      minTimeout: this.#retry.minTimeoutMs,
+      maxTimeout: this.#retry.maxTimeoutMs,
+      maxRetryTime: this.#retry.maxRetryTimeMs,
+      factor: 2,
+      randomize: true,
+      signal: this.#signal,
+      shouldRetry: ({ error }) => isTransient(error),
+      onFailedAttempt: ({ error, retriesLeft }) => {
+        if (isTransient(error) && retriesLeft > 0) this.#log.info(`${what}: ${error.message}; retrying (${retriesLeft} left)`);
+      },
+    });
+  }
+
+  async #authenticated(method: BoxMethod, path: string, body?: string): Promise<BoxResponse> {
+    const auth = this.authenticator;
+    const headers = (authorization: string): Record<string, string> => ({
+      authorization,
+      accept: 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'text/plain; charset=us-ascii' }),
+    });
+    const first = await auth.authorization();
+    let response = await this.#transport.send(method, `${this.apiUrl}${path}`, headers(first), body);
+    if (response.status === 401 && !this.#notAdmin(response)) {
+      const fresh = await auth.refreshAfterRejection(first);
+      if (fresh !== undefined) response = await this.#transport.send(method, `${this.apiUrl}${path}`, headers(fresh), body);
+    }
+    if (response.status >= 200 && response.status < 300) return response;
+    throw this.#statusError(method, path, response);
+  }
+
+  #notAdmin(response: BoxResponse): boolean {
+    return this.#reason(response).includes('not an administrator');
+  }
+
+  #reason(response: BoxResponse): string {
+    const header = response.headers['x-reason'];
+    if (typeof header === 'string') return header;
+    try {
+      const parsed: unknown = JSON.parse(response.text);
+      if (typeof parsed === 'object' && parsed !== null && 'reason' in parsed && typeof parsed.reason === 'string') return parsed.reason;
+    } catch {
+      // plain text body
+    }
+    return firstLine(response.text);
+  }
+
+  #statusError(method: string, path: string, response: BoxResponse): MiabDns01Error {
+    const where = `${method} ${path}`;
+    if (response.status === 401) {
+      const reason = this.#reason(response);
+      if (reason.includes('not an administrator')) {
+        return new AuthError('auth-not-admin', 'the account is not an administrator of the box; the DNS API needs an admin account (set MIAB_EMAIL to one)');
+      }
+      return this.authenticator.mode === 'system-key'
+        ? new AuthError('auth-invalid-credentials', `the box refused the system key (${reason}); run on the box as root, or set MIAB_URL, MIAB_EMAIL and MIAB_PASSWORD`)
+        : new AuthError('auth-session-rejected', `the box refused the session even after a fresh login (${reason}); run "miab-dns01 check" to diagnose`);
+    }
+    if (response.status === 400) {
+      return new BoxApiError('box-rejected', `the box rejected ${where}: ${firstLine(response.text)}`, { status: 400, body: firstLine(response.text) });
+    }
+    if (response.status === 404 && path === '/login') {
+      return new BoxApiError('box-http', `${this.apiUrl}/login does not exist: check MIAB_URL (https://<box>/admin); the API needs Mail-in-a-Box v55 or later`, { status: 404 });
+    }
+    const hint = TRANSIENT_STATUS.has(response.status)
+      ? ' (the box is restarting or busy)'
+      : response.status === 500
+        ? ' (the box may have saved the change but failed to rebuild its zones: check the box\'s System Status page)'
+        : '';
+    return new BoxApiError('box-http', `${where} failed with HTTP ${response.status}${hint}: ${firstLine(response.text)}`, { status: response.status, body: firstLine(response.text) });
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Every record is journaled before it is written and its entry removed after cleanup, so a
+ * crash or kill -9 never leaves an untracked record on the box. One file per record: writers
+ * in different processes never touch the same file, so no lock is needed.
+ */
+import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../state/files.js';
+import { isProcessAlive } from '../state/processes.js';
+
+export interface JournalEntry {
+  /** The box the record was written to. */
+  readonly apiUrl: string;
+  /** Name the user asked for (before CNAME delegation). */
+  readonly requestedName: string;
+  /** Name the TXT record was written at. */
+  readonly fqdn: string;
+  readonly zone: string;
+  readonly value: string;
+  /** The writing process. */
+  readonly pid: number;
+  /** The process that ran us (for hooks: the ACME client). */
+  readonly ownerPid: number;
+  /** ISO time the entry was made. */
+  readonly createdAt: string;
+}
+
+function isJournalEntry(value: unknown): value is JournalEntry {
+  return (
+    isRecord(value) &&
+    typeof value.apiUrl === 'string' &&
+    typeof value.fqdn === 'string' &&
+    typeof value.zone === 'string' &&
+    typeof value.value === 'string' &&
+    typeof value.pid === 'number' &&
+    typeof value.ownerPid === 'number' &&
+    typeof value.createdAt === 'string'
+  );
+}
+
+export class Journal {
+  readonly #dir: string;
+
+  constructor(stateDir: string) {
+    this.#dir = join(stateDir, 'journal');
+  }
+
+  #path(apiUrl: string, fqdn: string, value: string): string {
+    return join(this.#dir, `${createHash('sha256').update(`${apiUrl}\n${fqdn}\n${value}`).digest('hex').slice(0, 32)}.json`);
+  }
+
+  async add(entry: JournalEntry): Promise<void> {
+    await writePrivateFile(this.#path(entry.apiUrl, entry.fqdn, entry.value), `${JSON.stringify(entry)}\n`);
+  }
+
+  async find(apiUrl: string, fqdn: string, value: string): Promise<JournalEntry | undefined> {
+    return readJsonFile(this.#path(apiUrl, fqdn, value), isJournalEntry);
+  }
+
+  async remove(entry: Pick<JournalEntry, 'apiUrl' | 'fqdn' | 'value'>): Promise<void> {
+    await removeFile(this.#path(entry.apiUrl, entry.fqdn, entry.value));
+  }
+
+  async list(apiUrl?: string): Promise<JournalEntry[]> {
+    let files: string[];
+    try {
+      files = await readdir(this.#dir);
+    } catch {
+      return [];
+    }
+    const entries = await Promise.all(files.filter((file) => file.endsWith('.json')).map((file) => readJsonFile(join(this.#dir, file), isJournalEntry)));
+    return entries.filter((entry): entry is JournalEntry => entry !== undefined && (apiUrl === undefined || entry.apiUrl === apiUrl));
+  }
+}
+
+/** Stale: both the writer and its owner are gone, or (with `olderThanMs`) the entry is that old. */
+export function isStale(entry: JournalEntry, now: number, olderThanMs?: number): boolean {
+  if (olderThanMs !== undefined && now - Date.parse(entry.createdAt) >= olderThanMs) return true;
+  return !isProcessAlive(entry.pid) && !isProcessAlive(entry.ownerPid);
+}

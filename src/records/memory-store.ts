@@ -1,0 +1,36 @@
+/** A reference record store in memory: for unit tests, and as the conformance baseline. */
+import type { TxtRecordStore } from './store.js';
+
+export class MemoryRecordStore implements TxtRecordStore {
+  readonly #zones: string[];
+  readonly #txt = new Map<string, string[]>();
+  readonly #cnames = new Map<string, string>();
+
+  constructor(zones: readonly string[], cnames: Readonly<Record<string, string>> = {}) {
+    this.#zones = [...zones];
+    for (const [name, target] of Object.entries(cnames)) this.#cnames.set(name, target);
+  }
+
+  async zones(): Promise<string[]> {
+    return [...this.#zones];
+  }
+
+  async txtValues(name: string): Promise<string[]> {
+    return [...(this.#txt.get(name) ?? [])];
+  }
+
+  async cnameTarget(name: string): Promise<string | undefined> {
+    return this.#cnames.get(name);
+  }
+
+  async appendTxt(name: string, value: string): Promise<void> {
+    const values = this.#txt.get(name) ?? [];
+    if (!values.includes(value)) this.#txt.set(name, [...values, value]);
+  }
+
+  async deleteTxt(name: string, value: string): Promise<void> {
+    const values = (this.#txt.get(name) ?? []).filter((existing) => existing !== value);
+    if (values.length > 0) this.#txt.set(name, values);
+    else this.#txt.delete(name);
+  }
+}

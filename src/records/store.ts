@@ -1,0 +1,22 @@
+/**
+ * The record-store interface the challenge engine writes through. Semantics, which every
+ * implementation (the box, the in-memory store) must honour, checked by one conformance suite:
+ *
+ * - `zones()` lists the zones the store serves: lower-case, punycode, no trailing dot.
+ * - `txtValues(name)` lists the TXT values at exactly `name` (empty when none).
+ * - `cnameTarget(name)` is the CNAME at exactly `name`, or undefined.
+ * - `appendTxt(name, value)` adds one value and never modifies or removes other values at
+ *   that name; appending a value that is already there changes nothing and succeeds.
+ * - `deleteTxt(name, value)` removes exactly that value; deleting a missing value changes
+ *   nothing and succeeds. There is no "delete all" and no "replace": the box's replace
+ *   wipes the other value of a wildcard+apex pair.
+ *
+ * Names are lower-case, punycode, without trailing dot; values are raw (no quotes).
+ */
+export interface TxtRecordStore {
+  zones(): Promise<string[]>;
+  txtValues(name: string): Promise<string[]>;
+  cnameTarget(name: string): Promise<string | undefined>;
+  appendTxt(name: string, value: string): Promise<void>;
+  deleteTxt(name: string, value: string): Promise<void>;
+}

@@ -1,0 +1,93 @@
+/**
+ * The composition root: turns configuration into a ready challenge engine (authenticator,
+ * box client, record store, journal, propagation waiter). The CLI, the client adapters and
+ * the ACME driver all start here, so none of them wires the core differently.
+ */
+import { SessionAuthenticator } from './auth/session.js';
+import { SystemKeyAuthenticator } from './auth/system-key.js';
+import { BoxClient, type RetryPolicy } from './box/client.js';
+import { BoxTransport } from './box/transport.js';
+import { ChallengeEngine, type RecordsWaiter } from './challenge/engine.js';
+import { loadBoxConfig, type BoxConfig } from './config/config.js';
+import type { Environment, Settings } from './config/settings.js';
+import { parsePropagationSettings, waitForPropagation, type PropagationSettings } from './propagation/index.js';
+import { BoxRecordStore } from './records/box-store.js';
+import { Journal } from './records/journal.js';
+import { findOwnerPid } from './state/processes.js';
+import type { Logger } from './util/log.js';
+
+export interface RuntimeOptions {
+  /** Environment to read settings from (tests pass their own). */
+  readonly env: Environment;
+  /** Settings given as command-line flags (they win over the environment). */
+  readonly flags?: Settings;
+  /** Credentials file given as a flag (else `MIAB_CONFIG`). */
+  readonly configFile?: string;
+  readonly log: Logger;
+  /** Aborts waits (not in-flight box writes, so that clean-up can still run). */
+  readonly signal?: AbortSignal;
+  /** Where progress lines of the propagation wait go. @default log.info */
+  readonly progress?: (line: string) => void;
+  /** Whether progress goes to a terminal (more frequent updates). @default process.stderr.isTTY */
+  readonly isTTY?: boolean;
+  /** Overrides for the box client's retry policy (tests shorten the back-off). */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Per-request timeout for the box. @default 90_000 */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface Runtime {
+  readonly config: BoxConfig;
+  readonly propagation: PropagationSettings;
+  readonly client: BoxClient;
+  readonly auth: SessionAuthenticator | SystemKeyAuthenticator;
+  readonly journal: Journal;
+  readonly engine: ChallengeEngine;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { log } = options;
+  const config = await loadBoxConfig({ env: options.env, flags: options.flags, configFile: options.configFile });
+  const propagation = parsePropagationSettings(config.settings);
+  const transport = new BoxTransport({ tls: config.tls, log, requestTimeoutMs: options.requestTimeoutMs });
+  const client = new BoxClient({ apiUrl: config.apiUrl, transport, log, retry: options.retry });
+  const auth =
+    config.auth.kind === 'system-key'
+      ? new SystemKeyAuthenticator(config.auth.keyFile)
+      : new SessionAuthenticator({
+          credentials: { apiUrl: config.apiUrl, email: config.auth.email, password: config.auth.password, totpSecret: config.auth.totpSecret },
+          stateDir: config.stateDir,
+          endpoint: client,
+          log,
+          signal: options.signal,
+        });
+  client.useAuthenticator(auth);
+  const journal = new Journal(config.stateDir);
+  const waitForRecords: RecordsWaiter = async (records, signal) => {
+    await waitForPropagation(records, propagation, {
+      signal: signal ?? options.signal,
+      progress: options.progress ?? ((line) => log.info(line)),
+      isTTY: options.isTTY ?? process.stderr.isTTY === true,
+    });
+  };
+  const engine = new ChallengeEngine({
+    store: new BoxRecordStore(client),
+    journal,
+    apiUrl: config.apiUrl,
+    waitForRecords,
+    log,
+    ownerPid: findOwnerPid(),
+  });
+  return { config, propagation, client, auth, journal, engine, close: () => client.close() };
+}
+
+/** Opens a runtime, runs `work`, and always closes the connection to the box. */
+export async function usingRuntime<T>(options: RuntimeOptions, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime(options);
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
