@@ -3,6 +3,7 @@
  * No command calls process.exit; errors propagate to main.ts, which maps them to exit codes.
  */
 import { ConfigError } from '../errors.js';
+import { formatServer } from '../propagation/address.js';
 import { collectSettings } from '../config/settings.js';
 import { defaultStateDir } from '../config/config.js';
 import { Journal, isStale, type JournalEntry } from '../records/journal.js';
@@ -118,7 +119,7 @@ export const check: Command = async (tokens, context) => {
       ...(auth.mode === 'session' ? [`session:    ${reused ? 'reused the cached session' : `logged in (${runtime.client.counts.logins} login)`}`] : []),
       `state dir:  ${config.stateDir}`,
       `zones:      ${boxZones.join(', ') || '(none)'}`,
-      `nameservers: ${propagation.nameservers ? propagation.nameservers.map((server) => `${server.host}:${server.port}`).join(', ') : 'discovered from each zone\'s NS records'}`,
+      `nameservers: ${propagation.nameservers ? propagation.nameservers.map(formatServer).join(', ') : 'discovered from each zone\'s NS records'}`,
       'OK: configuration and credentials work; nothing was written',
     ];
     context.stdout(`${lines.join('\n')}\n`);

@@ -1,0 +1,32 @@
+/** The ACME account key: created once per directory URL and kept (0600) in the state dir. */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isNotFound, writePrivateFile } from '../state/files.js';
+import { withLock } from '../state/lock.js';
+
+export function accountKeyPath(stateDir: string, directoryUrl: string): string {
+  return join(stateDir, 'acme', `account-${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16)}.pem`);
+}
+
+/** Reads the account key for this ACME server, creating it (under a lock) the first time. */
+export async function loadOrCreateAccountKey(stateDir: string, directoryUrl: string, create: () => Promise<string>): Promise<{ pem: string; created: boolean }> {
+  const path = accountKeyPath(stateDir, directoryUrl);
+  const read = async (): Promise<string | undefined> => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  };
+  const existing = await read();
+  if (existing !== undefined) return { pem: existing, created: false };
+  return withLock(`${path}.lock`, async () => {
+    const again = await read();
+    if (again !== undefined) return { pem: again, created: false };
+    const pem = await create();
+    await writePrivateFile(path, pem);
+    return { pem, created: true };
+  });
+}

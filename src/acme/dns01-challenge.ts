@@ -1,0 +1,107 @@
+/**
+ * DNS-01 challenge functions for acme-client's `auto()`. auto() starts every authorization at
+ * once and answers each challenge as soon as its create function returns. We queue the writes
+ * (the box serves one request at a time) and hold every create function until ALL records of
+ * the order are written and served by every authoritative nameserver: one wait per order, and
+ * no challenge answered early.
+ */
+import type { ChallengeEngine, ChallengeRecord } from '../challenge/engine.js';
+import type { Logger } from '../util/log.js';
+import { SerialQueue } from '../util/serial-queue.js';
+
+/** The three arguments acme-client passes; only what we read is typed. */
+export interface AcmeAuthorization {
+  readonly identifier: { readonly value: string };
+}
+export interface AcmeChallenge {
+  readonly type: string;
+}
+
+export interface Dns01ChallengeOptions {
+  readonly engine: ChallengeEngine;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+  /**
+   * How long to wait after the write queue empties for further authorizations before the
+   * batch's propagation wait starts. @default 150
+   */
+  readonly settleMs?: number;
+}
+
+export interface Dns01Challenge {
+  /** Pass as `challengePriority` to auto(). */
+  readonly challengePriority: ['dns-01'];
+  /** Always pass `skipChallengeVerification: true`: acme-client's own check asks the system resolver. */
+  readonly skipChallengeVerification: true;
+  challengeCreateFn(authz: AcmeAuthorization, challenge: AcmeChallenge, keyAuthorization: string): Promise<void>;
+  challengeRemoveFn(authz: AcmeAuthorization, challenge: AcmeChallenge, keyAuthorization: string): Promise<void>;
+  /** Removes whatever is still published (for callers that give up early). */
+  removeAll(): Promise<void>;
+}
+
+interface Batch {
+  readonly records: ChallengeRecord[];
+  ready: Promise<void> | undefined;
+}
+
+export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Challenge {
+  const { engine, log } = options;
+  const settleMs = options.settleMs ?? 150;
+  const queue = new SerialQueue();
+  const published = new Map<string, ChallengeRecord>();
+  let batch: Batch = { records: [], ready: undefined };
+
+  const startWait = (current: Batch): Promise<void> => {
+    current.ready ??= (async () => {
+      // Later authorizations (started after this batch) open a new batch.
+      batch = { records: [], ready: undefined };
+      log.info(`waiting for ${current.records.length} record(s) on every authoritative nameserver`);
+      await engine.wait(current.records, options.signal);
+      log.info('all records are served; answering the challenges');
+    })();
+    return current.ready;
+  };
+
+  const waitForBatch = async (current: Batch): Promise<void> => {
+    // Let authorizations that started at the same time queue their writes first.
+    while (current.ready === undefined) {
+      if (queue.pending === 0) {
+        await new Promise((resolve) => setTimeout(resolve, settleMs));
+        if (queue.pending === 0 || current.ready !== undefined) break;
+      }
+      await queue.run(async () => undefined);
+    }
+    await startWait(current);
+  };
+
+  return {
+    challengePriority: ['dns-01'],
+    skipChallengeVerification: true,
+    async challengeCreateFn(authz, challenge, keyAuthorization) {
+      if (challenge.type !== 'dns-01') throw new Error(`miab-dns01 only answers dns-01 challenges, got ${challenge.type}; pass challengePriority: ['dns-01']`);
+      const current = batch;
+      const record = await queue.run(async () => {
+        const [prepared] = await engine.prepare([{ name: authz.identifier.value, value: keyAuthorization }]);
+        if (prepared === undefined) throw new Error('no record prepared');
+        await engine.write(prepared);
+        return prepared;
+      });
+      published.set(`${record.fqdn}\n${record.value}`, record);
+      current.records.push(record);
+      await waitForBatch(current);
+    },
+    async challengeRemoveFn(_authz, _challenge, keyAuthorization) {
+      const removable = [...published.values()].filter((record) => record.value === keyAuthorization);
+      for (const record of removable) {
+        await queue.run(() => engine.remove(record));
+        published.delete(`${record.fqdn}\n${record.value}`);
+      }
+    },
+    async removeAll() {
+      for (const [key, record] of published) {
+        await queue.run(() => engine.remove(record)).catch((error: unknown) => log.warn(`could not remove TXT ${record.fqdn}: ${String(error)}`));
+        published.delete(key);
+      }
+    },
+  };
+}

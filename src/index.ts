@@ -1,0 +1,28 @@
+/**
+ * miab-dns01's library API. Importing it has no side effects; heavy modules (acme-client) load
+ * only when a certificate is issued.
+ */
+export { issueCertificate, normalizeIssueDomains, KEY_TYPES, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING } from './acme/issue.js';
+export type { IssueCertificateOptions, KeyType } from './acme/issue.js';
+export type { IssuedCertificate } from './acme/certificate-files.js';
+export { createDns01Challenge } from './acme/dns01-challenge.js';
+export type { Dns01Challenge, Dns01ChallengeOptions, AcmeAuthorization, AcmeChallenge } from './acme/dns01-challenge.js';
+export { openRuntime, usingRuntime } from './runtime.js';
+export type { Runtime, RuntimeOptions } from './runtime.js';
+export { ChallengeEngine } from './challenge/engine.js';
+export type { ChallengeRecord, ChallengeTarget, RecordsWaiter } from './challenge/engine.js';
+export { parseChallengeName, txtValueFromKeyAuthorization, validateTxtValue } from './challenge/names.js';
+export type { TxtRecordStore } from './records/store.js';
+export { MemoryRecordStore } from './records/memory-store.js';
+export {
+  MiabDns01Error,
+  ConfigError,
+  AuthError,
+  BoxApiError,
+  PropagationError,
+  AcmeError,
+  isMiabDns01Error,
+} from './errors.js';
+export type { ErrorCode, UsageErrorCode, OperationErrorCode, NameserverReport } from './errors.js';
+export { stderrLogger, silentLogger } from './util/log.js';
+export type { Logger } from './util/log.js';
