@@ -48,13 +48,16 @@ function loginError(response: LoginResponse, credentials: SessionCredentials): A
     return new AuthError('missing-totp-token', `the account ${credentials.email} has two-factor authentication on: set MIAB_TOTP_SECRET (or MIAB_TOTP_SECRET_FILE) to its base32 TOTP secret`);
   }
   if (reason === 'invalid-totp-token') {
-    return new AuthError('auth-invalid-totp', 'the box refused the TOTP code: check MIAB_TOTP_SECRET and that this machine\'s clock is right (within 30 s). Not retried, to stay clear of the box\'s ban on repeated failed logins');
+    return new AuthError('auth-invalid-totp', 'the box refused the TOTP code twice: check MIAB_TOTP_SECRET and that this machine\'s clock is right (within 30 s). Not retried further, to stay clear of the box\'s ban on repeated failed logins');
   }
   return new AuthError(
     'auth-invalid-credentials',
     `the box refused the login for ${credentials.email}: "${reason}". Check MIAB_EMAIL and MIAB_PASSWORD. Not retried: the box bans an IP after 20 failed logins in 30 s`,
   );
 }
+
+/** The box bans an IP after 20 failed logins in 30 s; one process never sends more than this. */
+export const MAX_LOGINS_PER_PROCESS = 2;
 
 export interface SessionAuthenticatorOptions {
   readonly credentials: SessionCredentials;
@@ -93,12 +96,14 @@ export class SessionAuthenticator implements Authenticator {
 
   async #login(): Promise<string> {
     const { credentials, endpoint, log } = this.#options;
-    const code = credentials.totpSecret
-      ? await nextTotpCode({ secret: credentials.totpSecret, stateFile: this.#paths.totp, log, signal: this.#options.signal })
-      : undefined;
-    this.loginsSent += 1;
-    log.debug(`logging in to ${credentials.apiUrl} as ${credentials.email}${code ? ' with a TOTP code' : ''}`);
-    const response = await endpoint.login(basicAuthorization(credentials.email, credentials.password), code);
+    let response = await this.#sendLogin();
+    if (response.reason === 'invalid-totp-token' && credentials.totpSecret !== undefined && this.loginsSent < MAX_LOGINS_PER_PROCESS) {
+      // Another client (the web UI, another machine) may have spent this step's code: the box
+      // refuses a code it saw last. One more try with the next step's code tells that apart
+      // from a wrong secret.
+      log.info('the box refused the TOTP code; another client may have used it in this 30 s step, so trying once more with the next code');
+      response = await this.#sendLogin();
+    }
     if (response.status !== 'ok' || typeof response.api_key !== 'string') throw loginError(response, credentials);
     const header = this.#header(response.api_key);
     if (!(response.privileges ?? []).includes('admin')) {
@@ -108,6 +113,19 @@ export class SessionAuthenticator implements Authenticator {
     const session: CachedSession = { apiUrl: credentials.apiUrl, email: credentials.email, apiKey: response.api_key, obtainedAt: new Date().toISOString() };
     await writePrivateFile(this.#paths.cache, `${JSON.stringify(session)}\n`);
     return header;
+  }
+
+  async #sendLogin(): Promise<LoginResponse> {
+    const { credentials, endpoint, log } = this.#options;
+    if (this.loginsSent >= MAX_LOGINS_PER_PROCESS) {
+      throw new AuthError('auth-session-rejected', `already sent ${MAX_LOGINS_PER_PROCESS} logins in this run; stopping so the box does not ban this IP. Run "miab-dns01 check" to diagnose`);
+    }
+    const code = credentials.totpSecret
+      ? await nextTotpCode({ secret: credentials.totpSecret, stateFile: this.#paths.totp, log, signal: this.#options.signal })
+      : undefined;
+    this.loginsSent += 1;
+    log.debug(`logging in to ${credentials.apiUrl} as ${credentials.email}${code ? ' with a TOTP code' : ''}`);
+    return endpoint.login(basicAuthorization(credentials.email, credentials.password), code);
   }
 
   async authorization(): Promise<string> {

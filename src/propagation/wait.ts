@@ -1,0 +1,138 @@
+/**
+ * The propagation wait: after the records are written, ask every authoritative nameserver
+ * of their zones, directly, until all of them serve every record. A whole batch (e.g. the
+ * apex and wildcard values of one certificate, which share a name) is waited for at once:
+ * each round sends one TXT query per (server, name), whatever the number of values there.
+ */
+import { ConfigError } from '../errors.js';
+import { poll, sleep } from '../util/poll.js';
+import { formatServer } from './address.js';
+import { dropUnroutable, isDone, pendingServers, planChecks, timeoutError, type PropagationRecord } from './batch.js';
+import { discoverNameservers } from './discovery.js';
+import { observe } from './observation.js';
+import { formatDuration, ProgressReporter, type PendingServer, type ProgressSink } from './progress.js';
+import { queryTxt, type QueryEvent } from './query.js';
+import type { PropagationSettings } from './settings.js';
+
+export type { PropagationRecord } from './batch.js';
+
+export interface WaitOptions {
+  /** Stops the wait at once: the promise rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+  /** Where progress lines go (e.g. `process.stderr`). @default nowhere */
+  readonly progress?: ProgressSink;
+  /**
+   * Whether `progress` is a terminal: a line per check instead of only on change.
+   * @default the stream's `isTTY` when `progress` is a stream, else false
+   */
+  readonly isTTY?: boolean;
+  /** Called for every DNS message sent (debug logs; tests check which servers were asked). */
+  readonly onQuery?: (event: QueryEvent) => void;
+  /** Passed to discovery when `settings.resolvers` is unset. @default '/etc/resolv.conf' */
+  readonly resolvConfPath?: string;
+}
+
+export interface PropagationResult {
+  /** Time from the call to the moment every server served every record (or the sleep ended). */
+  readonly elapsedMs: number;
+  /** `host:port` of every server checked; empty when `MIAB_PROPAGATION_WAIT` skipped checking. */
+  readonly servers: readonly string[];
+  /** False when `MIAB_PROPAGATION_WAIT` replaced the check with a sleep. */
+  readonly checked: boolean;
+}
+
+/** Parallel queries per round: enough for big batches, few enough not to flood a small box. */
+const MAX_PARALLEL_QUERIES = 32;
+
+const NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)+$/;
+
+function validateRecords(records: readonly PropagationRecord[]): void {
+  for (const { fqdn, zone, value } of records) {
+    for (const name of [fqdn, zone]) {
+      if (!NAME.test(name)) throw new ConfigError('invalid-name', `${JSON.stringify(name)} is not a lower-case ASCII domain name without a trailing dot`);
+    }
+    if (fqdn !== zone && !fqdn.endsWith(`.${zone}`)) throw new ConfigError('invalid-name', `${fqdn} is not inside the zone ${zone}`);
+    if (value === '') throw new ConfigError('invalid-value', `the TXT value for ${fqdn} is empty`);
+  }
+}
+
+/** Runs `task` on every item, at most `limit` at a time. */
+async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Waits until every authoritative nameserver of the records' zones serves every record, as
+ * an authoritative answer (AA). Checks at once, then at growing intervals
+ * (`settings.initialIntervalMs` x `settings.intervalFactor`, up to `settings.maxIntervalMs`)
+ * until `settings.timeoutMs`. With `settings.fixedWaitMs` set, only sleeps that long.
+ *
+ * Rejects with `PropagationError('propagation-timeout')` listing what each server last
+ * answered, `PropagationError('nameserver-discovery-failed')` when a zone's servers cannot
+ * be found, `ConfigError` for malformed records, or `signal.reason` on abort.
+ */
+export async function waitForPropagation(
+  records: readonly PropagationRecord[],
+  settings: PropagationSettings,
+  options: WaitOptions = {},
+): Promise<PropagationResult> {
+  const started = performance.now();
+  const elapsed = (): number => performance.now() - started;
+  const reporter = new ProgressReporter(options.progress, { isTTY: options.isTTY });
+  validateRecords(records);
+  if (records.length === 0) return { elapsedMs: 0, servers: [], checked: false };
+  const recordCount = new Set(records.map((record) => `${record.fqdn}\n${record.value}`)).size;
+
+  if (settings.fixedWaitMs !== undefined) {
+    reporter.note(
+      `MIAB_PROPAGATION_WAIT=${settings.fixedWaitMs / 1000} is set: NOT checking the nameservers, just waiting ${formatDuration(settings.fixedWaitMs)}`,
+    );
+    await sleep(settings.fixedWaitMs, options.signal);
+    reporter.note(`waited ${formatDuration(settings.fixedWaitMs)} without checking whether the records are served`);
+    return { elapsedMs: elapsed(), servers: [], checked: false };
+  }
+
+  const zones = [...new Set(records.map((record) => record.zone))];
+  const discovery = { signal: options.signal, onQuery: options.onQuery, resolvConfPath: options.resolvConfPath, warn: (line: string) => reporter.note(`warning: ${line}`) };
+  const nameserversByZone = new Map(await Promise.all(zones.map(async (zone) => [zone, await discoverNameservers(zone, settings, discovery)] as const)));
+  const servers = planChecks(records, nameserversByZone);
+  reporter.note(
+    `checking that ${servers.length} nameserver${servers.length === 1 ? '' : 's'} serve ${recordCount} TXT record${recordCount === 1 ? '' : 's'}: ` +
+      servers.map((server) => server.label).join(', '),
+  );
+
+  const queryOptions = { timeoutMs: settings.queryTimeoutMs, signal: options.signal, onQuery: options.onQuery };
+  const round = async (): Promise<PendingServer[]> => {
+    const todo = servers.filter((server) => !server.dropped).flatMap((server) => server.checks.filter((check) => !isDone(check)).map((check) => ({ server, check })));
+    // A server that served a record keeps serving it (zones only move forward): it is not
+    // asked again, which keeps the load on the nameservers down during long waits.
+    await forEachLimited(todo, MAX_PARALLEL_QUERIES, async ({ server, check }) => {
+      check.observation = observe(await queryTxt(server.nameserver.address, check.fqdn, queryOptions), check.expected);
+    });
+    for (const server of dropUnroutable(servers)) {
+      reporter.note(`not checking ${server.label}: this machine cannot reach it; ${server.nameserver.names.join('/')} is checked at another address`);
+    }
+    return pendingServers(servers);
+  };
+
+  const outcome = await poll(round, {
+    until: (pending) => pending.length === 0,
+    timeoutMs: Math.max(0, settings.timeoutMs - elapsed()),
+    initialIntervalMs: settings.initialIntervalMs,
+    factor: settings.intervalFactor,
+    maxIntervalMs: settings.maxIntervalMs,
+    signal: options.signal,
+    onPending: (pending) => reporter.waiting(pending, servers.filter((server) => !server.dropped).length, elapsed()),
+  });
+  const checked = servers.filter((server) => !server.dropped).map((server) => formatServer(server.nameserver.address));
+  if (!outcome.done) throw timeoutError(servers, elapsed(), settings, recordCount);
+  reporter.note(`all ${checked.length} nameserver${checked.length === 1 ? '' : 's'} serve the record${recordCount === 1 ? '' : 's'} (after ${formatDuration(elapsed())})`);
+  return { elapsedMs: elapsed(), servers: checked, checked: true };
+}
