@@ -30,3 +30,21 @@ export async function loadOrCreateAccountKey(stateDir: string, directoryUrl: str
     return { pem, created: true };
   });
 }
+
+/**
+ * The account URL the CA gave for the key. Passing it back to acme-client skips
+ * re-registration, which for an existing key ends in an empty update that strict servers refuse.
+ */
+export async function readAccountUrl(stateDir: string, directoryUrl: string): Promise<string | undefined> {
+  try {
+    const url = (await readFile(`${accountKeyPath(stateDir, directoryUrl)}.url`, 'utf8')).trim();
+    return url === '' ? undefined : url;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+export async function saveAccountUrl(stateDir: string, directoryUrl: string, accountUrl: string): Promise<void> {
+  await writePrivateFile(`${accountKeyPath(stateDir, directoryUrl)}.url`, `${accountUrl}\n`);
+}

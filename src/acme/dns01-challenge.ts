@@ -62,14 +62,31 @@ export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Chall
     return current.ready;
   };
 
-  const waitForBatch = async (current: Batch): Promise<void> => {
-    // Let authorizations that started at the same time queue their writes first.
-    while (current.ready === undefined) {
-      if (queue.pending === 0) {
-        await new Promise((resolve) => setTimeout(resolve, settleMs));
-        if (queue.pending === 0 || current.ready !== undefined) break;
+  // Writes queued or running; the batch waits for them, never for its own bookkeeping.
+  let writesInFlight = 0;
+  let idleWaiters: (() => void)[] = [];
+  const whenIdle = (): Promise<void> => (writesInFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve)));
+  const queueWrite = async <T>(task: () => Promise<T>): Promise<T> => {
+    writesInFlight += 1;
+    try {
+      return await queue.run(task);
+    } finally {
+      writesInFlight -= 1;
+      if (writesInFlight === 0) {
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const wake of waiters) wake();
       }
-      await queue.run(async () => undefined);
+    }
+  };
+
+  const waitForBatch = async (current: Batch): Promise<void> => {
+    // Let authorizations that started at the same time write first: the batch starts once no
+    // write is pending and none arrived during a short settle time.
+    while (current.ready === undefined) {
+      await whenIdle();
+      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      if (writesInFlight === 0) break;
     }
     await startWait(current);
   };
@@ -80,7 +97,7 @@ export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Chall
     async challengeCreateFn(authz, challenge, keyAuthorization) {
       if (challenge.type !== 'dns-01') throw new Error(`miab-dns01 only answers dns-01 challenges, got ${challenge.type}; pass challengePriority: ['dns-01']`);
       const current = batch;
-      const record = await queue.run(async () => {
+      const record = await queueWrite(async () => {
         const [prepared] = await engine.prepare([{ name: authz.identifier.value, value: keyAuthorization }]);
         if (prepared === undefined) throw new Error('no record prepared');
         await engine.write(prepared);

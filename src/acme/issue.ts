@@ -7,7 +7,7 @@ import { normalizeDomain } from '../challenge/names.js';
 import { AcmeError, ConfigError, MiabDns01Error } from '../errors.js';
 import { usingRuntime, type RuntimeOptions } from '../runtime.js';
 import { stderrLogger, type Logger } from '../util/log.js';
-import { loadOrCreateAccountKey } from './account.js';
+import { loadOrCreateAccountKey, readAccountUrl, saveAccountUrl } from './account.js';
 import { splitFullchain, type IssuedCertificate } from './certificate-files.js';
 import { createDns01Challenge } from './dns01-challenge.js';
 
@@ -101,8 +101,18 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
     for (const domain of domains) await engine.resolve(domain);
     await checkDirectory(directoryUrl);
     const { default: acme } = await import('acme-client');
+    const ownKey = options.accountKey === undefined;
     const account = options.accountKey ?? (await loadOrCreateAccountKey(config.stateDir, directoryUrl, async () => (await acme.crypto.createPrivateEcdsaKey('P-256')).toString())).pem;
-    const client = new acme.Client({ directoryUrl, accountKey: account });
+    const accountUrl = ownKey ? await readAccountUrl(config.stateDir, directoryUrl) : undefined;
+    const client = new acme.Client({ directoryUrl, accountKey: account, ...(accountUrl === undefined ? {} : { accountUrl }) });
+    if (accountUrl === undefined) {
+      try {
+        await client.createAccount({ termsOfServiceAgreed: options.termsOfServiceAgreed ?? false, ...(options.email ? { contact: [`mailto:${options.email}`] } : {}) });
+      } catch (error) {
+        throw acmeFailure(error, directoryUrl);
+      }
+      if (ownKey) await saveAccountUrl(config.stateDir, directoryUrl, client.getAccountUrl());
+    }
     const certificateKey =
       keyType === 'ec-p256'
         ? await acme.crypto.createPrivateEcdsaKey('P-256')

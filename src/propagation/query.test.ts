@@ -173,6 +173,11 @@ describe('queryAuthoritative / queryTxt classification', () => {
     ['REFUSED', { aa: false, rcode: 5 }, { status: 'error', rcode: 'REFUSED' }],
     ['SERVFAIL', { aa: false, rcode: 2 }, { status: 'error', rcode: 'SERVFAIL' }],
     ['a CNAME', { answers: [{ type: 'CNAME', name: NAME, data: 'target.other.test' }] }, { status: 'answer', values: [], cname: 'target.other.test' }],
+    [
+      'a CNAME followed to a missing target (NXDOMAIN)',
+      { rcode: 3, answers: [{ type: 'CNAME', name: NAME, data: 'target.other.test' }] },
+      { status: 'answer', values: [], cname: 'target.other.test' },
+    ],
   ])('%s', async (_label, options, expected) => {
     const server = await fake((query) => [replyTo(query, options)]);
     expect(await queryTxt(server, NAME)).toMatchObject(expected);

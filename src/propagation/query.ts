@@ -125,8 +125,11 @@ export type TxtResult =
 /** Asks an authoritative server (RD clear, AA required) for the TXT records at `name`. */
 export async function queryTxt(server: DnsServer, name: string, options: QueryOptions = {}): Promise<TxtResult> {
   const result = await queryAuthoritative(server, name, 'TXT', options);
-  if (result.status !== 'answer') return result;
+  if (result.status !== 'answer' && result.status !== 'nxdomain') return result;
   const chain = cnameChain(result.response.answers, name);
+  // A server that also serves the CNAME's target follows it, and the rcode then describes
+  // the target (NXDOMAIN when the target does not exist): the name we asked still exists.
+  if (result.status === 'nxdomain' && chain.length === 1) return result;
   return {
     status: 'answer',
     values: txtValues(result.response.answers, name),

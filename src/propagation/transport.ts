@@ -4,10 +4,8 @@
  * query gets a fresh random source port from the kernel.
  */
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
-import { isIP } from 'node:net';
-import type { DnsServer } from './address.js';
-import { formatServer } from './address.js';
+import { connect, isIP } from 'node:net';
+import { formatServer, type DnsServer } from './address.js';
 
 /**
  * Why no usable reply arrived. `no-route`: this machine has no route to the address family

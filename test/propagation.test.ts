@@ -1,0 +1,348 @@
+/**
+ * The propagation check against real nsd processes on loopback. Every resolver and
+ * nameserver is passed explicitly: the machine's own resolver is never asked (the last test
+ * checks the log of every server queried).
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PropagationError } from '../src/errors.js';
+import {
+  discoverNameservers,
+  parsePropagationSettings,
+  queryTxt,
+  waitForPropagation,
+  type PropagationRecord,
+  type PropagationSettings,
+  type QueryEvent,
+} from '../src/propagation/index.js';
+import { loopbackAddress } from './fixtures/net.js';
+import { NsdServer, sharedFreePort } from './fixtures/nsd.js';
+import type { ZoneData, ZoneRecord } from './fixtures/zones.js';
+
+const primaryAddress = loopbackAddress();
+const secondaryAddress = loopbackAddress();
+/** Nothing ever listens here: a nameserver that is down. */
+const downAddress = loopbackAddress();
+
+/** NS names of each zone (the zone content both servers publish). */
+const NAMESERVERS: Readonly<Record<string, readonly string[]>> = {
+  'box.test': ['ns1.box.test', 'ns2.box.test'],
+  'example.test': ['ns1.box.test', 'ns2.box.test'],
+  // Served (for real) by the secondary only: a CNAME-delegated challenge's target zone.
+  'other.test': ['ns2.box.test'],
+  'six.test': ['ns6.box.test'],
+  'lame.test': ['ghost.box.test'],
+  'half.test': ['ns1.box.test', 'ghost.box.test'],
+};
+
+let port: number;
+let primary: NsdServer;
+let secondary: NsdServer;
+let six: NsdServer;
+let broken: NsdServer;
+/** Every server any query in this file went to. */
+const queried = new Set<string>();
+const onQuery = (event: QueryEvent): void => void queried.add(event.server);
+
+/** Zone contents: records per zone; every publish takes a snapshot with a fresh serial. */
+const content = new Map<string, ZoneRecord[]>();
+let serial = 1000;
+function snapshot(zones: readonly string[]): ZoneData[] {
+  serial++;
+  return zones.map((name) => ({ name, serial, nameservers: NAMESERVERS[name] ?? [], records: [...(content.get(name) ?? [])] }));
+}
+function addTxt(name: string, zone: string, ...values: string[]): void {
+  content.set(zone, [...(content.get(zone) ?? []), ...values.map((value) => ({ name, type: 'TXT', value }))]);
+}
+
+function acmeValue(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Discovery through the primary as bootstrap resolver; authoritative queries on the shared port. */
+function discoverySettings(overrides: Partial<PropagationSettings> = {}, env: Record<string, string> = {}): PropagationSettings {
+  return parsePropagationSettings(
+    { MIAB_DNS_RESOLVERS: `${primaryAddress}:${port}`, MIAB_DNS_PORT: String(port), MIAB_PROPAGATION_TIMEOUT: '10', ...env },
+    { initialIntervalMs: 200, intervalFactor: 1.5, maxIntervalMs: 1000, queryTimeoutMs: 500, ...overrides },
+  );
+}
+
+beforeAll(async () => {
+  port = await sharedFreePort([primaryAddress, secondaryAddress, downAddress, '::1']);
+  content.set('box.test', [
+    { name: 'ns1.box.test', type: 'A', value: primaryAddress },
+    { name: 'ns2.box.test', type: 'A', value: secondaryAddress },
+    { name: 'ns6.box.test', type: 'AAAA', value: '::1' },
+  ]);
+  content.set('example.test', [{ name: 'deleg.example.test', type: 'CNAME', value: 'x.acme.other.test' }]);
+  const primaryZones = ['box.test', 'example.test', 'other.test', 'six.test', 'lame.test', 'half.test'];
+  const secondaryZones = ['box.test', 'example.test', 'other.test'];
+  primary = await NsdServer.start({ address: primaryAddress, port, zones: primaryZones });
+  secondary = await NsdServer.start({ address: secondaryAddress, port, zones: secondaryZones });
+  six = await NsdServer.start({ address: '::1', port, zones: ['six.test'] });
+  broken = await NsdServer.start({ address: loopbackAddress(), port, zones: ['example.test'] });
+  const initial = snapshot(primaryZones);
+  await primary.publish(initial);
+  await secondary.publish(initial.filter((zone) => secondaryZones.includes(zone.name)));
+  await six.publish(initial.filter((zone) => zone.name === 'six.test'));
+  await broken.breakZone('example.test');
+});
+
+afterAll(async () => {
+  await Promise.all([primary, secondary, six, broken].map((server) => server?.stop()));
+});
+
+describe('discoverNameservers (bootstrap resolver = the primary nsd)', () => {
+  it('finds the NS set and each nameserver address, on MIAB_DNS_PORT', async () => {
+    const found = await discoverNameservers('example.test', discoverySettings(), { onQuery });
+    expect(found).toEqual([
+      { names: ['ns1.box.test'], address: { host: primaryAddress, port } },
+      { names: ['ns2.box.test'], address: { host: secondaryAddress, port } },
+    ]);
+  });
+
+  it('asks only the zone apex and the NS names, recursively (RD=1)', async () => {
+    const events: QueryEvent[] = [];
+    await discoverNameservers('example.test', discoverySettings(), { onQuery: (event) => events.push(event) });
+    expect(events.every((event) => event.recursionDesired && event.server === `${primaryAddress}:${port}`)).toBe(true);
+    expect(events.map((event) => `${event.type} ${event.name}`).sort()).toEqual(['A ns1.box.test', 'A ns2.box.test', 'AAAA ns1.box.test', 'AAAA ns2.box.test', 'NS example.test']);
+  });
+
+  it('finds IPv6-only nameservers through AAAA', async () => {
+    expect(await discoverNameservers('six.test', discoverySettings(), { onQuery })).toEqual([{ names: ['ns6.box.test'], address: { host: '::1', port } }]);
+  });
+
+  it('moves on to the next resolver when one does not answer', async () => {
+    const settings = discoverySettings({}, { MIAB_DNS_RESOLVERS: `${downAddress}:${port},${primaryAddress}:${port}` });
+    expect(await discoverNameservers('example.test', settings, { onQuery })).toHaveLength(2);
+  });
+
+  it('uses MIAB_NAMESERVERS instead, resolving host names among them', async () => {
+    const settings = discoverySettings({}, { MIAB_NAMESERVERS: `ns2.box.test,${downAddress}` });
+    expect(await discoverNameservers('example.test', settings, { onQuery })).toEqual([
+      { names: ['ns2.box.test'], address: { host: secondaryAddress, port } },
+      { names: [], address: { host: downAddress, port } },
+    ]);
+  });
+
+  it('sends nothing at all for MIAB_NAMESERVERS given as addresses', async () => {
+    const events: QueryEvent[] = [];
+    const settings = parsePropagationSettings({ MIAB_NAMESERVERS: `${primaryAddress}:${port}` });
+    expect(await discoverNameservers('example.test', settings, { onQuery: (event) => events.push(event) })).toHaveLength(1);
+    expect(events).toEqual([]);
+  });
+
+  it('leaves out a nameserver without an address, with a warning', async () => {
+    const warnings: string[] = [];
+    const found = await discoverNameservers('half.test', discoverySettings(), { onQuery, warn: (line) => warnings.push(line) });
+    expect(found).toEqual([{ names: ['ns1.box.test'], address: { host: primaryAddress, port } }]);
+    expect(warnings).toEqual(['nameserver ghost.box.test of half.test has no A or AAAA record: not checking it']);
+  });
+
+  it.each([
+    ['lame.test', /none of the nameservers of lame.test \(ghost.box.test\) has an address/],
+    ['missing.box.test', /missing.box.test does not exist in DNS \(NXDOMAIN from .*\): is the domain registered/],
+    ['ns1.box.test', /ns1.box.test has no NS records/],
+    ['unserved.test', /no bootstrap resolver answered \(.*answered REFUSED\).*MIAB_DNS_RESOLVERS/],
+  ])('explains why %s has no nameservers to check', async (zone, message) => {
+    const promise = discoverNameservers(zone, discoverySettings(), { onQuery });
+    await expect(promise).rejects.toBeInstanceOf(PropagationError);
+    await expect(promise).rejects.toMatchObject({ code: 'nameserver-discovery-failed', message: expect.stringMatching(message) });
+  });
+});
+
+describe('waitForPropagation against real nsd', () => {
+  it('waits for a secondary lagging 3 s, and ends within one polling interval of it serving the records', async () => {
+    const fqdn = '_acme-challenge.lag.example.test';
+    const values = [acmeValue(), acmeValue()]; // apex + wildcard: two values at one name
+    addTxt(fqdn, 'example.test', ...values);
+    const zones = snapshot(['example.test']);
+    await primary.publish(zones);
+
+    let secondaryPublishStarted = Infinity;
+    let secondaryServing = Infinity;
+    const lag = new Promise<void>((resolve, reject) => {
+      setTimeout(() => {
+        secondaryPublishStarted = performance.now();
+        secondary.publish(zones).then(() => {
+          secondaryServing = performance.now();
+          resolve();
+        }, reject);
+      }, 3000);
+    });
+
+    const settings = discoverySettings();
+    const lines: string[] = [];
+    const events: QueryEvent[] = [];
+    const records: PropagationRecord[] = values.map((value) => ({ fqdn, zone: 'example.test', value }));
+    const result = await waitForPropagation(records, settings, {
+      progress: (line) => lines.push(line),
+      isTTY: false,
+      onQuery: (event) => {
+        events.push(event);
+        onQuery(event);
+      },
+    });
+    const ended = performance.now();
+    await lag;
+
+    expect(ended).toBeGreaterThan(secondaryPublishStarted);
+    expect(ended - secondaryServing).toBeLessThan(settings.maxIntervalMs + 250);
+    expect(result.checked).toBe(true);
+    expect([...result.servers].sort()).toEqual([`${primaryAddress}:${port}`, `${secondaryAddress}:${port}`].sort());
+
+    // One TXT query per (server, name) per round: the primary served both values at once and
+    // was not asked again; the secondary was asked once per round, over UDP, with RD=0.
+    const txt = events.filter((event) => event.type === 'TXT');
+    expect(txt.filter((event) => event.server === `${primaryAddress}:${port}`)).toHaveLength(1);
+    const secondaryQueries = txt.filter((event) => event.server === `${secondaryAddress}:${port}`);
+    expect(secondaryQueries.length).toBeGreaterThanOrEqual(4);
+    expect(secondaryQueries.length).toBeLessThanOrEqual(10);
+    expect(txt.every((event) => !event.recursionDesired && event.transport === 'udp' && event.name === fqdn)).toBe(true);
+    // The challenge name itself never goes to a resolver (RD=1 queries are the NS lookups only).
+    expect(events.filter((event) => event.recursionDesired).every((event) => event.type !== 'TXT')).toBe(true);
+
+    // Progress: a start line, a line saying the secondary lacks the name (quiet: not one per check), the end.
+    expect(lines[0]).toMatch(/^checking that 2 nameservers serve 2 TXT records: ns1.box.test \(.*\), ns2.box.test \(.*\)$/);
+    expect(lines.some((line) => /waiting for 1 of 2 nameservers: ns2.box.test \([\d.:]+\) lacks _acme-challenge.lag.example.test \(NXDOMAIN\)/.test(line))).toBe(true);
+    expect(lines.length).toBeLessThan(secondaryQueries.length + 2);
+    expect(lines.at(-1)).toMatch(/^all 2 nameservers serve the records \(after [\d.]+ s\)$/);
+  });
+
+  it('on a terminal, shows a progress line after every check', async () => {
+    const fqdn = '_acme-challenge.tty.example.test';
+    const value = acmeValue();
+    addTxt(fqdn, 'example.test', value);
+    const zones = snapshot(['example.test']);
+    await primary.publish(zones);
+    const lines: string[] = [];
+    const timer = setTimeout(() => void secondary.publish(zones), 800);
+    try {
+      await waitForPropagation([{ fqdn, zone: 'example.test', value }], discoverySettings(), { progress: (line) => lines.push(line), isTTY: true, onQuery });
+    } finally {
+      clearTimeout(timer);
+      await secondary.publish(zones);
+    }
+    const waiting = lines.filter((line) => line.includes('waiting for'));
+    expect(waiting.length).toBeGreaterThanOrEqual(2);
+    expect(waiting[0]).toMatch(/^\[\d+\.\d s\] waiting for 1 of 2/);
+  });
+
+  it('falls back to TCP when 40 long values at one name truncate UDP', async () => {
+    const fqdn = '_acme-challenge.big.example.test';
+    const values = Array.from({ length: 40 }, (_, i) => `${i}-${'x'.repeat(200)}`);
+    addTxt(fqdn, 'example.test', ...values);
+    const zones = snapshot(['example.test']);
+    await Promise.all([primary.publish(zones), secondary.publish(zones)]);
+    const events: QueryEvent[] = [];
+    const settings = discoverySettings({}, { MIAB_NAMESERVERS: `${primaryAddress},${secondaryAddress}` });
+    const records = values.map((value) => ({ fqdn, zone: 'example.test', value }));
+    const result = await waitForPropagation(records, settings, {
+      onQuery: (event) => {
+        events.push(event);
+        onQuery(event);
+      },
+    });
+    expect(result.servers).toHaveLength(2);
+    expect(events.map((event) => `${event.server} ${event.transport}`).sort()).toEqual(
+      [`${primaryAddress}:${port} tcp`, `${primaryAddress}:${port} udp`, `${secondaryAddress}:${port} tcp`, `${secondaryAddress}:${port} udp`].sort(),
+    );
+  });
+
+  it('checks a CNAME-delegated challenge at its target zone\'s nameservers', async () => {
+    // _acme-challenge... CNAME x.acme.other.test; other.test's only NS is ns2 (the secondary).
+    const value = acmeValue();
+    addTxt('x.acme.other.test', 'other.test', value);
+    await secondary.publish(snapshot(['other.test']));
+    const events: QueryEvent[] = [];
+    const result = await waitForPropagation([{ fqdn: 'x.acme.other.test', zone: 'other.test', value }], discoverySettings(), {
+      onQuery: (event) => {
+        events.push(event);
+        onQuery(event);
+      },
+    });
+    expect(result.servers).toEqual([`${secondaryAddress}:${port}`]);
+    const txt = events.filter((event) => event.type === 'TXT');
+    expect(txt).toEqual([{ server: `${secondaryAddress}:${port}`, name: 'x.acme.other.test', type: 'TXT', transport: 'udp', recursionDesired: false }]);
+    expect(events.some((event) => event.name.includes('deleg'))).toBe(false);
+  });
+
+  it('checks an IPv6 (::1) nameserver found through its AAAA record', async () => {
+    const value = acmeValue();
+    addTxt('_acme-challenge.six.test', 'six.test', value);
+    await six.publish(snapshot(['six.test']));
+    const result = await waitForPropagation([{ fqdn: '_acme-challenge.six.test', zone: 'six.test', value }], discoverySettings(), { onQuery });
+    expect(result.servers).toEqual([`[::1]:${port}`]);
+  });
+
+  it('waits for records in several zones at once', async () => {
+    const a = acmeValue();
+    const b = acmeValue();
+    addTxt('_acme-challenge.multi.example.test', 'example.test', a);
+    addTxt('_acme-challenge.multi.six.test', 'six.test', b);
+    const example = snapshot(['example.test']);
+    const sixZone = snapshot(['six.test']);
+    await Promise.all([primary.publish(example), secondary.publish(example), six.publish(sixZone)]);
+    const result = await waitForPropagation(
+      [
+        { fqdn: '_acme-challenge.multi.example.test', zone: 'example.test', value: a },
+        { fqdn: '_acme-challenge.multi.six.test', zone: 'six.test', value: b },
+      ],
+      discoverySettings(),
+      { onQuery },
+    );
+    expect(result.servers).toHaveLength(3);
+  });
+
+  it('times out naming each server and what it last answered: ok, stale, down, REFUSED, SERVFAIL', async () => {
+    const fqdn = '_acme-challenge.fail.example.test';
+    const value = acmeValue();
+    addTxt(fqdn, 'example.test', 'old-value');
+    await secondary.publish(snapshot(['example.test']));
+    addTxt(fqdn, 'example.test', value);
+    await primary.publish(snapshot(['example.test']));
+
+    const servers = [primary.server, secondary.server, `${downAddress}:${port}`, six.server, broken.server];
+    const settings = discoverySettings({ queryTimeoutMs: 300 }, { MIAB_NAMESERVERS: servers.join(','), MIAB_PROPAGATION_TIMEOUT: '1.5' });
+    const started = performance.now();
+    const error: unknown = await waitForPropagation([{ fqdn, zone: 'example.test', value }], settings, { onQuery }).catch((caught: unknown) => caught);
+    const elapsed = performance.now() - started;
+
+    expect(error).toBeInstanceOf(PropagationError);
+    if (!(error instanceof PropagationError)) return;
+    expect(error.code).toBe('propagation-timeout');
+    expect(elapsed).toBeGreaterThanOrEqual(1400);
+    expect(elapsed).toBeLessThan(3000);
+    expect(error.nameservers).toEqual([
+      { server: primary.server, ok: true, lastAnswer: 'ok' },
+      { server: secondary.server, ok: false, lastAnswer: 'stale (has: "old-value")' },
+      { server: `${downAddress}:${port}`, ok: false, lastAnswer: expect.stringMatching(/^no answer \(nothing listens on .* \(connection refused\)\)$/) },
+      { server: six.server, ok: false, lastAnswer: 'REFUSED' },
+      { server: broken.server, ok: false, lastAnswer: 'SERVFAIL' },
+    ]);
+    expect(error.message).toContain(`4 of 5 nameservers did not serve the 1 TXT record within`);
+    for (const server of servers) expect(error.message).toContain(server);
+    expect(error.message).toMatch(/What to check:/);
+    expect(error.message).toMatch(/stale: the server has not loaded the new zone yet/);
+    expect(error.message).toMatch(/no answer: check that the server is up and that UDP and TCP port \d+ are open/);
+    expect(error.message).toMatch(/REFUSED: the server does not serve example.test/);
+    expect(error.message).toMatch(/SERVFAIL: the server has example.test but could not load it/);
+  });
+});
+
+describe('queryTxt against nsd', () => {
+  it('sees the CNAME at a delegated challenge name, even when nsd follows it to a missing target', async () => {
+    // The primary also serves other.test, where x.acme.other.test does not exist: nsd follows
+    // the CNAME and answers NXDOMAIN with the CNAME in the answer section.
+    const result = await queryTxt({ host: primaryAddress, port }, 'deleg.example.test', { onQuery });
+    expect(result).toMatchObject({ status: 'answer', values: [], cname: 'x.acme.other.test' });
+  });
+});
+
+describe('isolation', () => {
+  it('never queried anything but the loopback servers of this file', () => {
+    const allowed = new Set([primary.server, secondary.server, six.server, broken.server, `${downAddress}:${port}`]);
+    expect(queried.size).toBeGreaterThan(0);
+    expect([...queried].filter((server) => !allowed.has(server))).toEqual([]);
+  });
+});
