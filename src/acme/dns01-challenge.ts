@@ -91,6 +91,15 @@ export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Chall
     await startWait(current);
   };
 
+  // Each record is claimed (taken out of the map) before its removal starts, so acme-client's
+  // remove callbacks and removeAll() never delete the same value twice.
+  const removeRecords = async (records: readonly ChallengeRecord[]): Promise<void> => {
+    for (const record of records) published.delete(`${record.fqdn}\n${record.value}`);
+    for (const record of records) {
+      await queue.run(() => engine.remove(record)).catch((error: unknown) => log.warn(`could not remove TXT ${record.fqdn}: ${error instanceof Error ? error.message : String(error)}; run "miab-dns01 cleanup --stale" later`));
+    }
+  };
+
   return {
     challengePriority: ['dns-01'],
     skipChallengeVerification: true,
@@ -108,17 +117,10 @@ export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Chall
       await waitForBatch(current);
     },
     async challengeRemoveFn(_authz, _challenge, keyAuthorization) {
-      const removable = [...published.values()].filter((record) => record.value === keyAuthorization);
-      for (const record of removable) {
-        await queue.run(() => engine.remove(record));
-        published.delete(`${record.fqdn}\n${record.value}`);
-      }
+      await removeRecords([...published.values()].filter((record) => record.value === keyAuthorization));
     },
     async removeAll() {
-      for (const [key, record] of published) {
-        await queue.run(() => engine.remove(record)).catch((error: unknown) => log.warn(`could not remove TXT ${record.fqdn}: ${String(error)}`));
-        published.delete(key);
-      }
+      await removeRecords([...published.values()]);
     },
   };
 }

@@ -124,7 +124,14 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
     acme.setLogger(progressFromAcmeClient(log));
     log.info(`requesting a certificate for ${domains.join(', ')} from ${directoryUrl}`);
     try {
-      const fullchain = await client.auto({
+      // On a signal, stop at once: acme-client cannot be cancelled and may retry a dead server
+      // for a minute; the finally below removes our records right away.
+      const aborted = new Promise<never>((_resolve, reject) => {
+        options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true });
+        if (options.signal?.aborted) reject(options.signal.reason);
+      });
+      aborted.catch(() => undefined);
+      const fullchain = await Promise.race([aborted, client.auto({
         csr,
         email: options.email,
         termsOfServiceAgreed: options.termsOfServiceAgreed ?? false,
@@ -132,7 +139,7 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
         skipChallengeVerification: challenge.skipChallengeVerification,
         challengeCreateFn: (authz, acmeChallenge, keyAuthorization) => challenge.challengeCreateFn(authz, acmeChallenge, keyAuthorization),
         challengeRemoveFn: (authz, acmeChallenge, keyAuthorization) => challenge.challengeRemoveFn(authz, acmeChallenge, keyAuthorization),
-      });
+      })]);
       log.info('certificate issued');
       return { privateKey: certificateKey.toString(), fullchain, ...splitFullchain(fullchain) };
     } catch (error) {

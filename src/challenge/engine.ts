@@ -112,7 +112,7 @@ export class ChallengeEngine {
     await journal.add(entry);
     this.#written.set(keyOf(record), record);
     await store.appendTxt(record.fqdn, record.value);
-    log.info(`added TXT ${record.fqdn} (zone ${record.zone})`);
+    log.info(`added TXT ${record.fqdn} ${describeValue(record.value)} (zone ${record.zone})`);
   }
 
   /**
@@ -157,7 +157,7 @@ export class ChallengeEngine {
     await this.#options.store.deleteTxt(record.fqdn, record.value);
     await this.#options.journal.remove({ apiUrl: this.#options.apiUrl, fqdn: record.fqdn, value: record.value });
     this.#written.delete(keyOf(record));
-    this.#options.log.info(`removed TXT ${record.fqdn}`);
+    this.#options.log.info(`removed TXT ${record.fqdn} ${describeValue(record.value)}`);
   }
 
   /** Takes back everything this process wrote and still owns (on failure or on a signal). */
@@ -175,6 +175,11 @@ export class ChallengeEngine {
   async journaledFor(ownerPid: number): Promise<ChallengeRecord[]> {
     return (await this.#options.journal.list(this.#options.apiUrl)).filter((entry) => entry.ownerPid === ownerPid);
   }
+}
+
+/** Enough of a value to tell the two records of a wildcard + apex pair apart in a log. */
+function describeValue(value: string): string {
+  return `"${value.length > 12 ? `${value.slice(0, 10)}...` : value}"`;
 }
 
 function keyOf(record: ChallengeRecord): string {

@@ -121,6 +121,8 @@ function main(): void {
   }
   run(process.argv.slice(2), process.env, controller.signal).then(
     (status) => {
+      // After a signal, clean-up is done: do not wait for libraries' pending timers.
+      if (controller.signal.aborted) process.exit(status);
       process.exitCode = status;
     },
     (error: unknown) => {
