@@ -20,8 +20,9 @@ Options:
  MIAB_CONFIG Credentials file (chmod 600) with password and totp_secret
 '
 
-# Non-secret settings remembered in acme.sh's account file.
-_MIAB_DNS01_SAVED="MIAB_URL MIAB_EMAIL MIAB_CONFIG MIAB_STATE_DIR MIAB_CA_FILE MIAB_TLS_FINGERPRINT MIAB_NAMESERVERS MIAB_DNS_RESOLVERS MIAB_DNS_PORT MIAB_PROPAGATION_TIMEOUT MIAB_DNS01_HOME"
+# Non-secret settings remembered in acme.sh's account file (the *_FILE ones are paths to
+# secrets, never their content).
+_MIAB_DNS01_SAVED="MIAB_URL MIAB_EMAIL MIAB_CONFIG MIAB_PASSWORD_FILE MIAB_TOTP_SECRET_FILE MIAB_SYSTEM_KEY_FILE MIAB_STATE_DIR MIAB_CA_FILE MIAB_TLS_FINGERPRINT MIAB_NAMESERVERS MIAB_DNS_RESOLVERS MIAB_DNS_PORT MIAB_PROPAGATION_TIMEOUT MIAB_DNS01_HOME"
 
 dns_miab_dns01_add() {
   _miab_dns01_setup || return 1
