@@ -10,7 +10,7 @@ import { BoxTransport } from './box/transport.js';
 import { ChallengeEngine, type RecordsWaiter } from './challenge/engine.js';
 import { loadBoxConfig, type BoxConfig } from './config/config.js';
 import type { Environment, Settings } from './config/settings.js';
-import { parsePropagationSettings, waitForPropagation, type PropagationSettings } from './propagation/index.js';
+import { parsePropagationSettings, type PropagationSettings } from './propagation/settings.js';
 import { BoxRecordStore } from './records/box-store.js';
 import { Journal } from './records/journal.js';
 import { findOwnerPid } from './state/processes.js';
@@ -65,6 +65,9 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   client.useAuthenticator(auth);
   const journal = new Journal(config.stateDir);
   const waitForRecords: RecordsWaiter = async (records, signal) => {
+    // Loaded only when waiting: a hook call that only writes (every certbot auth call but
+    // the last, `present --no-wait`) starts faster without dns-packet and the DNS code.
+    const { waitForPropagation } = await import('./propagation/wait.js');
     await waitForPropagation(records, propagation, {
       signal: signal ?? options.signal,
       progress: options.progress ?? ((line) => log.info(line)),

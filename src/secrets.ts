@@ -8,7 +8,12 @@ const secrets = new Set<string>();
 export function registerSecret(secret: string | undefined): void {
   if (secret === undefined || secret.length < 4) return;
   secrets.add(secret);
-  secrets.add(encodeURIComponent(secret));
+  try {
+    secrets.add(encodeURIComponent(secret));
+  } catch {
+    // A lone UTF-16 surrogate has no URI encoding (URIError); such a secret is refused later
+    // as non-ASCII, and must not crash the configuration parser first.
+  }
 }
 
 /** Also mask a value derived from secrets, such as a Basic authorization header. */
@@ -21,5 +26,12 @@ export function redact(text: string): string {
   for (const secret of secrets) {
     if (out.includes(secret)) out = out.split(secret).join('[redacted]');
   }
-  return out.replace(/(authorization:\s*basic\s+)[A-Za-z0-9+/=]+/gi, '$1[redacted]');
+  return (
+    out
+      .replace(/(authorization:\s*basic\s+)[A-Za-z0-9+/=]+/gi, '$1[redacted]')
+      // The one-time code of a login, and the session key in the login answer (debug output
+      // prints it before the key is registered above), also inside JSON-quoted text.
+      .replace(/(x-auth-token:\s*)[^;\s]+/gi, '$1[redacted]')
+      .replace(/(api_key\\?"\s*:\s*\\?")[^"\\]+/gi, '$1[redacted]')
+  );
 }

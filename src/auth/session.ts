@@ -11,7 +11,6 @@ import { registerDerivedSecret } from '../secrets.js';
 import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../state/files.js';
 import { withLock } from '../state/lock.js';
 import type { Logger } from '../util/log.js';
-import { nextTotpCode } from './totp.js';
 import { basicAuthorization, type Authenticator, type LoginEndpoint, type LoginResponse } from './types.js';
 
 export interface SessionCredentials {
@@ -120,8 +119,9 @@ export class SessionAuthenticator implements Authenticator {
     if (this.loginsSent >= MAX_LOGINS_PER_PROCESS) {
       throw new AuthError('auth-session-rejected', `already sent ${MAX_LOGINS_PER_PROCESS} logins in this run; stopping so the box does not ban this IP. Run "miab-dns01 check" to diagnose`);
     }
+    // otplib is loaded only for a login: with a cached session, hook calls never need it.
     const code = credentials.totpSecret
-      ? await nextTotpCode({ secret: credentials.totpSecret, stateFile: this.#paths.totp, log, signal: this.#options.signal })
+      ? await (await import('./totp.js')).nextTotpCode({ secret: credentials.totpSecret, stateFile: this.#paths.totp, log, signal: this.#options.signal })
       : undefined;
     this.loginsSent += 1;
     log.debug(`logging in to ${credentials.apiUrl} as ${credentials.email}${code ? ' with a TOTP code' : ''}`);

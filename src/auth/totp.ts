@@ -6,6 +6,7 @@
 import { generateSync } from 'otplib';
 import { isRecord, readJsonFile, writePrivateFile } from '../state/files.js';
 import type { Logger } from '../util/log.js';
+import { sleep as abortableSleep } from '../util/poll.js';
 
 export const TOTP_STEP_SECONDS = 30;
 
@@ -38,10 +39,14 @@ export interface TotpSourceOptions {
 /** A code the box has not seen yet from us; waits (and says so) when the current one was used. */
 export async function nextTotpCode(options: TotpSourceOptions): Promise<string> {
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  // Abortable: a signal during this wait (up to a minute) stops the run at once.
+  const sleep = options.sleep ?? ((ms: number) => abortableSleep(ms, options.signal));
   const previous = await readJsonFile(options.stateFile, isStepRecord);
   let step = totpStep(now());
-  if (previous !== undefined && previous.lastStep >= step) {
+  // A recorded step beyond the next one means the clock went back (or the file is damaged).
+  // The box refuses only the code it saw last, which is not the current step's, so the
+  // current code is used: waiting for that far step would not be bounded (hours, or more).
+  if (previous !== undefined && previous.lastStep >= step && previous.lastStep <= step + 1) {
     step = previous.lastStep + 1;
     const waitMs = step * TOTP_STEP_SECONDS * 1000 - now() + 50;
     if (waitMs > 0) {

@@ -65,6 +65,15 @@ function firstLine(text: string): string {
   return plain.length > 160 ? `${plain.slice(0, 160)}...` : plain;
 }
 
+/** A 200 that is not JSON (a proxy's page, the wrong URL) is the box's fault, not a crash. */
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BoxApiError('box-http', `${what} answered something that is not JSON; is MIAB_URL the box's admin API (https://<box>/admin)?`, { body: firstLine(text) });
+  }
+}
+
 export function encodeQname(qname: string): string {
   return qname.split('/').map(encodeURIComponent).join('%2F');
 }
@@ -123,7 +132,7 @@ export class BoxClient implements LoginEndpoint {
   /** The zones the box serves (lower-case punycode). */
   async zones(): Promise<string[]> {
     const text = await this.#read('/dns/zones');
-    const zones: unknown = JSON.parse(text);
+    const zones = parseJson(text, 'GET /dns/zones');
     if (!Array.isArray(zones) || !zones.every((zone) => typeof zone === 'string')) {
       throw new BoxApiError('box-http', 'GET /dns/zones did not answer a list of zone names', { body: firstLine(text) });
     }
@@ -132,8 +141,11 @@ export class BoxClient implements LoginEndpoint {
 
   /** Custom records of one name and type. */
   async records(qname: string, rtype: ReadableRecordType): Promise<string[]> {
-    const text = await this.#read(`/dns/custom/${encodeQname(qname)}/${rtype}`);
-    const records: unknown = JSON.parse(text);
+    return this.#parseRecords(qname, rtype, await this.#read(`/dns/custom/${encodeQname(qname)}/${rtype}`));
+  }
+
+  #parseRecords(qname: string, rtype: ReadableRecordType, text: string): string[] {
+    const records = parseJson(text, `GET /dns/custom/${qname}/${rtype}`);
     if (!Array.isArray(records)) throw new BoxApiError('box-http', `GET /dns/custom/${qname}/${rtype} did not answer a list`, { body: firstLine(text) });
     return (records as BoxRecord[]).filter((record) => record.qname === qname && record.rtype === rtype).map((record) => record.value);
   }
@@ -172,7 +184,10 @@ export class BoxClient implements LoginEndpoint {
     await this.#retrying(`${method} ${path}`, async () => {
       if (ambiguous) {
         // The last attempt may have landed (nginx gives up at 60 s while the box carries on).
-        const present = (await this.records(qname, 'TXT')).includes(value);
+        // One read, not a retried one: a failure here fails this attempt of the write's own
+        // bounded retry loop (nesting two loops would multiply the attempts and the time).
+        this.counts.reads += 1;
+        const present = this.#parseRecords(qname, 'TXT', (await this.#authenticated('GET', path)).text).includes(value);
         if (present === (method === 'POST')) {
           this.#log.info(`the box had applied ${method} ${qname} despite the error; not sending it again`);
           return;

@@ -5,7 +5,7 @@
 import { ConfigError } from '../errors.js';
 import { formatServer } from '../propagation/address.js';
 import { collectSettings } from '../config/settings.js';
-import { defaultStateDir } from '../config/config.js';
+import { resolveStateDir } from '../config/config.js';
 import { Journal, isStale, type JournalEntry } from '../records/journal.js';
 import { usingRuntime, type Runtime } from '../runtime.js';
 import { stderrLogger, type Logger } from '../util/log.js';
@@ -81,7 +81,7 @@ export const cleanup: Command = async (tokens, context) => {
   if (flag(args, 'dry-run')) {
     // A dry run only reads the journal: it needs no credentials.
     const settings = await collectSettings({ env: context.env, flags: flagSettings(args), configFile: single(args, 'config') });
-    const entries = (await new Journal(settings.MIAB_STATE_DIR ?? defaultStateDir(context.env)).list()).filter((entry) => isStale(entry, now, olderThanMs));
+    const entries = (await new Journal(resolveStateDir(settings.MIAB_STATE_DIR, context.env)).list()).filter((entry) => isStale(entry, now, olderThanMs));
     for (const entry of entries) context.stdout(`${describeEntry(entry, now)}\n`);
     if (entries.length === 0) context.stderr('miab-dns01: no stale records\n');
     return;

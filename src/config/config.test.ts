@@ -104,4 +104,9 @@ describe('loadBoxConfig', () => {
     await expect(loadBoxConfig({ env: { ...env, MIAB_PASSWORD: 'x', MIAB_TOTP_SECRET: '123456' } })).rejects.toThrow(/MIAB_TOTP_SECRET must be the base32 secret/);
     await expect(loadBoxConfig({ env: { ...env, MIAB_PASSWORD: 'pässword' } })).rejects.toThrow(/non-ASCII/);
   });
+
+  it('refuses a relative state dir, which would depend on where a hook runs', async () => {
+    const env = { MIAB_URL: 'box.test', MIAB_EMAIL: 'a@box.test', MIAB_PASSWORD: 'x', MIAB_STATE_DIR: 'http://box.test/admin' };
+    await expect(loadBoxConfig({ env })).rejects.toMatchObject({ code: 'config-invalid', message: expect.stringContaining('must be an absolute path') });
+  });
 });

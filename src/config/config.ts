@@ -4,7 +4,7 @@
  */
 import { access, constants, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { collectSettings, type Environment, type Settings, type SettingsSources } from './settings.js';
 
@@ -57,6 +57,13 @@ export function normalizeApiUrl(raw: string): string {
   if (url.username || url.password) {
     throw new ConfigError('config-invalid', 'MIAB_URL must not contain credentials; set MIAB_EMAIL and MIAB_PASSWORD (or MIAB_PASSWORD_FILE) instead');
   }
+  if (url.search || url.hash) {
+    // API paths are appended to it: `...?x=1` + `/login` would not reach the API.
+    throw new ConfigError('config-invalid', `MIAB_URL must not have a query or fragment (got ${JSON.stringify(raw)}); use e.g. https://box.example.com/admin`);
+  }
+  // An empty `?` or `#` leaves its marker in toString(): drop it.
+  url.search = '';
+  url.hash = '';
   if (url.protocol === 'http:') {
     if (!isLoopbackHost(url.hostname)) {
       throw new ConfigError(
@@ -66,7 +73,7 @@ export function normalizeApiUrl(raw: string): string {
     }
   } else if (url.protocol !== 'https:') {
     throw new ConfigError('config-invalid', `MIAB_URL must start with https:// (got ${url.protocol}//)`);
-  } else if (url.pathname === '/' || url.pathname === '') {
+  } else if (url.pathname.replace(/\/+$/, '') === '') {
     // Behind nginx the API lives under /admin; the site root is the box's web page.
     url.pathname = '/admin';
   }
@@ -97,6 +104,15 @@ export function defaultStateDir(env: Environment): string {
   if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'miab-dns01');
   if (process.getuid?.() === 0) return '/var/lib/miab-dns01';
   return join(env.HOME ?? homedir(), '.local', 'state', 'miab-dns01');
+}
+
+/** The state dir must not depend on the working directory: hooks run from wherever the client is. */
+export function resolveStateDir(configured: string | undefined, env: Environment): string {
+  if (configured === undefined) return defaultStateDir(env);
+  if (!isAbsolute(configured)) {
+    throw new ConfigError('config-invalid', `MIAB_STATE_DIR=${JSON.stringify(configured)} must be an absolute path (hooks run from the ACME client's working directory)`);
+  }
+  return configured;
 }
 
 async function isReadable(path: string): Promise<boolean> {
@@ -160,7 +176,7 @@ export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig
     apiUrl,
     auth,
     tls: { caPem, fingerprint },
-    stateDir: settings.MIAB_STATE_DIR ?? defaultStateDir(sources.env),
+    stateDir: resolveStateDir(settings.MIAB_STATE_DIR, sources.env),
     settings,
   };
 }

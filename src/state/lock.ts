@@ -2,7 +2,7 @@
  * Cross-process mutual exclusion with lock files, so that concurrent hook processes share one
  * login and never interleave state writes. A lock left by a dead process is taken over.
  */
-import { open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MiabDns01Error } from '../errors.js';
 import { ensurePrivateDir, isNotFound } from './files.js';
@@ -28,16 +28,22 @@ async function tryCreate(path: string): Promise<boolean> {
   }
 }
 
+/** A lock file still empty this long after its creation was left by a crash mid-write. */
+const EMPTY_LOCK_GRACE_MS = 5_000;
+
 async function removeIfOwnerDead(path: string): Promise<void> {
   let owner: number;
+  let ageMs: number;
   try {
     owner = Number((await readFile(path, 'utf8')).trim());
+    ageMs = Date.now() - (await stat(path)).mtimeMs;
   } catch (error) {
     if (isNotFound(error)) return;
     throw error;
   }
-  // An empty file is a lock being written right now: leave it alone.
-  if (owner > 0 && !isProcessAlive(owner)) await unlink(path).catch(() => undefined);
+  // An empty file is a lock being written right now, unless it has stayed empty too long.
+  const abandoned = owner > 0 ? !isProcessAlive(owner) : ageMs > EMPTY_LOCK_GRACE_MS;
+  if (abandoned) await unlink(path).catch(() => undefined);
 }
 
 /** Runs `work` while holding the lock file at `path`. */

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** Our own launchers: the hook scripts and node itself. */
-const OWN_WRAPPERS = new Set(['node', 'miab-dns01', 'certbot-auth', 'certbot-cleanup', 'lego-exec', 'dehydrated-hook']);
+/** Our own launchers (the hook scripts). A `node` parent is a Node program that ran us: an owner. */
+const OWN_WRAPPERS = new Set(['miab-dns01', 'certbot-auth', 'certbot-cleanup', 'lego-exec', 'dehydrated-hook']);
 const SHELLS = new Set(['sh', 'dash', 'bash', 'zsh', 'ash', 'busybox']);
 
 interface ProcessInfo {

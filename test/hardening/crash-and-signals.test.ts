@@ -1,0 +1,216 @@
+/**
+ * Interrupted runs. The propagation wait is made endless on purpose (MIAB_NAMESERVERS lists,
+ * besides the real primary, a loopback "black hole" that takes queries and never answers; its
+ * first query shows the wait has begun), then:
+ * - `kill -9` leaves a journaled record; `cleanup --stale` removes it, and only it: an entry
+ *   whose owner (the ACME client) is alive stays, `--dry-run` changes nothing, and
+ *   `--older-than` sweeps old entries whatever their owners;
+ * - SIGTERM, SIGINT and SIGHUP remove the record before the process exits with 128+N.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionPaths } from '../../src/auth/session.js';
+import { totpStep } from '../../src/auth/totp.js';
+import { startEmulator } from '../emulator/index.js';
+import { CLI, runCli, runProgram, type CliResult } from '../fixtures/cli.js';
+import { startTopology, type Topology } from '../fixtures/topology.js';
+import { acmeValue, adminUsers, blackHole, boxEnv, childrenOf, dnsWrites, expectNoDangerousRequests, logins, ownerScript, processTree, scratch, txt, waitUntil, type BlackHole } from './helpers.js';
+
+const UNRELATED = 'pre-existing-unrelated-value';
+const NAMES = ['crash', 'term', 'int', 'hup'].map((label) => `${label}.example.test`);
+
+let topology: Topology;
+
+beforeAll(async () => {
+  topology = await startTopology({
+    lagMs: 500,
+    users: adminUsers('interrupt-', 4),
+    records: NAMES.map((name) => ({ qname: `_acme-challenge.${name}`, rtype: 'TXT', value: UNRELATED })),
+  });
+});
+
+afterAll(async () => {
+  await topology?.stop();
+});
+
+/** Environment whose propagation wait cannot end: one listed nameserver never answers. */
+async function longWaitEnv(user: number, hole: BlackHole): Promise<Record<string, string>> {
+  const { primaryAddress, dnsPort } = topology;
+  return topology.env({
+    MIAB_EMAIL: `interrupt-${user}@example.test`,
+    MIAB_STATE_DIR: join(topology.dir, `interrupt-state-${user}`),
+    MIAB_NAMESERVERS: `${primaryAddress}:${dnsPort},${hole.server}`,
+    MIAB_PROPAGATION_TIMEOUT: '120',
+  });
+}
+
+async function journal(env: Record<string, string>): Promise<string[]> {
+  return readdir(join(env.MIAB_STATE_DIR ?? '', 'journal')).catch(() => []);
+}
+
+function killTree(pid: number): void {
+  for (const member of processTree(pid).reverse()) {
+    try {
+      process.kill(member, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+describe('kill -9 during the wait, then cleanup --stale', () => {
+  it('sweeps the record of a dead writer whose owner is gone, keeps one whose owner lives, --dry-run changes nothing, --older-than sweeps it', async () => {
+    const { emulator } = topology;
+    const holes = [await blackHole(), await blackHole()];
+    const env = await longWaitEnv(0, holes[0] as BlackHole);
+    const heldEnv = { ...(await longWaitEnv(0, holes[1] as BlackHole)), HOLD: '1' };
+    const qname = '_acme-challenge.crash.example.test';
+    const owner = await ownerScript(topology.dir);
+    const orphaned = acmeValue('-');
+    const owned = acmeValue('--');
+    emulator.clearLog();
+
+    // Two "ACME clients" (shell scripts) each run a present; the second client stays alive.
+    const ownerPids: number[] = [];
+    const runs: Promise<CliResult>[] = [
+      runProgram([owner, process.execPath, CLI, 'present', 'crash.example.test', orphaned], { env, onSpawn: (pid) => ownerPids.push(pid) }),
+      runProgram([owner, process.execPath, CLI, 'present', 'crash.example.test', owned], { env: heldEnv, onSpawn: (pid) => ownerPids.push(pid) }),
+    ];
+    try {
+      // Both presents are in their endless propagation wait once each black hole hears from them.
+      await waitUntil(() => holes.every((hole) => hole.queries > 0), 'both presents in their wait');
+      expect(txt(emulator, qname)).toHaveLength(3);
+      expect(await journal(env)).toHaveLength(2);
+      // Each entry names its writer and, as owner, the "ACME client" script that ran it.
+      const entries = await Promise.all((await journal(env)).map(async (file) => JSON.parse(await readFile(join(env.MIAB_STATE_DIR ?? '', 'journal', file), 'utf8')) as { value: string; pid: number; ownerPid: number }));
+      expect(entries.map((entry) => [entry.value, entry.ownerPid]).sort()).toEqual([[orphaned, ownerPids[0]], [owned, ownerPids[1]]].sort());
+      for (const entry of entries) expect(childrenOf(entry.ownerPid)).toContain(entry.pid);
+      // kill -9 the miab-dns01 processes (not their owners).
+      for (const ownerPid of ownerPids) {
+        const [writer] = childrenOf(ownerPid);
+        expect(writer, 'the present process under its owner').toBeDefined();
+        process.kill(writer as number, 'SIGKILL');
+      }
+      const first = await runs[0];
+      expect(first?.code).toBe(137); // the first owner exits with its child's status
+      expect(first?.stderr).toMatch(/checking that 2 nameservers serve 1 TXT record/); // killed in the wait
+      expect(txt(emulator, qname).sort()).toEqual([UNRELATED, orphaned, owned].sort());
+      expect(await journal(env)).toHaveLength(2);
+      emulator.clearLog();
+
+      // --dry-run lists the one stale entry (name, value, age) and changes nothing.
+      const entriesBefore = await journal(env);
+      const dryRun = await runCli(['cleanup', '--stale', '--dry-run'], { env });
+      expect(dryRun.code, dryRun.stderr).toBe(0);
+      expect(dryRun.stdout).toMatch(new RegExp(`^${qname.replace(/\./g, '\\.')}\\t${orphaned}\\t\\d+s\\t`, 'm'));
+      expect(dryRun.stdout).not.toContain(owned);
+      expect(await journal(env)).toEqual(entriesBefore);
+      expect(emulator.requests).toEqual([]);
+      expect(txt(emulator, qname)).toHaveLength(3);
+
+      // The real sweep: only the record whose writer and owner are both gone.
+      const sweep = await runCli(['cleanup', '--stale'], { env });
+      expect(sweep.code, sweep.stderr).toBe(0);
+      expect(sweep.stdout).toContain(`removed ${qname}\t${orphaned}`);
+      expect(sweep.stdout).not.toContain(owned);
+      expect(txt(emulator, qname).sort()).toEqual([UNRELATED, owned].sort());
+      expect(dnsWrites(emulator).map((request) => `${request.method} ${request.body}`)).toEqual([`DELETE ${orphaned}`]);
+      expect(await journal(env)).toHaveLength(1);
+
+      // Nothing more to sweep while the owner lives.
+      emulator.clearLog();
+      const again = await runCli(['cleanup', '--stale'], { env });
+      expect(again).toMatchObject({ code: 0, stdout: '' });
+      expect(again.stderr).toContain('no stale records');
+      expect(dnsWrites(emulator)).toEqual([]);
+
+      // --older-than sweeps old entries whatever their owners.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const old = await runCli(['cleanup', '--stale', '--older-than', '1s'], { env });
+      expect(old.code, old.stderr).toBe(0);
+      expect(old.stdout).toContain(`removed ${qname}\t${owned}`);
+      expect(txt(emulator, qname)).toEqual([UNRELATED]);
+      expect(await journal(env)).toEqual([]);
+      expect(dnsWrites(emulator).map((request) => `${request.method} ${request.body}`)).toEqual([`DELETE ${owned}`]);
+
+      // Other names were never touched, and the whole story cost one login.
+      for (const name of NAMES.slice(1)) expect(txt(emulator, `_acme-challenge.${name}`)).toEqual([UNRELATED]);
+      expect(logins(emulator)).toHaveLength(0);
+      expectNoDangerousRequests(emulator);
+    } finally {
+      for (const pid of ownerPids) killTree(pid);
+      await Promise.all(runs);
+      await Promise.all(holes.map((hole) => hole.close()));
+    }
+  });
+});
+
+describe.concurrent('a signal during a wait removes the record, then exits 128+N', () => {
+  it.for([
+    ['SIGTERM', 1, 143],
+    ['SIGINT', 2, 130],
+    ['SIGHUP', 3, 129],
+  ] as const)('%s', async ([signal, user, status]) => {
+    const { emulator } = topology;
+    const hole = await blackHole();
+    const env = await longWaitEnv(user, hole);
+    const name = NAMES[user] ?? '';
+    const qname = `_acme-challenge.${name}`;
+    const value = acmeValue('-');
+    let pid = 0;
+    const run = runCli(['present', name, value], { env, onSpawn: (spawned) => (pid = spawned) });
+    try {
+      await waitUntil(() => hole.queries > 0, 'the present in its wait');
+      expect(txt(emulator, qname)).toContain(value);
+      expect(await journal(env)).toHaveLength(1);
+      process.kill(pid, signal);
+      const result = await run;
+      expect(result.signal).toBeNull();
+      expect(result.code, result.stderr).toBe(status);
+      expect(result.stderr).toMatch(/checking that 2 nameservers serve 1 TXT record[^]*error \[interrupted\]/);
+      expect(result.stderr).toContain(`error [interrupted]: stopped by ${signal}`);
+      expect(result.stderr).toContain(`removed TXT ${qname}`);
+      expect(txt(emulator, qname)).toEqual([UNRELATED]);
+      expect(await journal(env)).toEqual([]);
+    } finally {
+      if (pid > 0) killTree(pid);
+      await run;
+      await hole.close();
+    }
+  });
+
+  it('a signal during the wait for the next TOTP code stops at once, without logging in', async ({ onTestFinished }) => {
+    const emulator = await startEmulator({ zones: ['example.test'], users: adminUsers('totp-wait-', 1) });
+    const where = await scratch('totp-wait');
+    onTestFinished(async () => {
+      await emulator.stop();
+      await rm(where.dir, { recursive: true, force: true });
+    });
+    const email = 'totp-wait-0@example.test';
+    const env = boxEnv(emulator, email, where);
+    // This state dir used the next step's code already: a login must wait 30-60 s for a fresh one.
+    const paths = sessionPaths(where.stateDir, emulator.url, email);
+    await mkdir(dirname(paths.totp), { recursive: true, mode: 0o700 });
+    await writeFile(paths.totp, JSON.stringify({ lastStep: totpStep(Date.now()) + 1 }), { mode: 0o600 });
+    let pid = 0;
+    const run = runCli(['present', '--no-wait', 'totp-wait.example.test', acmeValue()], { env, onSpawn: (spawned) => (pid = spawned) });
+    try {
+      await waitUntil(() => existsSync(paths.lock), 'the login lock (held during the TOTP wait)');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const signalled = Date.now();
+      process.kill(pid, 'SIGTERM');
+      const result = await run;
+      expect(Date.now() - signalled).toBeLessThan(5_000);
+      expect(result.stderr).toMatch(/current TOTP code was already used.*waiting/);
+      expect(result.code, result.stderr).toBe(143);
+      expect(result.stderr).toContain('error [interrupted]: stopped by SIGTERM');
+      expect(emulator.requests).toEqual([]);
+      expect(existsSync(paths.lock)).toBe(false);
+    } finally {
+      if (pid > 0) killTree(pid);
+      await run;
+    }
+  });
+});
