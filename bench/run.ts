@@ -1,0 +1,149 @@
+/**
+ * `npm run bench [-- <part>...]`: the performance benchmarks, on the loopback test topology
+ * (Mail-in-a-Box emulator with TOTP, nsd primary, lagging nsd secondary). Not part of
+ * `npm test`. Parts: calls, cold, names, detection (default: all, in that order).
+ * Every part compares within one run, so the ratios hold on a noisy machine.
+ *
+ * Knobs (environment): BENCH_RUNS (detection runs per lag, 20), BENCH_LAGS (seconds,
+ * 0,2,10), BENCH_LANES (topologies the detection runs spread over, 2), BENCH_JITTER_MS
+ * (1000), BENCH_COLD_REPEATS (15), BENCH_NAMES (1,5,20), BENCH_NAMES_REPEATS (batched
+ * repeats, 3).
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_PROPAGATION_SETTINGS } from '../src/propagation/settings.js';
+import type { Runtime } from '../src/runtime.js';
+import { runBoxCalls } from './box-calls.js';
+import { runColdStart } from './cold-start.js';
+import { runDetection, type Lane } from './detection.js';
+import { running } from './lib/process.js';
+import { renderTable, type Table } from './lib/table.js';
+import { startBenchTopology, type BenchTopology } from './lib/topology.js';
+import { runManyNames } from './many-names.js';
+
+const PARTS = ['calls', 'cold', 'names', 'detection'] as const;
+type Part = (typeof PARTS)[number];
+
+// The hooks this process runs look for the ACME client among their ancestors: this process
+// is their owner, as certbot is (its own name also makes it easy to find in ps).
+process.title = 'miab-dns01-bench';
+
+function numberFromEnv(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name}=${text} is not a non-negative number`);
+  return value;
+}
+
+function listFromEnv(name: string, fallback: readonly number[]): number[] {
+  const text = process.env[name];
+  if (text === undefined || text === '') return [...fallback];
+  const values = text.split(',').map(Number);
+  if (values.some((value) => !Number.isFinite(value) || value < 0)) throw new Error(`${name}=${text} is not a comma-separated list of numbers`);
+  return values;
+}
+
+function cpuModel(): string {
+  try {
+    return /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const topologies: BenchTopology[] = [];
+const runtimes: Runtime[] = [];
+
+async function stopAll(): Promise<void> {
+  for (const child of running) child.kill('SIGKILL');
+  for (const runtime of runtimes.splice(0)) await runtime.close().catch(() => undefined);
+  for (const topology of topologies.splice(0)) await topology.stop().catch(() => undefined);
+}
+
+async function main(): Promise<void> {
+  const requested = process.argv.slice(2).filter((arg) => arg !== '--');
+  for (const part of requested) if (!(PARTS as readonly string[]).includes(part)) throw new Error(`unknown part "${part}"; parts: ${PARTS.join(', ')}`);
+  const parts: readonly Part[] = requested.length > 0 ? PARTS.filter((part) => requested.includes(part)) : PARTS;
+  const started = performance.now();
+  const header = [
+    `# miab-dns01 benchmarks`,
+    '',
+    `- date: ${new Date().toISOString()}`,
+    `- machine: ${availableParallelism()} CPU(s), ${cpuModel()}; node ${process.version}`,
+    `- propagation defaults: first check at once, then ${DEFAULT_PROPAGATION_SETTINGS.initialIntervalMs} ms x${DEFAULT_PROPAGATION_SETTINGS.intervalFactor}, capped at ${DEFAULT_PROPAGATION_SETTINGS.maxIntervalMs} ms`,
+    `- topology: Mail-in-a-Box emulator (TOTP on) + nsd primary + lagging nsd secondary, all on 127.0.0.0/8`,
+    '',
+  ].join('\n');
+  process.stdout.write(`${header}\n`);
+
+  log('bench: starting the topology (emulator, 2 x nsd)');
+  const box = await startBenchTopology(0);
+  topologies.push(box);
+  const print = (table: Table): void => void process.stdout.write(`${renderTable(table)}\n`);
+
+  // The first login of this emulator: the box-calls part counts it, so it goes first.
+  if (parts.includes('calls')) print(await runBoxCalls({ bench: box, stateDir: box.sharedStateDir, log }));
+  const runtime = await box.openRuntime();
+  runtimes.push(runtime);
+  if (parts.includes('cold')) for (const table of await runColdStart({ bench: box, runtime, repeats: numberFromEnv('BENCH_COLD_REPEATS', 15), log })) print(table);
+  if (parts.includes('names')) {
+    print(
+      await runManyNames({
+        bench: box,
+        counts: listFromEnv('BENCH_NAMES', [1, 5, 20]),
+        lagMs: 3000,
+        batchedRepeats: numberFromEnv('BENCH_NAMES_REPEATS', 3),
+        perNameRepeats: 1,
+        log,
+      }),
+    );
+  }
+  if (parts.includes('detection')) {
+    const lanes: Lane[] = [{ bench: box, runtime }];
+    for (let i = 1; i < Math.max(1, numberFromEnv('BENCH_LANES', 2)); i++) {
+      const bench = await startBenchTopology(0);
+      topologies.push(bench);
+      const laneRuntime = await bench.openRuntime();
+      runtimes.push(laneRuntime);
+      lanes.push({ bench, runtime: laneRuntime });
+    }
+    // One unmeasured present per lane: the login and the zone list are not what is measured.
+    for (const lane of lanes) {
+      const [record] = await lane.runtime.engine.present([{ name: 'warm-up.example.test', value: 'warm-up-value' }], { wait: true });
+      if (record !== undefined) await lane.runtime.engine.remove(record);
+      await lane.bench.topology.emulator.secondaryIdle();
+    }
+    print(
+      await runDetection({
+        runs: numberFromEnv('BENCH_RUNS', 20),
+        lagsMs: listFromEnv('BENCH_LAGS', [0, 2, 10]).map((lag) => lag * 1000),
+        jitterMs: numberFromEnv('BENCH_JITTER_MS', 1000),
+        pollIntervalMs: 2000,
+        sleepMs: 10_000,
+        lanes,
+        log,
+      }),
+    );
+  }
+  process.stdout.write(`Total bench time: ${((performance.now() - started) / 1000).toFixed(0)} s (parts: ${parts.join(', ')}).\n`);
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log(`bench: ${signal}, stopping everything it started`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((error: unknown) => {
+    process.exitCode = 1;
+    log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  })
+  .finally(() => stopAll());
