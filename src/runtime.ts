@@ -74,13 +74,14 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       isTTY: options.isTTY ?? process.stderr.isTTY === true,
     });
   };
+  const ownerPid = findOwnerPid();
   const engine = new ChallengeEngine({
-    store: new BoxRecordStore(client),
+    store: new BoxRecordStore(client, { stateDir: config.stateDir, apiUrl: config.apiUrl, ownerPid }),
     journal,
     apiUrl: config.apiUrl,
     waitForRecords,
     log,
-    ownerPid: findOwnerPid(),
+    ownerPid,
   });
   return { config, propagation, client, auth, journal, engine, close: () => client.close() };
 }

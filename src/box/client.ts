@@ -150,6 +150,18 @@ export class BoxClient implements LoginEndpoint {
     return (records as BoxRecord[]).filter((record) => record.qname === qname && record.rtype === rtype).map((record) => record.value);
   }
 
+  /** The CNAME records among all custom records, as a map from name to target. */
+  async cnames(): Promise<Record<string, string>> {
+    const text = await this.#read('/dns/custom');
+    const records = parseJson(text, 'GET /dns/custom');
+    if (!Array.isArray(records)) throw new BoxApiError('box-http', 'GET /dns/custom did not answer a list', { body: firstLine(text) });
+    const cnames: Record<string, string> = {};
+    for (const record of records as BoxRecord[]) {
+      if (record.rtype === 'CNAME') cnames[record.qname.toLowerCase()] = record.value.toLowerCase().replace(/\.$/, '');
+    }
+    return cnames;
+  }
+
   /** Appends one value; adding a value that exists is a no-op on the box (`OK`). */
   async addRecord(qname: string, rtype: WritableRecordType, value: string): Promise<void> {
     await this.#write('POST', qname, rtype, value);

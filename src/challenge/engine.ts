@@ -55,7 +55,12 @@ export class ChallengeEngine {
   /** Finds the box zone and follows a CNAME at the challenge name into another box zone. */
   async resolve(name: string): Promise<ChallengeTarget> {
     const { fqdn: requestedName } = parseChallengeName(name);
-    const zones = await this.#options.store.zones();
+    let zones = await this.#options.store.zones();
+    if (findZone(requestedName, zones) === undefined && this.#options.store.refresh !== undefined) {
+      // The zone list may come from a snapshot older than a zone just added on the box.
+      await this.#options.store.refresh();
+      zones = await this.#options.store.zones();
+    }
     const zoneOf = (fqdn: string): string => {
       const zone = findZone(fqdn, zones);
       if (zone === undefined) {

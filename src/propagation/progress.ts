@@ -48,8 +48,10 @@ export function describePending(pending: readonly PendingServer[]): string {
     .join('; ');
 }
 
+const TTY_REPEAT_MS = 500;
+
 export interface ProgressReporterOptions {
-  /** A line per check (terminal) or only on change (logs). @default the stream's isTTY, else false */
+  /** A line per check, at most two a second (terminal), or only on change (logs). @default the stream's isTTY, else false */
   readonly isTTY?: boolean;
   /** Without a terminal, repeat an unchanged status this often. @default 60000 */
   readonly heartbeatMs?: number;
@@ -82,7 +84,9 @@ export class ProgressReporter {
   waiting(pending: readonly PendingServer[], serverCount: number, elapsedMs: number): void {
     const status = `waiting for ${pending.length} of ${serverCount} nameserver${serverCount === 1 ? '' : 's'}: ${describePending(pending)}`;
     const changed = status !== this.#lastStatus;
-    if (this.#isTTY || changed || elapsedMs - this.#lastEmitMs >= this.#heartbeatMs) {
+    // A terminal gets a live status, but at most two lines a second: checks run every ~0.2 s.
+    const repeatAfterMs = this.#isTTY ? TTY_REPEAT_MS : this.#heartbeatMs;
+    if (this.#lastStatus === undefined || changed || elapsedMs - this.#lastEmitMs >= repeatAfterMs) {
       this.#write?.(`[${formatDuration(elapsedMs)}] ${status}`);
       this.#lastEmitMs = elapsedMs;
     }

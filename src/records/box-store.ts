@@ -1,19 +1,26 @@
-/** The record store backed by the box's custom DNS API. */
+/**
+ * The record store backed by the box's custom DNS API. Zone and CNAME lookups go through a
+ * snapshot shared by the processes of one ACME run; writes always go to the box.
+ */
 import type { BoxClient } from '../box/client.js';
+import { LookupSnapshot, type LookupSnapshotOptions } from './lookup-snapshot.js';
 import type { TxtRecordStore } from './store.js';
 
 export class BoxRecordStore implements TxtRecordStore {
   readonly #client: BoxClient;
-  #zones: Promise<string[]> | undefined;
+  readonly #lookups: LookupSnapshot;
 
-  constructor(client: BoxClient) {
+  constructor(client: BoxClient, snapshot: LookupSnapshotOptions) {
     this.#client = client;
+    this.#lookups = new LookupSnapshot(client, snapshot);
   }
 
-  /** Asked once per process: zones change rarely, and every read costs the box a request. */
   zones(): Promise<string[]> {
-    this.#zones ??= this.#client.zones();
-    return this.#zones;
+    return this.#lookups.zones();
+  }
+
+  refresh(): Promise<void> {
+    return this.#lookups.refresh();
   }
 
   txtValues(name: string): Promise<string[]> {
@@ -21,8 +28,7 @@ export class BoxRecordStore implements TxtRecordStore {
   }
 
   async cnameTarget(name: string): Promise<string | undefined> {
-    const [target] = await this.#client.records(name, 'CNAME');
-    return target?.toLowerCase().replace(/\.$/, '');
+    return (await this.#lookups.cnames())[name];
   }
 
   appendTxt(name: string, value: string): Promise<void> {

@@ -11,6 +11,9 @@
  *   nothing and succeeds. There is no "delete all" and no "replace": the box's replace
  *   wipes the other value of a wildcard+apex pair.
  *
+ * - `refresh()`, when present, drops cached zone and CNAME data so the next lookups read the
+ *   source again (called before reporting a name as outside every zone).
+ *
  * Names are lower-case, punycode, without trailing dot; values are raw (no quotes).
  */
 export interface TxtRecordStore {
@@ -19,4 +22,5 @@ export interface TxtRecordStore {
   cnameTarget(name: string): Promise<string | undefined>;
   appendTxt(name: string, value: string): Promise<void>;
   deleteTxt(name: string, value: string): Promise<void>;
+  refresh?(): Promise<void>;
 }
