@@ -6,7 +6,7 @@
  * no challenge answered early.
  */
 import type { ChallengeEngine, ChallengeRecord } from '../challenge/engine.js';
-import type { Logger } from '../util/log.js';
+import { stderrLogger, type Logger } from '../util/log.js';
 import { SerialQueue } from '../util/serial-queue.js';
 
 /** The three arguments acme-client passes; only what we read is typed. */
@@ -19,7 +19,8 @@ export interface AcmeChallenge {
 
 export interface Dns01ChallengeOptions {
   readonly engine: ChallengeEngine;
-  readonly log: Logger;
+  /** Progress lines. @default stderr */
+  readonly log?: Logger;
   readonly signal?: AbortSignal;
   /**
    * How long to wait after the write queue empties for further authorizations before the
@@ -45,7 +46,8 @@ interface Batch {
 }
 
 export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Challenge {
-  const { engine, log } = options;
+  const { engine } = options;
+  const log = options.log ?? stderrLogger();
   const settleMs = options.settleMs ?? 150;
   const queue = new SerialQueue();
   const published = new Map<string, ChallengeRecord>();
