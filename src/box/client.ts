@@ -17,7 +17,7 @@ export interface BoxRecord {
 }
 
 export type WritableRecordType = 'TXT';
-export type ReadableRecordType = 'TXT' | 'CNAME';
+export type ReadableRecordType = 'TXT';
 
 export interface RetryPolicy {
   /** Retries after the first attempt, for transient faults only. @default 4 */

@@ -4,22 +4,13 @@
  */
 export class SerialQueue {
   #tail: Promise<unknown> = Promise.resolve();
-  #pending = 0;
-
-  /** Tasks queued or running. */
-  get pending(): number {
-    return this.#pending;
-  }
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    this.#pending += 1;
     const result = this.#tail.then(task, task);
     this.#tail = result.then(
       () => undefined,
       () => undefined,
     );
-    return result.finally(() => {
-      this.#pending -= 1;
-    });
+    return result;
   }
 }
