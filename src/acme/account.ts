@@ -1,8 +1,7 @@
 /** The ACME account key: created once per directory URL and kept (0600) in the state dir. */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isNotFound, writePrivateFile } from '../state/files.js';
+import { readTextFile, writePrivateFile } from '../state/files.js';
 import { withLock } from '../state/lock.js';
 
 export function accountKeyPath(stateDir: string, directoryUrl: string): string {
@@ -12,18 +11,10 @@ export function accountKeyPath(stateDir: string, directoryUrl: string): string {
 /** Reads the account key for this ACME server, creating it (under a lock) the first time. */
 export async function loadOrCreateAccountKey(stateDir: string, directoryUrl: string, create: () => Promise<string>): Promise<{ pem: string; created: boolean }> {
   const path = accountKeyPath(stateDir, directoryUrl);
-  const read = async (): Promise<string | undefined> => {
-    try {
-      return await readFile(path, 'utf8');
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  };
-  const existing = await read();
+  const existing = await readTextFile(path);
   if (existing !== undefined) return { pem: existing, created: false };
   return withLock(`${path}.lock`, async () => {
-    const again = await read();
+    const again = await readTextFile(path);
     if (again !== undefined) return { pem: again, created: false };
     const pem = await create();
     await writePrivateFile(path, pem);
@@ -36,13 +27,8 @@ export async function loadOrCreateAccountKey(stateDir: string, directoryUrl: str
  * re-registration, which for an existing key ends in an empty update that strict servers refuse.
  */
 export async function readAccountUrl(stateDir: string, directoryUrl: string): Promise<string | undefined> {
-  try {
-    const url = (await readFile(`${accountKeyPath(stateDir, directoryUrl)}.url`, 'utf8')).trim();
-    return url === '' ? undefined : url;
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+  const url = (await readTextFile(`${accountKeyPath(stateDir, directoryUrl)}.url`))?.trim();
+  return url === '' ? undefined : url;
 }
 
 export async function saveAccountUrl(stateDir: string, directoryUrl: string, accountUrl: string): Promise<void> {

@@ -4,9 +4,9 @@
  * a file. Reading it back decides whether `--renew-within` may skip issuance.
  */
 import { X509Certificate } from 'node:crypto';
-import { chmod, readFile } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isNotFound, writePrivateFile } from '../state/files.js';
+import { readTextFile, writePrivateFile } from '../state/files.js';
 
 export interface CertificatePaths {
   readonly dir: string;
@@ -67,13 +67,8 @@ export type RenewalDecision = { readonly renew: false; readonly daysLeft: number
 
 /** Whether the certificate in `dir` must be replaced to cover `domains` for more than `withinDays`. */
 export async function renewalDecision(dir: string, domains: readonly string[], withinDays: number, now = Date.now()): Promise<RenewalDecision> {
-  let pem: string;
-  try {
-    pem = await readFile(certificatePaths(dir).cert, 'utf8');
-  } catch (error) {
-    if (isNotFound(error)) return { renew: true, reason: 'no certificate yet' };
-    throw error;
-  }
+  const pem = await readTextFile(certificatePaths(dir).cert);
+  if (pem === undefined) return { renew: true, reason: 'no certificate yet' };
   let existing: { names: string[]; notAfter: Date };
   try {
     existing = describeCertificate(pem);

@@ -7,6 +7,7 @@
  */
 import type { ChallengeEngine, ChallengeRecord } from '../challenge/engine.js';
 import { stderrLogger, type Logger } from '../util/log.js';
+import { sleep } from '../util/poll.js';
 import { SerialQueue } from '../util/serial-queue.js';
 
 /** The three arguments acme-client passes; only what we read is typed. */
@@ -87,7 +88,7 @@ export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Chall
     // write is pending and none arrived during a short settle time.
     while (current.ready === undefined) {
       await whenIdle();
-      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      await sleep(settleMs);
       if (writesInFlight === 0) break;
     }
     await startWait(current);

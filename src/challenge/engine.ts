@@ -176,8 +176,9 @@ export class ChallengeEngine {
     }
   }
 
-  /** Journal entries whose owner is `ownerPid` (e.g. every record of one certbot run). */
-  async journaledFor(ownerPid: number): Promise<ChallengeRecord[]> {
+  /** Every journaled record of this run: written by any process with our owner (e.g. one certbot run). */
+  async recordsOfThisRun(): Promise<ChallengeRecord[]> {
+    const ownerPid = this.#options.ownerPid ?? process.ppid;
     return (await this.#options.journal.list(this.#options.apiUrl)).filter((entry) => entry.ownerPid === ownerPid);
   }
 }

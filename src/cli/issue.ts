@@ -3,7 +3,7 @@
  * --renew-within it does nothing while the existing certificate has time left.
  */
 import { spawn } from 'node:child_process';
-import { certificatePaths, renewalDecision, writeCertificateFiles, type CertificatePaths } from '../acme/certificate-files.js';
+import { renewalDecision, writeCertificateFiles, type CertificatePaths } from '../acme/certificate-files.js';
 import { KEY_TYPES, LETS_ENCRYPT_STAGING, issueCertificate, normalizeIssueDomains, type KeyType } from '../acme/issue.js';
 import { ConfigError, MiabDns01Error } from '../errors.js';
 import { flag, parseArgs, single, type OptionSpec } from './args.js';
@@ -112,7 +112,7 @@ export async function issue(tokens: readonly string[], context: CommandContext):
   });
   const paths = await writeCertificateFiles(out, issued);
   log.info(`wrote ${paths.fullchain} and ${paths.privkey}`);
-  context.stdout(`${certificatePaths(out).fullchain}\n`);
+  context.stdout(`${paths.fullchain}\n`);
   const hook = single(args, 'deploy-hook');
   if (hook !== undefined) {
     log.info(`running the deploy hook: ${hook}`);

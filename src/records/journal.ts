@@ -54,10 +54,6 @@ export class Journal {
     await writePrivateFile(this.#path(entry.apiUrl, entry.fqdn, entry.value), `${JSON.stringify(entry)}\n`);
   }
 
-  async find(apiUrl: string, fqdn: string, value: string): Promise<JournalEntry | undefined> {
-    return readJsonFile(this.#path(apiUrl, fqdn, value), isJournalEntry);
-  }
-
   async remove(entry: Pick<JournalEntry, 'apiUrl' | 'fqdn' | 'value'>): Promise<void> {
     await removeFile(this.#path(entry.apiUrl, entry.fqdn, entry.value));
   }

@@ -30,14 +30,19 @@ export async function writePrivateFile(path: string, content: string | Uint8Arra
   }
 }
 
-export async function readJsonFile<T>(path: string, isValid: (value: unknown) => value is T): Promise<T | undefined> {
-  let text: string;
+/** The file's text, or undefined when it does not exist (other errors are thrown). */
+export async function readTextFile(path: string): Promise<string | undefined> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
   }
+}
+
+export async function readJsonFile<T>(path: string, isValid: (value: unknown) => value is T): Promise<T | undefined> {
+  const text = await readTextFile(path);
+  if (text === undefined) return undefined;
   try {
     const value: unknown = JSON.parse(text);
     return isValid(value) ? value : undefined;

@@ -5,6 +5,7 @@
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MiabDns01Error } from '../errors.js';
+import { sleep } from '../util/poll.js';
 import { ensurePrivateDir, isNotFound } from './files.js';
 import { isProcessAlive } from './processes.js';
 
@@ -56,7 +57,7 @@ export async function withLock<T>(path: string, work: () => Promise<T>, options:
     if (Date.now() > deadline) {
       throw new MiabDns01Error('lock-timeout', `timed out waiting for the lock ${path}; if no other miab-dns01 process is running, delete that file`);
     }
-    await new Promise((resolve) => setTimeout(resolve, RETRY_MS + Math.random() * RETRY_MS));
+    await sleep(RETRY_MS + Math.random() * RETRY_MS, options.signal);
   }
   try {
     return await work();

@@ -5,7 +5,6 @@
  * the run at once: an N-name certificate costs one wait.
  */
 import { ConfigError } from '../../errors.js';
-import { findOwnerPid } from '../../state/processes.js';
 import { withHookRuntime, type HookContext } from '../context.js';
 
 function required(context: HookContext, name: string): string {
@@ -27,7 +26,7 @@ export async function certbotAuth(context: HookContext): Promise<void> {
       return;
     }
     // Every record this certbot run wrote, journaled under certbot's PID by earlier calls.
-    const batch = await engine.journaledFor(findOwnerPid());
+    const batch = await engine.recordsOfThisRun();
     try {
       await engine.wait(batch, context.signal);
     } catch (error) {
