@@ -1,0 +1,116 @@
+/**
+ * HTTP to the cPanel server with undici: the system CAs plus an optional CA file, or a pinned
+ * certificate fingerprint. Verification cannot be turned off. Private to the cPanel provider.
+ */
+import type { TLSSocket } from 'node:tls';
+import { rootCertificates } from 'node:tls';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import { BoxApiError } from '../../errors.js';
+import type { Logger } from '../../util/log.js';
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly text: string;
+}
+
+/** One HTTP exchange; the client's only way out (tests may substitute it). */
+export interface CpanelTransport {
+  send(action: string, method: 'GET' | 'POST', url: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer>;
+  close(): Promise<void>;
+}
+
+export interface CpanelTlsOptions {
+  readonly caPem: string | undefined;
+  readonly fingerprint: string | undefined;
+}
+
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+class FingerprintMismatch extends Error {
+  readonly code = 'CPANEL_FINGERPRINT_MISMATCH';
+}
+
+function errorCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    if (typeof current === 'object' && 'code' in current && typeof current.code === 'string') return current.code;
+    current = typeof current === 'object' && 'cause' in current ? current.cause : undefined;
+  }
+  return undefined;
+}
+
+function connectionError(action: string, url: string, error: unknown): BoxApiError {
+  const code = errorCode(error);
+  const host = new URL(url).host;
+  if (code === 'CPANEL_FINGERPRINT_MISMATCH') {
+    return new BoxApiError('tls-fingerprint-mismatch', `cpanel: ${action}: the certificate of ${host} does not match CPANEL_TLS_FINGERPRINT; if it changed on purpose, update the pin`);
+  }
+  if (code !== undefined && TLS_TRUST_CODES.has(code)) {
+    return new BoxApiError(
+      'tls-untrusted',
+      `cpanel: ${action}: cannot verify the TLS certificate of ${host} (${code}); set CPANEL_CA_FILE to the CA that signed it or CPANEL_TLS_FINGERPRINT to its SHA-256 fingerprint`,
+      { cause: error },
+    );
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'TIMEOUT') {
+    return new BoxApiError('box-timeout', `cpanel: ${action}: ${host} did not answer in time`, { cause: error });
+  }
+  return new BoxApiError('box-unreachable', `cpanel: ${action}: cannot reach ${host}: ${code ?? (error instanceof Error ? error.message : String(error))}; check CPANEL_BASE_URL and the network`, { cause: error });
+}
+
+export function createCpanelTransport(tls: CpanelTlsOptions, log: Logger, timeoutMs = 60_000): CpanelTransport {
+  const pinned = tls.fingerprint;
+  const connect = buildConnector({
+    rejectUnauthorized: pinned === undefined,
+    ...(tls.caPem !== undefined && pinned === undefined ? { ca: [...rootCertificates, tls.caPem] } : {}),
+    timeout: Math.min(timeoutMs, 30_000),
+  });
+  const dispatcher: Dispatcher = new Agent({
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: (options, callback) => {
+      connect(options, (error, socket) => {
+        if (error !== null) return callback(error, null);
+        if (pinned !== undefined && options.protocol === 'https:') {
+          const seen = (socket as TLSSocket).getPeerCertificate().fingerprint256?.replace(/:/g, '').toLowerCase();
+          if (seen !== pinned) {
+            socket.destroy();
+            return callback(new FingerprintMismatch(seen ?? 'none'), null);
+          }
+        }
+        callback(null, socket);
+      });
+    },
+  });
+  return {
+    async send(action, method, url, headers, body) {
+      // Only the path is logged: query strings carry record values, headers carry secrets.
+      log.debug(`> ${method} ${url.split('?')[0] ?? url}`);
+      try {
+        const response = await request(url, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body }),
+          dispatcher,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const text = await response.body.text();
+        log.debug(`< ${response.statusCode} ${method} ${url.split('?')[0] ?? url}`);
+        return { status: response.statusCode, headers: response.headers, text };
+      } catch (error) {
+        if (error instanceof Error && error.name === 'TimeoutError') throw connectionError(action, url, Object.assign(error, { code: 'TIMEOUT' }));
+        throw connectionError(action, url, error);
+      }
+    },
+    close: () => dispatcher.close(),
+  };
+}
