@@ -64,6 +64,8 @@ export interface CpanelEmulator {
   setApiRequires2fa(on: boolean): void;
   /** Every current session is forgotten (server-side expiry). */
   expireSessions(): void;
+  /** While on, every call inside a session gets the login page (sessions die at once). */
+  breakSessions(on: boolean): void;
   updateToken(token: string, patch: Partial<Omit<EmulatedToken, 'token'>>): void;
   /** The next `count` mass_edit_zone calls find the zone changed by another editor since it was read. */
   staleSerialOnNextWrites(count: number): void;
@@ -131,6 +133,7 @@ export async function startCpanelEmulator(options: CpanelEmulatorOptions): Promi
   const counts = { logins: 0, failedLogins: 0, calls: 0, logouts: 0 };
   let apiRequires2fa = options.apiRequires2fa ?? false;
   let staleWrites = 0;
+  let sessionsBroken = false;
   let lastAcceptedCode: string | undefined;
   const refuseReplay = options.refuseReplayedCode ?? true;
 
@@ -225,7 +228,7 @@ export async function startCpanelEmulator(options: CpanelEmulatorOptions): Promi
     if (sessionMatch) {
       const session = sessions.get(sessionMatch[1] ?? '');
       // Both are needed: the security token in the path and the cookie of the same session.
-      if (!session || session.cookie !== cookie) return { ...html(options.sessionGoneStatus ?? 401, LOGIN_PAGE), auth: 'session' };
+      if (!session || session.cookie !== cookie || sessionsBroken) return { ...html(options.sessionGoneStatus ?? 401, LOGIN_PAGE), auth: 'session' };
       return { ...uapi(module, func, params), auth: 'session' };
     }
     const authorization = headers.authorization ?? '';
@@ -305,6 +308,9 @@ export async function startCpanelEmulator(options: CpanelEmulatorOptions): Promi
     },
     expireSessions() {
       sessions.clear();
+    },
+    breakSessions(on) {
+      sessionsBroken = on;
     },
     updateToken(token, patch) {
       const entry = tokens.get(token);

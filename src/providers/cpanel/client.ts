@@ -25,11 +25,11 @@ export class UapiCallError extends BoxApiError {
 }
 
 /**
- * cPanel's brute-force protection (cPHulk) locks accounts after repeated failed logins: one
- * process sends at most one login, one more with the next code after a refused code, and one
- * after the server forgot the session.
+ * cPanel's brute-force protection (cPHulk) locks accounts after repeated failed logins: without
+ * a call that worked in between, a process sends at most one login, one more with the next code
+ * after a refused code, and one after the server forgot the session.
  */
-export const MAX_LOGINS_PER_PROCESS = 3;
+export const MAX_LOGINS_IN_A_ROW = 3;
 
 interface CachedSession {
   readonly baseUrl: string;
@@ -92,7 +92,8 @@ export class UapiClient {
   readonly #auth: CpanelAuth;
   readonly paths: ReturnType<typeof cpanelStatePaths>;
   #session: CachedSession | undefined;
-  #relogged = false;
+  /** Logins sent since the last call a session worked for: bounded, so a broken server cannot make us loop. */
+  #loginsInARow = 0;
   /** Logins this process sent (session mode). */
   loginsSent = 0;
 
@@ -189,26 +190,31 @@ export class UapiClient {
     const send = (current: CachedSession): Promise<HttpAnswer> =>
       this.#options.transport.send(action, 'GET', this.#url(current.securityToken, module, func, params), { Cookie: `cpsession=${current.cookie}` });
     const answer = await send(session);
-    if (refusalOf(answer) === undefined) return answer;
-    // The server forgot the session (expiry is server-configured): log in again, once per process.
-    if (!this.#relogged) {
-      this.#relogged = true;
-      const fresh = await withLock(
-        this.paths.loginLock,
-        async () => {
-          const cached = await this.#readCache();
-          // Another hook process already replaced the forgotten session: use it, no login.
-          if (cached !== undefined && cached.cookie !== session.cookie) return cached;
-          await removeFile(this.paths.session);
-          this.#options.log.info('cpanel: the server no longer knows the cached session (expired); logging in again');
-          return this.#login(action);
-        },
-        { signal: this.#options.signal },
-      );
-      this.#session = fresh;
-      const retried = await send(fresh);
-      if (refusalOf(retried) === undefined) return retried;
+    if (refusalOf(answer) === undefined) {
+      this.#loginsInARow = 0;
+      return answer;
     }
+    // The server forgot the session (expiry is server-configured): log in again, once per call.
+    const fresh = await withLock(
+      this.paths.loginLock,
+      async () => {
+        const cached = await this.#readCache();
+        // Another hook process already replaced the forgotten session: use it, no login.
+        if (cached !== undefined && cached.cookie !== session.cookie) return cached;
+        await removeFile(this.paths.session);
+        this.#options.log.info('cpanel: the server no longer knows the cached session (expired); logging in again');
+        return this.#login(action);
+      },
+      { signal: this.#options.signal },
+    );
+    this.#session = fresh;
+    const retried = await send(fresh);
+    if (refusalOf(retried) === undefined) {
+      this.#loginsInARow = 0;
+      return retried;
+    }
+    await removeFile(this.paths.session);
+    this.#session = undefined;
     throw new AuthError(
       'auth-session-rejected',
       `cpanel: ${action}: the server refused the session again after one fresh login (HTTP ${answer.status}); not logging in once more. Check that sessions are not expiring at once (WHM » Tweak Settings) and run "miab-dns01 check"`,
@@ -242,9 +248,10 @@ export class UapiClient {
     if (this.#auth.method === 'token') throw new Error('unreachable');
     const { username, password, totpSecret } = this.#auth;
     const attempt = async (): Promise<HttpAnswer> => {
-      if (this.loginsSent >= MAX_LOGINS_PER_PROCESS) {
-        throw new AuthError('auth-session-rejected', `cpanel: ${action}: already sent ${MAX_LOGINS_PER_PROCESS} logins in this run; stopping so cPHulk does not lock the account`);
+      if (this.#loginsInARow >= MAX_LOGINS_IN_A_ROW) {
+        throw new AuthError('auth-session-rejected', `cpanel: ${action}: already sent ${MAX_LOGINS_IN_A_ROW} logins without a working session; stopping so cPHulk does not lock the account`);
       }
+      this.#loginsInARow += 1;
       this.loginsSent += 1;
       const form = new URLSearchParams({ user: username, pass: password });
       if (totpSecret !== undefined) {
