@@ -4,6 +4,8 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { recordStoreConformance } from '../../src/records/conformance.js';
+import { createCpanelTransport, type CpanelTransport } from '../../src/providers/cpanel/transport.js';
+import { silentLogger } from '../../src/util/log.js';
 import { harness, stopAll, type Mode } from './harness.js';
 
 afterEach(stopAll);
@@ -94,9 +96,18 @@ describe('one-time codes in the X-CPANEL-OTP header', () => {
     // A frozen clock: every request falls in one 30 s step.
     const now = (): number => Date.UTC(2026, 10, 30, 12, 0, 5);
     const h = await harness('otp-header', { now });
-    const [a, b] = [await h.open({ now }), await h.open({ now })];
+    // A's requests take a while on the wire: B's picked later must not overtake them.
+    const real = createCpanelTransport({ caPem: undefined, fingerprint: undefined }, silentLogger);
+    const slow: CpanelTransport = {
+      send: async (...args) => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return real.send(...args);
+      },
+      close: () => real.close(),
+    };
+    const [a, b] = [await h.open({ now, transport: slow }), await h.open({ now })];
     const started = Date.now();
-    await Promise.all([a.store.appendTxt(NAME, 'one'), b.store.appendTxt(NAME, 'two'), a.store.txtValues(NAME), b.check()]);
+    await Promise.all([a.store.appendTxt(NAME, 'one'), b.store.appendTxt(NAME, 'two'), a.store.txtValues(NAME), b.check(), b.store.txtValues(NAME)]);
     expect(Date.now() - started).toBeLessThan(10_000);
     const sent = h.emulator.requests.map((r) => r.otp);
     expect(sent.every((code) => code !== undefined && /^\d{6}$/.test(code))).toBe(true);
