@@ -131,7 +131,7 @@ export class UapiClient {
     const { transport } = this.#options;
     const auth = this.#auth;
     if (auth.method === 'token') {
-      const answer = await transport.send(action, 'GET', this.#url('', module, func, params), { Authorization: `cpanel ${auth.username}:${auth.token}` });
+      const answer = await transport.send(action, 'GET', this.#url('', module, func, params), { Authorization: `cpanel ${auth.username}:${auth.token}` }, undefined, this.#options.signal);
       const refusal = refusalOf(answer);
       if (refusal !== undefined) {
         throw new AuthError(
@@ -151,11 +151,11 @@ export class UapiClient {
     const url = this.#url('', module, func, params);
     const headers = { Authorization: `Basic ${this.#basic()}` };
     const attempt = async (): Promise<HttpAnswer> => {
-      if (totpSecret === undefined) return this.#options.transport.send(action, 'GET', url, headers);
+      if (totpSecret === undefined) return this.#options.transport.send(action, 'GET', url, headers, undefined, this.#options.signal);
       // Held until the answer: codes reach the server in the order they were picked.
       return withLock(
         this.paths.otpLock,
-        async () => this.#options.transport.send(action, 'GET', url, { ...headers, 'X-CPANEL-OTP': await nextOtp(totpSecret, this.paths.otp, this.#options.now) }),
+        async () => this.#options.transport.send(action, 'GET', url, { ...headers, 'X-CPANEL-OTP': await nextOtp(totpSecret, this.paths.otp, this.#options.now) }, undefined, this.#options.signal),
         { signal: this.#options.signal },
       );
     };
@@ -188,7 +188,7 @@ export class UapiClient {
   async #sendInSession(action: string, module: string, func: string, params: readonly (readonly [string, string])[]): Promise<HttpAnswer> {
     const session = await this.#currentSession(action);
     const send = (current: CachedSession): Promise<HttpAnswer> =>
-      this.#options.transport.send(action, 'GET', this.#url(current.securityToken, module, func, params), { Cookie: `cpsession=${current.cookie}` });
+      this.#options.transport.send(action, 'GET', this.#url(current.securityToken, module, func, params), { Cookie: `cpsession=${current.cookie}` }, undefined, this.#options.signal);
     const answer = await send(session);
     if (refusalOf(answer) === undefined) {
       this.#loginsInARow = 0;
@@ -259,7 +259,7 @@ export class UapiClient {
         form.set('tfa_token', code);
       }
       this.#options.log.debug(`cpanel: logging in as ${username}${totpSecret === undefined ? '' : ' with a one-time code'}`);
-      return this.#options.transport.send(action, 'POST', `${this.#options.config.baseUrl}/login/?login_only=1`, { 'Content-Type': 'application/x-www-form-urlencoded' }, form.toString());
+      return this.#options.transport.send(action, 'POST', `${this.#options.config.baseUrl}/login/?login_only=1`, { 'Content-Type': 'application/x-www-form-urlencoded' }, form.toString(), this.#options.signal);
     };
     const isTfa = (answer: HttpAnswer): boolean => answer.text.includes('tfa_login_form') || /"message"\s*:\s*"[^"]*(tfa|two.?factor|security code)/i.test(answer.text);
     let answer = await attempt();

@@ -16,7 +16,7 @@ export interface HttpAnswer {
 
 /** One HTTP exchange; the client's only way out (tests may substitute it). */
 export interface CpanelTransport {
-  send(action: string, method: 'GET' | 'POST', url: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer>;
+  send(action: string, method: 'GET' | 'POST', url: string, headers: Record<string, string>, body?: string, signal?: AbortSignal): Promise<HttpAnswer>;
   close(): Promise<void>;
 }
 
@@ -92,23 +92,32 @@ export function createCpanelTransport(tls: CpanelTlsOptions, log: Logger, timeou
     },
   });
   return {
-    async send(action, method, url, headers, body) {
+    async send(action, method, url, headers, body, signal) {
       // Only the path is logged: query strings carry record values, headers carry secrets.
       log.debug(`> ${method} ${url.split('?')[0] ?? url}`);
+      // The caller's signal and our own deadline, as one (AbortSignal.any is not in our Node types).
+      const abort = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+      }, timeoutMs);
+      const onAbort = (): void => abort.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const response = await request(url, {
-          method,
-          headers,
-          ...(body === undefined ? {} : { body }),
-          dispatcher,
-          signal: AbortSignal.timeout(timeoutMs),
-        });
+        signal?.throwIfAborted();
+        const response = await request(url, { method, headers, ...(body === undefined ? {} : { body }), dispatcher, signal: abort.signal });
         const text = await response.body.text();
         log.debug(`< ${response.statusCode} ${method} ${url.split('?')[0] ?? url}`);
         return { status: response.statusCode, headers: response.headers, text };
       } catch (error) {
-        if (error instanceof Error && error.name === 'TimeoutError') throw connectionError(action, url, Object.assign(error, { code: 'TIMEOUT' }));
+        // Stopped by the caller: not a network problem.
+        if (signal?.aborted) throw signal.reason;
+        if (timedOut) throw connectionError(action, url, Object.assign(new Error('timeout'), { code: 'TIMEOUT' }));
         throw connectionError(action, url, error);
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
       }
     },
     close: () => dispatcher.close(),
