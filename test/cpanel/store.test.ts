@@ -230,3 +230,15 @@ describe('API token refusals', () => {
     expect(h.emulator.txt(NAME)).toEqual([]);
   });
 });
+
+describe('abort', () => {
+  it('a signal stops the work with the signal\'s reason, not a network error, and nothing is written', async () => {
+    const h = await harness('token');
+    const controller = new AbortController();
+    const { store } = await h.open({ signal: controller.signal });
+    await store.zones();
+    controller.abort(new Error('stopped by SIGTERM'));
+    await expect(store.appendTxt(NAME, 'v')).rejects.toThrow('stopped by SIGTERM');
+    expect(h.emulator.txt(NAME)).toEqual([]);
+  });
+});

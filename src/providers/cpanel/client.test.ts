@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../util/log.js';
+import { UapiClient } from './client.js';
+import { parseCpanelConfig } from './config.js';
+import type { CpanelTransport, HttpAnswer } from './transport.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** A client whose every request gets `answer`; `sent` records the URLs. */
+async function clientAnswering(answer: HttpAnswer): Promise<{ client: UapiClient; sent: string[] }> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'cpanel-client-'));
+  dirs.push(stateDir);
+  const sent: string[] = [];
+  const transport: CpanelTransport = {
+    send: async (_action, _method, url) => {
+      sent.push(url);
+      return answer;
+    },
+    close: async () => undefined,
+  };
+  const config = parseCpanelConfig({ CPANEL_BASE_URL: 'https://h.example:2083', CPANEL_USERNAME: 'alice', CPANEL_TOKEN: 'TOKENVALUE' });
+  return { client: new UapiClient({ config, transport, stateDir, log: silentLogger }), sent };
+}
+
+const json = (value: unknown, status = 200): HttpAnswer => ({ status, headers: { 'content-type': 'application/json' }, text: JSON.stringify(value) });
+
+describe('UapiClient answers', () => {
+  it('URL-encodes every parameter value', async () => {
+    const { client, sent } = await clientAnswering(json({ status: 1, data: [] }));
+    await client.call('read', 'DNS', 'parse_zone', [['zone', 'a+b&c%d'], ['add', '{"data":["x y"]}']]);
+    expect(sent[0]).toBe('https://h.example:2083/execute/DNS/parse_zone?zone=a%2Bb%26c%25d&add=%7B%22data%22%3A%5B%22x%20y%22%5D%7D');
+  });
+
+  it('a login page served with HTTP 200 in place of JSON is a refusal, never success', async () => {
+    const { client } = await clientAnswering({ status: 200, headers: { 'content-type': 'text/html' }, text: '<html><form id="login_form"></form></html>' });
+    await expect(client.call('list zones', 'DomainInfo', 'list_domains')).rejects.toMatchObject({ code: 'auth-invalid-credentials' });
+  });
+
+  it('status 0 naming a missing feature says the Zone Editor feature is needed', async () => {
+    const { client } = await clientAnswering(json({ status: 0, errors: ['You do not have the feature “zoneedit”.'], data: null }));
+    const failure = client.call('read records', 'DNS', 'parse_zone', [['zone', 'example.test']]);
+    await expect(failure).rejects.toMatchObject({ code: 'auth-invalid-credentials' });
+    await expect(failure).rejects.toThrow(/^cpanel: read records: .*Zone Editor feature/);
+  });
+
+  it('status 0 is a box-rejected error carrying the server texts', async () => {
+    const { client } = await clientAnswering(json({ status: 0, errors: ['Something broke.'], data: null }));
+    await expect(client.call('add record', 'DNS', 'mass_edit_zone')).rejects.toMatchObject({ code: 'box-rejected', uapiErrors: ['Something broke.'] });
+  });
+
+  it('an answer without the envelope, or an HTTP error page, is box-http', async () => {
+    await expect((await clientAnswering(json({ data: [] }))).client.call('x', 'DNS', 'parse_zone')).rejects.toMatchObject({ code: 'box-http' });
+    await expect((await clientAnswering({ status: 500, headers: { 'content-type': 'text/html' }, text: '<html>Internal</html>' })).client.call('x', 'DNS', 'parse_zone')).rejects.toMatchObject({ code: 'box-http', status: 500 });
+  });
+});
