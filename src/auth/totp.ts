@@ -38,7 +38,10 @@ function isStepRecord(value: unknown): value is StepRecord {
  */
 export function chooseTotpStep(secret: string, nowMs: number, spentStep: number | undefined): number {
   const current = totpStep(nowMs);
-  if (spentStep === undefined) return current;
+  // A spent step outside the window (old, or from a clock that went back, or a damaged file)
+  // cannot be the code the box would refuse now... unless two steps share a code (1 in 10^6),
+  // which costs one refused login, never a wait.
+  if (spentStep === undefined || Math.abs(spentStep - current) > 2) return current;
   const spent = totpCode(secret, spentStep);
   // Next before previous: the next step's code stays valid for 90 s, the previous one's
   // for the rest of this step only.
