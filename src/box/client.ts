@@ -85,9 +85,8 @@ export function firstLine(text: string): string {
   if (/<(html|head|body|title|h1)[\s>]/i.test(text)) {
     const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1] ?? /<h1[^>]*>([^<]*)<\/h1>/i.exec(text)?.[1];
     if (title !== undefined && title.trim() !== '') return shorten(title);
-    return shorten(text.replace(/<[^>]*>/g, ' '));
   }
-  return shorten(text);
+  return shorten(text.replace(/<[^>]*>/g, ' '));
 }
 
 /** A 200 that is not JSON (a proxy's page, the wrong URL) is the box's fault, not a crash. */

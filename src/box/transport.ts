@@ -127,7 +127,8 @@ function isHandshakeFailure(code: string): boolean {
 export function neverReachedBox(error: unknown): boolean {
   if (error instanceof FingerprintMismatch) return true;
   if (error instanceof BoxApiError && (error.code === 'tls-untrusted' || error.code === 'tls-fingerprint-mismatch')) return true;
-  const code = errorCode(error);
+  // Our own error's code says what we made of it; the cause says what happened on the wire.
+  const code = errorCode(error instanceof BoxApiError ? error.cause : error);
   return code !== undefined && (NOT_SENT_CODES.has(code) || isHandshakeFailure(code));
 }
 
