@@ -168,7 +168,7 @@ describe('authentication', () => {
     const started = Date.now();
     const result = await runCli(['present', '--no-wait', 'r.example.test', VALUE_A], { env });
     expect(result).toMatchObject({ code: 0 });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(8_000);
     expect(result.stderr).toContain('logging in again');
     expect(result.stderr).not.toMatch(/waiting/);
     expect(emulator.requests.filter((request) => request.path.endsWith('/login')).map((request) => request.status)).toEqual([200, 200]);
@@ -183,7 +183,7 @@ describe('authentication', () => {
     const started = Date.now();
     const result = await runCli(['zones'], { env });
     expect(result).toMatchObject({ code: 0 });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(8_000);
     expect(result.stderr).toMatch(/current TOTP code was used already.*next step's code/);
     expect(result.stderr).not.toMatch(/waiting/);
     expect(posts()).toBe(2);
@@ -198,7 +198,7 @@ describe('authentication', () => {
     const started = Date.now();
     const result = await runCli(['zones'], { env: { ...env, MIAB_URL: otherUrl } });
     expect(result).toMatchObject({ code: 0 });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(8_000);
     expect(posts()).toBe(2);
     expect(emulator.failedLogins).toBe(0);
   });
@@ -256,7 +256,7 @@ describe('authentication', () => {
     const started = Date.now();
     const result = await runCli(['zones'], { env });
     expect(result).toMatchObject({ code: 0, stdout: 'example.test\nother.test\n' });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(8_000);
     expect(result.stderr).not.toMatch(/waiting/);
     // Ours: the current code (refused: the other client's), then the next step's (accepted).
     expect(posts()).toBeLessThanOrEqual(3);
@@ -270,7 +270,7 @@ describe('authentication', () => {
       expect(result.code, result.stderr).toBe(1);
       expect(result.stderr).toMatch(/error \[box-unreachable\]: cannot reach the box at 127\.0\.0\.1:1: connection refused/);
       expect(result.stderr).not.toMatch(/auth-session-rejected|logins|waiting/);
-      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(Date.now() - started).toBeLessThan(8_000);
     }
     // No code was spent: the next login, on the real box, uses the current one and is not refused.
     const sessions = await readdir(join(dir, 'state', 'sessions')).catch(() => []);
