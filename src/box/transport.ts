@@ -168,7 +168,8 @@ const SECRET_HEADERS = new Set(['authorization', 'x-auth-token']);
  */
 export function describeHeaders(headers: Readonly<Record<string, string>>): string {
   return Object.entries(headers)
-    .map(([name, value]) => `${name}: ${SECRET_HEADERS.has(name.toLowerCase()) ? '[redacted]' : value}`)
+    // The scheme ("Basic") is kept: it tells which kind of credentials went out.
+    .map(([name, value]) => `${name}: ${SECRET_HEADERS.has(name.toLowerCase()) ? value.replace(/^([A-Za-z]+ )?.*$/s, '$1[redacted]') : value}`)
     .join('; ');
 }
 

@@ -100,12 +100,13 @@ describe.concurrent('TLS to the box', () => {
     const email = 'tls-totp@example.test';
     const target = await startEmulator({ zones: ['example.test'], users: [{ email, password: TEST_PASSWORD, totpSecret: TEST_TOTP_SECRET }], tls: { key: selfSigned.keyPem, cert: selfSigned.certPem } });
     onTestFinished(() => target.stop());
-    const env = { ...envFor(target), MIAB_EMAIL: email, MIAB_TOTP_SECRET: TEST_TOTP_SECRET };
+    const stateDir = join(dir, `state-${states++}`);
+    const env = { ...envFor(target), MIAB_EMAIL: email, MIAB_TOTP_SECRET: TEST_TOTP_SECRET, MIAB_STATE_DIR: stateDir };
     const refused = await runCli(['zones'], { env });
     expect(refused.code, refused.stderr).toBe(2);
     expect(refused.stderr).toMatch(/error \[tls-untrusted\]/);
     expect(refused.stderr).not.toMatch(/TOTP|waiting|logins/);
-    expect((await readdir(join(env.MIAB_STATE_DIR, 'sessions')).catch(() => [])).filter((name) => name.endsWith('.totp.json'))).toEqual([]);
+    expect((await readdir(join(stateDir, 'sessions')).catch(() => [])).filter((name) => name.endsWith('.totp.json'))).toEqual([]);
 
     const started = Date.now();
     const trusted = await runCli(['zones'], { env: { ...env, MIAB_TLS_FINGERPRINT: selfSigned.fingerprint } });
