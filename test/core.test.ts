@@ -184,7 +184,7 @@ describe('authentication', () => {
     const result = await runCli(['zones'], { env });
     expect(result).toMatchObject({ code: 0 });
     expect(Date.now() - started).toBeLessThan(8_000);
-    expect(result.stderr).toMatch(/current TOTP code was used already.*next step's code/);
+    expect(result.stderr).toMatch(/current TOTP code was already used.*next step's code/);
     expect(result.stderr).not.toMatch(/waiting/);
     expect(posts()).toBe(2);
     expect(emulator.failedLogins).toBe(0);

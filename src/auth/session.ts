@@ -140,7 +140,7 @@ export class SessionAuthenticator implements Authenticator {
     }
     // otplib is loaded only for a login: with a cached session, hook calls never need it.
     const reservation = credentials.totpSecret ? await (await import('./totp.js')).reserveTotpCode({ secret: credentials.totpSecret, stateFile: this.#paths.totp }) : undefined;
-    if (reservation?.skippedSpent) log.info('the current TOTP code was used already (the box refuses it twice); sending the next step\'s code, which the box accepts at once');
+    if (reservation?.skippedSpent) log.info('the current TOTP code was already used (the box refuses it twice); sending the next step\'s code, which the box accepts at once');
     this.loginsSent += 1;
     log.debug(`logging in to ${credentials.apiUrl} as ${credentials.email}${reservation ? ' with a TOTP code' : ''}`);
     try {
