@@ -106,7 +106,7 @@ const NOT_SENT_CODES = new Set([
 const CONNECT_FAILURES: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused: nothing listens on that port, or a firewall rejects it',
   ENOTFOUND: 'the name does not resolve (DNS lookup failed)',
-  EAI_AGAIN: 'the name could not be resolved right now (DNS lookup timed out)',
+  EAI_AGAIN: 'the name could not be resolved (the DNS lookup got no answer)',
   EAI_NODATA: 'the name has no address (DNS lookup failed)',
   EAI_NONAME: 'the name does not resolve (DNS lookup failed)',
   ENETUNREACH: 'no route to that network',
@@ -121,6 +121,10 @@ const CONNECT_FAILURES: Readonly<Record<string, string>> = {
 /** A TLS handshake that failed for another reason than trust (e.g. http:// server, old TLS). */
 function isHandshakeFailure(code: string): boolean {
   return code.startsWith('ERR_SSL') || code === 'EPROTO';
+}
+
+function unreachable(host: string, why: string, cause: unknown): BoxApiError {
+  return new BoxApiError('box-unreachable', `cannot reach the box at ${host}: ${why}; check MIAB_URL (--url), that the box is up, and the network or firewall between here and it`, { cause });
 }
 
 /** True when the request surely never reached the box (see NOT_SENT_CODES). */
@@ -147,9 +151,6 @@ export function connectionError(url: string, error: unknown): BoxApiError {
       { cause: error },
     );
   }
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new BoxApiError('box-unreachable', `cannot reach the box at ${host}: ${CONNECT_FAILURES[code]}; check MIAB_URL, that the box is up, and the network or firewall between here and it`, { cause: error });
-  }
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new BoxApiError('box-timeout', `the box at ${host} did not answer in time`, { cause: error });
   }
@@ -157,7 +158,7 @@ export function connectionError(url: string, error: unknown): BoxApiError {
     return new BoxApiError('box-unreachable', `cannot reach the box at ${host}: the TLS handshake failed (${code}); is MIAB_URL's scheme right (https:// for the box, http:// only for 127.0.0.1:10222 on the box)?`, { cause: error });
   }
   const why = (code !== undefined ? CONNECT_FAILURES[code] : undefined) ?? code ?? (error instanceof Error ? error.message : String(error));
-  return new BoxApiError('box-unreachable', `cannot reach the box at ${host}: ${why}; check MIAB_URL, that the box is up, and the network or firewall between here and it`, { cause: error });
+  return unreachable(host, why, error);
 }
 
 const SECRET_HEADERS = new Set(['authorization', 'x-auth-token']);
@@ -175,7 +176,7 @@ export function describeHeaders(headers: Readonly<Record<string, string>>): stri
 
 /** A response body for a debug line, without the session key a login answer carries. */
 export function describeBody(text: string): string {
-  return JSON.stringify(text.slice(0, 200).replace(/("api_key"\s*:\s*")[^"]*/g, '$1[redacted]'));
+  return JSON.stringify(text.replace(/("api_key"\s*:\s*")[^"]*/g, '$1[redacted]').slice(0, 200));
 }
 
 /**
