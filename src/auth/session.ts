@@ -167,18 +167,29 @@ export class SessionAuthenticator implements Authenticator {
   async refreshAfterRejection(rejected: string): Promise<string | undefined> {
     if (this.#refreshed) return undefined;
     this.#refreshed = true;
-    this.#current = await withLock(
-      this.#paths.lock,
-      async () => {
-        const cached = await this.#readCache();
-        // Another process already replaced the forgotten session: use its key, no login.
-        if (cached !== undefined && cached !== rejected) return cached;
-        await removeFile(this.#paths.cache);
-        this.#options.log.info('the box no longer knows the cached session (restarted, or expired); logging in again');
-        return this.#login();
-      },
-      { signal: this.#options.signal },
-    );
+    try {
+      this.#current = await withLock(
+        this.#paths.lock,
+        async () => {
+          const cached = await this.#readCache();
+          // Another process already replaced the forgotten session: use its key, no login.
+          if (cached !== undefined && cached !== rejected) return cached;
+          await removeFile(this.#paths.cache);
+          this.#options.log.info('the box no longer knows the cached session (restarted, or expired); logging in again');
+          return this.#login();
+        },
+        { signal: this.#options.signal },
+      );
+    } catch (error) {
+      if (this.#options.endpoint.loginNeverReached?.(error) === true) {
+        // The login never got to the daemon (nginx's 502 while it restarts): the forgotten key
+        // is not sent again (each use is a failed login on the box), and a retry of the
+        // request logs in afresh.
+        this.#current = undefined;
+        this.#refreshed = false;
+      }
+      throw error;
+    }
     return this.#current;
   }
 

@@ -57,6 +57,29 @@ describe.concurrent('a daemon restart between present and cleanup', () => {
   }, 60_000);
 });
 
+describe.concurrent('a daemon still restarting when we log in again', () => {
+  it('nginx\'s 502 on the fresh login: retried, no code refused, the stale key never resent', async ({ onTestFinished }) => {
+    const { emulator, env } = await box(onTestFinished);
+    const value = acmeValue();
+    expect(await runCli(['present', '--no-wait', NAME, value], { env })).toMatchObject({ code: 0 });
+    await emulator.restart();
+    emulator.clearLog();
+    emulator.injectFaults([{ status: 502, match: { method: 'POST', pathPrefix: '/login' } }]);
+
+    const started = Date.now();
+    const result = await runCli(['cleanup', NAME, value], { env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(result.stderr).not.toMatch(/waiting|refused the TOTP code/);
+    expect(logins(emulator).map((request) => request.status)).toEqual([502, 200]);
+    // The forgotten key went out once (one failed login on the box's count), not twice.
+    expect(emulator.requests.filter((request) => request.status === 401)).toHaveLength(1);
+    expect(emulator.failedLogins).toBe(1);
+    expect(txt(emulator, QNAME)).toEqual([UNRELATED]);
+    expectNoDangerousRequests(emulator);
+  }, 60_000);
+});
+
 describe.concurrent('transient faults on writes', () => {
   it('two 502s, then success: three POSTs, exactly one record', async ({ onTestFinished }) => {
     const { emulator, env } = await box(onTestFinished);
