@@ -24,7 +24,7 @@ export interface RuntimeOptions {
   /** Credentials file given as a flag (else `MIAB_CONFIG`). */
   readonly configFile?: string;
   readonly log: Logger;
-  /** Aborts waits (not in-flight box writes, so that clean-up can still run). */
+  /** Aborts waits, box back-offs and reads (not box writes, so that clean-up can still run). */
   readonly signal?: AbortSignal;
   /** Where progress lines of the propagation wait go. @default log.info */
   readonly progress?: (line: string) => void;
@@ -51,7 +51,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const config = await loadBoxConfig({ env: options.env, flags: options.flags, configFile: options.configFile });
   const propagation = parsePropagationSettings(config.settings);
   const transport = new BoxTransport({ tls: config.tls, log, requestTimeoutMs: options.requestTimeoutMs });
-  const client = new BoxClient({ apiUrl: config.apiUrl, transport, log, retry: options.retry });
+  const client = new BoxClient({ apiUrl: config.apiUrl, transport, log, retry: options.retry, signal: options.signal });
   const auth =
     config.auth.kind === 'system-key'
       ? new SystemKeyAuthenticator(config.auth.keyFile)

@@ -2,7 +2,7 @@
  * Session mode: one password (+TOTP) login turned into a session key that every later call,
  * in this process and in later hook processes, reuses from a 0600 cache file. A file lock
  * makes concurrent processes share ONE login. A wrong password is never retried: the box
- * bans an IP after 20 failed logins in 30 s.
+ * bans an IP after 20 failed logins in 30 s. A login never waits for a TOTP step (totp.ts).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -31,13 +31,31 @@ function isCachedSession(value: unknown): value is CachedSession {
   return isRecord(value) && typeof value.apiKey === 'string' && typeof value.email === 'string' && typeof value.apiUrl === 'string';
 }
 
-/** Files of one (box, account) pair in the state dir. */
-export function sessionPaths(stateDir: string, apiUrl: string, email: string): { cache: string; lock: string; totp: string } {
+/**
+ * Who the box's TOTP replay rule applies to: one user of one box, whatever URL reaches it
+ * (`https://box/admin` and `http://127.0.0.1:10222` are the same box). With TOTP, the
+ * account is the email plus a hash of the TOTP secret: the secret is random per user and
+ * box, so it tells boxes apart where an email alone would not (admin@ on two boxes). The
+ * secret itself is never stored, only this one-way digest. Without TOTP there is no code to
+ * remember and nothing but the URL tells boxes apart, so the URL takes the secret's place.
+ */
+export function accountKey(apiUrl: string, email: string, totpSecret: string | undefined): string {
+  const box = totpSecret === undefined ? `url\n${apiUrl}` : `totp\n${createHash('sha256').update(`miab-dns01 totp secret\n${totpSecret}`).digest('hex')}`;
+  return createHash('sha256').update(`miab-dns01 account\n${email.toLowerCase()}\n${box}`).digest('hex').slice(0, 24);
+}
+
+/**
+ * Files of one account in the state dir. The session cache is per URL (a key is only ever
+ * sent where it came from); the login lock and the spent-code record are per account, so
+ * that logins through two URLs of one box take turns and never send one code twice.
+ */
+export function sessionPaths(stateDir: string, apiUrl: string, email: string, totpSecret?: string): { cache: string; lock: string; totp: string } {
   const id = createHash('sha256').update(`${apiUrl}\n${email.toLowerCase()}`).digest('hex').slice(0, 24);
+  const account = accountKey(apiUrl, email, totpSecret);
   return {
     cache: join(stateDir, 'sessions', `${id}.json`),
-    lock: join(stateDir, 'locks', `login-${id}.lock`),
-    totp: join(stateDir, 'sessions', `${id}.totp.json`),
+    lock: join(stateDir, 'locks', `login-${account}.lock`),
+    totp: join(stateDir, 'sessions', `${account}.totp.json`),
   };
 }
 
@@ -77,7 +95,8 @@ export class SessionAuthenticator implements Authenticator {
 
   constructor(options: SessionAuthenticatorOptions) {
     this.#options = options;
-    this.#paths = sessionPaths(options.stateDir, options.credentials.apiUrl, options.credentials.email);
+    const { apiUrl, email, totpSecret } = options.credentials;
+    this.#paths = sessionPaths(options.stateDir, apiUrl, email, totpSecret);
   }
 
   #header(apiKey: string): string {
@@ -97,10 +116,10 @@ export class SessionAuthenticator implements Authenticator {
     const { credentials, endpoint, log } = this.#options;
     let response = await this.#sendLogin();
     if (response.reason === 'invalid-totp-token' && credentials.totpSecret !== undefined && this.loginsSent < MAX_LOGINS_PER_PROCESS) {
-      // Another client (the web UI, another machine) may have spent this step's code: the box
-      // refuses a code it saw last. One more try with the next step's code tells that apart
-      // from a wrong secret.
-      log.info('the box refused the TOTP code; another client may have used it in this 30 s step, so trying once more with the next code');
+      // Another client (the web UI, another machine) may have spent this code: the box refuses
+      // the one code it accepted last, and takes any other code of its window at once. One
+      // more try with another code tells that apart from a wrong secret or clock.
+      log.info('the box refused the TOTP code (another client may have just used it); trying once more, at once, with another valid code');
       response = await this.#sendLogin();
     }
     if (response.status !== 'ok' || typeof response.api_key !== 'string') throw loginError(response, credentials);
@@ -120,12 +139,20 @@ export class SessionAuthenticator implements Authenticator {
       throw new AuthError('auth-session-rejected', `already sent ${MAX_LOGINS_PER_PROCESS} logins in this run; stopping so the box does not ban this IP. Run "miab-dns01 check" to diagnose`);
     }
     // otplib is loaded only for a login: with a cached session, hook calls never need it.
-    const code = credentials.totpSecret
-      ? await (await import('./totp.js')).nextTotpCode({ secret: credentials.totpSecret, stateFile: this.#paths.totp, log, signal: this.#options.signal })
-      : undefined;
+    const reservation = credentials.totpSecret ? await (await import('./totp.js')).reserveTotpCode({ secret: credentials.totpSecret, stateFile: this.#paths.totp }) : undefined;
+    if (reservation?.skippedSpent) log.info('the current TOTP code was already used (the box refuses it twice); sending the next step\'s code, which the box accepts at once');
     this.loginsSent += 1;
-    log.debug(`logging in to ${credentials.apiUrl} as ${credentials.email}${code ? ' with a TOTP code' : ''}`);
-    return endpoint.login(basicAuthorization(credentials.email, credentials.password), code);
+    log.debug(`logging in to ${credentials.apiUrl} as ${credentials.email}${reservation ? ' with a TOTP code' : ''}`);
+    try {
+      return await endpoint.login(basicAuthorization(credentials.email, credentials.password), reservation?.code);
+    } catch (error) {
+      // Nothing reached the daemon: no code spent, no failed login on the box's ban count.
+      if (endpoint.loginNeverReached?.(error) === true) {
+        this.loginsSent -= 1;
+        await reservation?.release();
+      }
+      throw error;
+    }
   }
 
   async authorization(): Promise<string> {
@@ -140,18 +167,29 @@ export class SessionAuthenticator implements Authenticator {
   async refreshAfterRejection(rejected: string): Promise<string | undefined> {
     if (this.#refreshed) return undefined;
     this.#refreshed = true;
-    this.#current = await withLock(
-      this.#paths.lock,
-      async () => {
-        const cached = await this.#readCache();
-        // Another process already replaced the forgotten session: use its key, no login.
-        if (cached !== undefined && cached !== rejected) return cached;
-        await removeFile(this.#paths.cache);
-        this.#options.log.info('the box no longer knows the cached session (restarted, or expired); logging in again');
-        return this.#login();
-      },
-      { signal: this.#options.signal },
-    );
+    try {
+      this.#current = await withLock(
+        this.#paths.lock,
+        async () => {
+          const cached = await this.#readCache();
+          // Another process already replaced the forgotten session: use its key, no login.
+          if (cached !== undefined && cached !== rejected) return cached;
+          await removeFile(this.#paths.cache);
+          this.#options.log.info('the box no longer knows the cached session (restarted, or expired); logging in again');
+          return this.#login();
+        },
+        { signal: this.#options.signal },
+      );
+    } catch (error) {
+      if (this.#options.endpoint.loginNeverReached?.(error) === true) {
+        // The login never got to the daemon (nginx's 502 while it restarts): the forgotten key
+        // is not sent again (each use is a failed login on the box), and a retry of the
+        // request logs in afresh.
+        this.#current = undefined;
+        this.#refreshed = false;
+      }
+      throw error;
+    }
     return this.#current;
   }
 

@@ -1,12 +1,16 @@
 /**
- * TOTP codes for the box's password login. The box refuses the code it accepted last
- * (replay protection), so two logins in one 30 s step cannot share a code: we remember the
- * step we used last and, when it is the current one, wait for the next step.
+ * TOTP codes for the box's password login, without ever waiting for a new 30 s step.
+ *
+ * The box (mfa.py, pyotp `valid_window=1`) accepts the codes of the previous, current and
+ * next step, and refuses only the ONE code it accepted last for that user. So when the
+ * current code is spent (by us, as recorded here, or by another client, as a refusal tells
+ * us), another code of the window is accepted at once: the next step's, else the previous.
+ *
+ * The spent code is remembered per box account, in a state file the caller names (the
+ * caller holds the login lock around `reserveTotpCode` and the login it is used for).
  */
 import { generateSync } from 'otplib';
-import { isRecord, readJsonFile, writePrivateFile } from '../state/files.js';
-import type { Logger } from '../util/log.js';
-import { sleep as abortableSleep } from '../util/poll.js';
+import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../state/files.js';
 
 export const TOTP_STEP_SECONDS = 30;
 
@@ -19,43 +23,67 @@ export function totpCode(secret: string, step: number): string {
 }
 
 interface StepRecord {
+  /** The step whose code the box is believed to remember as its last accepted one. */
   readonly lastStep: number;
 }
 
 function isStepRecord(value: unknown): value is StepRecord {
-  return isRecord(value) && typeof value.lastStep === 'number';
+  return isRecord(value) && typeof value.lastStep === 'number' && Number.isSafeInteger(value.lastStep);
+}
+
+/**
+ * The step whose code to send now: the current one, else the next, else the previous,
+ * skipping the one code the box would refuse (`spentStep`'s). Codes are compared, not steps:
+ * the box compares code strings, and two steps may share a code.
+ */
+export function chooseTotpStep(secret: string, nowMs: number, spentStep: number | undefined): number {
+  const current = totpStep(nowMs);
+  // A spent step outside the window (old, or from a clock that went back, or a damaged file)
+  // cannot be the code the box would refuse now... unless two steps share a code (1 in 10^6),
+  // which costs one refused login, never a wait.
+  if (spentStep === undefined || Math.abs(spentStep - current) > 2) return current;
+  const spent = totpCode(secret, spentStep);
+  // Next before previous: the next step's code stays valid for 90 s, the previous one's
+  // for the rest of this step only.
+  for (const step of [current, current + 1, current - 1]) {
+    if (totpCode(secret, step) !== spent) return step;
+  }
+  return current; // unreachable: three steps never share one code with a fourth
+}
+
+export interface TotpReservation {
+  readonly code: string;
+  readonly step: number;
+  /** True when this is not the current step's code (the current one was spent). */
+  readonly skippedSpent: boolean;
+  /** The login never reached the box (connection refused, TLS failure): the code is not spent. */
+  release(): Promise<void>;
 }
 
 export interface TotpSourceOptions {
   readonly secret: string;
-  /** File remembering the last step used; callers hold the login lock around `nextCode`. */
+  /** File remembering the step of the code the box saw last from this account. */
   readonly stateFile: string;
-  readonly log: Logger;
   readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly signal?: AbortSignal;
 }
 
-/** A code the box has not seen yet from us; waits (and says so) when the current one was used. */
-export async function nextTotpCode(options: TotpSourceOptions): Promise<string> {
-  const now = options.now ?? Date.now;
-  // Abortable: a signal during this wait (up to a minute) stops the run at once.
-  const sleep = options.sleep ?? ((ms: number) => abortableSleep(ms, options.signal));
+/**
+ * A code the box will accept now, recorded as spent BEFORE it is sent: a crash after sending
+ * must still count it. A refusal needs no extra bookkeeping: the refused code stays recorded,
+ * so the next reservation picks another code of the window.
+ */
+export async function reserveTotpCode(options: TotpSourceOptions): Promise<TotpReservation> {
+  const now = (options.now ?? Date.now)();
   const previous = await readJsonFile(options.stateFile, isStepRecord);
-  let step = totpStep(now());
-  // A recorded step beyond the next one means the clock went back (or the file is damaged).
-  // The box refuses only the code it saw last, which is not the current step's, so the
-  // current code is used: waiting for that far step would not be bounded (hours, or more).
-  if (previous !== undefined && previous.lastStep >= step && previous.lastStep <= step + 1) {
-    step = previous.lastStep + 1;
-    const waitMs = step * TOTP_STEP_SECONDS * 1000 - now() + 50;
-    if (waitMs > 0) {
-      options.log.info(`the current TOTP code was already used (the box refuses a code twice); waiting ${Math.ceil(waitMs / 1000)} s for the next one`);
-      options.signal?.throwIfAborted();
-      await sleep(waitMs);
-    }
-  }
-  // Recorded before use: a crash after sending must still count the code as spent.
+  const step = chooseTotpStep(options.secret, now, previous?.lastStep);
   await writePrivateFile(options.stateFile, JSON.stringify({ lastStep: step }));
-  return totpCode(options.secret, step);
+  return {
+    code: totpCode(options.secret, step),
+    step,
+    skippedSpent: step !== totpStep(now),
+    release: async () => {
+      if (previous === undefined) await removeFile(options.stateFile);
+      else await writePrivateFile(options.stateFile, JSON.stringify(previous));
+    },
+  };
 }

@@ -22,6 +22,12 @@ export interface LoginResponse {
 export interface LoginEndpoint {
   login(authorization: string, totpCode: string | undefined): Promise<LoginResponse>;
   logout(authorization: string): Promise<void>;
+  /**
+   * True when a failed `login` surely never reached the box's daemon (connection refused,
+   * name not resolved, TLS failure, a proxy's 502): it spent no TOTP code and no attempt
+   * toward the box's ban on failed logins.
+   */
+  loginNeverReached?(error: unknown): boolean;
 }
 
 export function basicAuthorization(username: string, password: string): string {

@@ -3,11 +3,11 @@
  * here: `PUT` (replaces every value of a name, wiping the other value of a wildcard+apex pair)
  * and a `DELETE` without a value (removes every value).
  */
-import pRetry from 'p-retry';
 import { AuthError, BoxApiError, MiabDns01Error } from '../errors.js';
 import type { Authenticator, LoginEndpoint, LoginResponse } from '../auth/types.js';
 import type { Logger } from '../util/log.js';
-import type { BoxMethod, BoxResponse, Transport } from './transport.js';
+import { sleep } from '../util/poll.js';
+import { neverReachedBox, type BoxMethod, type BoxResponse, type Transport } from './transport.js';
 
 /** A record as `GET /dns/custom...` lists it. */
 export interface BoxRecord {
@@ -37,6 +37,12 @@ export interface BoxClientOptions {
   readonly transport: Transport;
   readonly log: Logger;
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * Once aborted: no back-off sleep goes on (a pending one ends at once, rejecting with the
+   * signal's reason), a read in flight is cut short, and every later request is sent once,
+   * without retries. Writes in flight finish, and new requests are still sent, so that the
+   * caller can take back what it wrote.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -49,8 +55,14 @@ export interface BoxCallCounts {
 
 const TRANSIENT_STATUS = new Set([502, 503, 504]);
 
+/**
+ * Errors of the authenticator (a login that failed, or found the box unreachable) end the
+ * request: retrying it would send another login, and the box bans IPs for failed logins.
+ */
+const fromAuthenticator = new WeakSet<object>();
+
 function isTransient(error: unknown): boolean {
-  if (!(error instanceof BoxApiError)) return false;
+  if (!(error instanceof BoxApiError) || fromAuthenticator.has(error)) return false;
   if (error.code === 'box-unreachable' || error.code === 'box-timeout') return true;
   return error.code === 'box-http' && error.status !== undefined && TRANSIENT_STATUS.has(error.status);
 }
@@ -60,9 +72,21 @@ function mayHaveApplied(error: unknown): boolean {
   return error instanceof BoxApiError && (error.code === 'box-timeout' || error.status === 504 || error.code === 'box-unreachable');
 }
 
-function firstLine(text: string): string {
-  const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+function shorten(text: string): string {
+  const plain = text.replace(/\s+/g, ' ').trim();
   return plain.length > 160 ? `${plain.slice(0, 160)}...` : plain;
+}
+
+/**
+ * A response body in one short line. An HTML page (nginx's 502/504, the daemon's 500) says
+ * its message in the title, and says it again in the body: the title alone is kept.
+ */
+export function firstLine(text: string): string {
+  if (/<(html|head|body|title|h1)[\s>]/i.test(text)) {
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1] ?? /<h1[^>]*>([^<]*)<\/h1>/i.exec(text)?.[1];
+    if (title !== undefined && title.trim() !== '') return shorten(title);
+  }
+  return shorten(text.replace(/<[^>]*>/g, ' '));
 }
 
 /** A 200 that is not JSON (a proxy's page, the wrong URL) is the box's fault, not a crash. */
@@ -121,6 +145,11 @@ export class BoxClient implements LoginEndpoint {
     } catch {
       throw new BoxApiError('box-http', `POST ${this.apiUrl}/login answered something that is not JSON; is MIAB_URL the box's admin API (https://<box>/admin)? The API needs Mail-in-a-Box v55 or later`, { status: response.status, body: firstLine(response.text) });
     }
+  }
+
+  loginNeverReached(error: unknown): boolean {
+    // nginx answers 502 (503) itself while the daemon is down: the daemon saw nothing.
+    return neverReachedBox(error) || (error instanceof BoxApiError && error.code === 'box-http' && (error.status === 502 || error.status === 503));
   }
 
   async logout(authorization: string): Promise<void> {
@@ -215,20 +244,25 @@ export class BoxClient implements LoginEndpoint {
     });
   }
 
-  #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-    return pRetry(attempt, {
-      retries: this.#retry.retries,
-      minTimeout: this.#retry.minTimeoutMs,
-      maxTimeout: this.#retry.maxTimeoutMs,
-      maxRetryTime: this.#retry.maxRetryTimeMs,
-      factor: 2,
-      randomize: true,
-      signal: this.#signal,
-      shouldRetry: ({ error }) => isTransient(error),
-      onFailedAttempt: ({ error, retriesLeft }) => {
-        if (isTransient(error) && retriesLeft > 0) this.#log.info(`${what}: ${error.message}; retrying (${retriesLeft} left)`);
-      },
-    });
+  /**
+   * Runs `attempt`, retrying transient faults with a doubling, jittered back-off, within the
+   * policy's bounds. After the signal aborts, the attempt runs once and no sleep goes on.
+   */
+  async #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    const { retries, minTimeoutMs, maxTimeoutMs, maxRetryTimeMs } = this.#retry;
+    const started = Date.now();
+    for (let retry = 0; ; retry++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const retriesLeft = retries - retry;
+        const remainingMs = maxRetryTimeMs - (Date.now() - started);
+        if (!isTransient(error) || retriesLeft <= 0 || remainingMs <= 0 || this.#signal?.aborted) throw error;
+        const backOffMs = Math.min(maxTimeoutMs, minTimeoutMs * 2 ** retry * (1 + Math.random()), remainingMs);
+        this.#log.info(`${what}: ${error instanceof Error ? error.message : String(error)}; retrying (${retriesLeft} left)`);
+        await sleep(backOffMs, this.#signal);
+      }
+    }
   }
 
   async #authenticated(method: BoxMethod, path: string, body?: string): Promise<BoxResponse> {
@@ -238,14 +272,28 @@ export class BoxClient implements LoginEndpoint {
       accept: 'application/json',
       ...(body === undefined ? {} : { 'content-type': 'text/plain; charset=us-ascii' }),
     });
-    const first = await auth.authorization();
-    let response = await this.#transport.send(method, `${this.apiUrl}${path}`, headers(first), body);
+    const first = await this.#fromAuthenticator(() => auth.authorization());
+    // A read in flight is cut short by a signal; a write finishes (its undo may follow).
+    const signal = method === 'GET' && this.#signal?.aborted !== true ? this.#signal : undefined;
+    let response = await this.#transport.send(method, `${this.apiUrl}${path}`, headers(first), body, signal);
     if (response.status === 401 && !this.#notAdmin(response)) {
-      const fresh = await auth.refreshAfterRejection(first);
-      if (fresh !== undefined) response = await this.#transport.send(method, `${this.apiUrl}${path}`, headers(fresh), body);
+      const fresh = await this.#fromAuthenticator(() => auth.refreshAfterRejection(first));
+      if (fresh !== undefined) response = await this.#transport.send(method, `${this.apiUrl}${path}`, headers(fresh), body, signal);
     }
     if (response.status >= 200 && response.status < 300) return response;
     throw this.#statusError(method, path, response);
+  }
+
+  async #fromAuthenticator<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      // A login the daemon never saw (nginx's 502 while it restarts) may be retried like any
+      // request: it spent no code and counts toward no ban.
+      const proxyAnswer = error instanceof BoxApiError && error.code === 'box-http' && this.loginNeverReached(error);
+      if (typeof error === 'object' && error !== null && !proxyAnswer) fromAuthenticator.add(error);
+      throw error;
+    }
   }
 
   #notAdmin(response: BoxResponse): boolean {
@@ -286,6 +334,9 @@ export class BoxClient implements LoginEndpoint {
       : response.status === 500
         ? ' (the box may have saved the change but failed to rebuild its zones: check the box\'s System Status page)'
         : '';
-    return new BoxApiError('box-http', `${where} failed with HTTP ${response.status}${hint}: ${firstLine(response.text)}`, { status: response.status, body: firstLine(response.text) });
+    const text = firstLine(response.text);
+    // nginx's pages say "502 Bad Gateway": that is the status line, not more to add.
+    const status = text.startsWith(`${response.status} `) ? text : `${response.status}${text === '' ? '' : `: ${text}`}`;
+    return new BoxApiError('box-http', `${where} failed with HTTP ${status}${hint}`, { status: response.status, body: text });
   }
 }

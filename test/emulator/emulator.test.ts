@@ -189,6 +189,30 @@ describe('POST /login', () => {
     await login(emu, TOTP_USER, PASSWORD, code);
   });
 
+  it('remembers only ONE code per user (the last accepted): an older spent code of the window works again', async () => {
+    const { emu, clock } = await start();
+    const previous = currentTotp(TOTP_SECRET, clock.now - 30_000);
+    const current = currentTotp(TOTP_SECRET, clock.now);
+    const next = currentTotp(TOTP_SECRET, clock.now + 30_000);
+    await login(emu, TOTP_USER, PASSWORD, current);
+    await login(emu, TOTP_USER, PASSWORD, next); // another code of the window: accepted at once
+    await login(emu, TOTP_USER, PASSWORD, current); // the box no longer remembers it
+    await login(emu, TOTP_USER, PASSWORD, previous);
+    const replay = await call(emu, 'POST', '/login', { auth: basic(TOTP_USER, PASSWORD), totp: previous });
+    expect(JSON.parse(replay.text)).toEqual({ reason: 'invalid-totp-token', status: 'invalid' });
+    expect(emu.failedLogins).toBe(1);
+  });
+
+  it('keeps the last accepted code across a daemon restart (mfa.py stores it in the database)', async () => {
+    const { emu, clock } = await start();
+    const code = currentTotp(TOTP_SECRET, clock.now);
+    await login(emu, TOTP_USER, PASSWORD, code);
+    await emu.restart();
+    const replay = await call(emu, 'POST', '/login', { auth: basic(TOTP_USER, PASSWORD), totp: code });
+    expect(JSON.parse(replay.text)).toEqual({ reason: 'invalid-totp-token', status: 'invalid' });
+    await login(emu, TOTP_USER, PASSWORD, currentTotp(TOTP_SECRET, clock.now + 30_000));
+  });
+
   it('GET /login is 405 and GET /me is 404', async () => {
     const { emu } = await start();
     const get = await call(emu, 'GET', '/login', asAdmin());

@@ -57,6 +57,29 @@ describe.concurrent('a daemon restart between present and cleanup', () => {
   }, 60_000);
 });
 
+describe.concurrent('a daemon still restarting when we log in again', () => {
+  it('nginx\'s 502 on the fresh login: retried, no code refused, the stale key never resent', async ({ onTestFinished }) => {
+    const { emulator, env } = await box(onTestFinished);
+    const value = acmeValue();
+    expect(await runCli(['present', '--no-wait', NAME, value], { env })).toMatchObject({ code: 0 });
+    await emulator.restart();
+    emulator.clearLog();
+    emulator.injectFaults([{ status: 502, match: { method: 'POST', pathPrefix: '/login' } }]);
+
+    const started = Date.now();
+    const result = await runCli(['cleanup', NAME, value], { env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(result.stderr).not.toMatch(/waiting|refused the TOTP code/);
+    expect(logins(emulator).map((request) => request.status)).toEqual([502, 200]);
+    // The forgotten key went out once (one failed login on the box's count), not twice.
+    expect(emulator.requests.filter((request) => request.status === 401)).toHaveLength(1);
+    expect(emulator.failedLogins).toBe(1);
+    expect(txt(emulator, QNAME)).toEqual([UNRELATED]);
+    expectNoDangerousRequests(emulator);
+  }, 60_000);
+});
+
 describe.concurrent('transient faults on writes', () => {
   it('two 502s, then success: three POSTs, exactly one record', async ({ onTestFinished }) => {
     const { emulator, env } = await box(onTestFinished);
@@ -161,13 +184,53 @@ describe.concurrent('transient faults on writes', () => {
     const started = Date.now();
     const result = await runCli(['present', '--no-wait', NAME, value], { env });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/box-http.*HTTP 502/);
+    expect(result.stderr).toMatch(/box-http.*HTTP 502 Bad Gateway \(the box is restarting or busy\)$/m);
+    // nginx's page says its title twice and signs "nginx": the message says it once.
+    expect(result.stderr).not.toMatch(/Bad Gateway.*Bad Gateway|nginx/);
     // 1 attempt + 4 retries, with 0.5 s..8 s jittered back-off: well under a minute.
     expect(custom(emulator, 'POST')).toBe(5);
     expect(Date.now() - started).toBeLessThan(45_000);
     // The failed present took back its journal entry (the DELETE got a 502 too, or landed).
     expect(txt(emulator, QNAME).filter((stored) => stored === value)).toHaveLength(0);
   }, 90_000);
+});
+
+describe.concurrent('a signal while the box answers 502s', () => {
+  it('SIGTERM ends the back-off at once: exit 143 within about a second, the record it wrote removed', async ({ onTestFinished }) => {
+    const { emulator, env } = await box(onTestFinished);
+    const value = acmeValue();
+    await runCli(['zones'], { env }); // log in first: the faults are for the write only
+    emulator.clearLog();
+    // The daemon saves the record, then nginx answers 502: each retry finds it there again.
+    emulator.injectFaults(Array.from({ length: 20 }, (): Fault => ({ status: 502, afterApply: true, match: { method: 'POST', pathPrefix: '/dns/custom/' } })));
+    let pid = 0;
+    const run = runCli(['present', '--no-wait', NAME, value], { env, onSpawn: (spawned) => (pid = spawned) });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (custom(emulator, 'POST') < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(custom(emulator, 'POST')).toBe(2);
+      expect(txt(emulator, QNAME)).toContain(value);
+      // In the back-off before the third POST (1-2 s, then 2-4 s, ...).
+      const signalled = Date.now();
+      process.kill(pid, 'SIGTERM');
+      const result = await run;
+      expect(Date.now() - signalled).toBeLessThan(2_000);
+      expect(result.code, result.stderr).toBe(143);
+      expect(result.stderr).toContain('error [interrupted]: stopped by SIGTERM');
+      expect(custom(emulator, 'POST')).toBe(2);
+      expect(txt(emulator, QNAME)).toEqual([UNRELATED]);
+      expectNoDangerousRequests(emulator);
+    } finally {
+      if (pid > 0) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await run;
+    }
+  }, 60_000);
 });
 
 describe.concurrent('a wrong password', () => {

@@ -10,6 +10,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpStep } from '../../src/auth/totp.js';
+import { usingRuntime } from '../../src/runtime.js';
+import type { Logger } from '../../src/util/log.js';
 import { totpAtStep } from '../emulator/index.js';
 import { REPO, runCli, runProgram, type CliResult } from '../fixtures/cli.js';
 import { startTopology, type Topology } from '../fixtures/topology.js';
@@ -177,6 +179,31 @@ describe('secrets never leak', () => {
     for (const header of authorizations) expect(header).toBe('authorization: Basic [redacted]');
     expectClean(output, forbidden(DEBUG_EMAIL, keys), 'the debug output');
     expect(output).not.toMatch(/x-auth-token: \d/i);
+    for (const code of codes) expect(output).not.toMatch(new RegExp(`\\b${code}\\b`));
+    expect(output).not.toMatch(/"api_key"\s*:\s*"[0-9a-f]/);
+  });
+
+  it('a library caller\'s own logger never sees credentials, TOTP codes or session keys', async () => {
+    const email = 'secrets-2@example.test';
+    const stateDir = join(topology.dir, 'secrets-library-state');
+    const env = await topology.env({ MIAB_EMAIL: email, MIAB_STATE_DIR: stateDir });
+    const step = totpStep(Date.now());
+    const codes = [step - 1, step, step + 1, step + 2].map((at) => totpAtStep(TEST_TOTP_SECRET, at));
+    const lines: string[] = [];
+    // What a library user hands in: everything, debug included, straight to its own sink.
+    const log: Logger = { info: (line) => void lines.push(line), warn: (line) => void lines.push(line), debug: (line) => void lines.push(line) };
+    const value = acmeValue();
+    await usingRuntime({ env, log }, async (runtime) => {
+      expect(await runtime.client.zones()).toContain('example.test');
+      await runtime.engine.present([{ name: 'lib.example.test', value }], { wait: false });
+      await runtime.engine.cleanup('lib.example.test', value);
+    });
+    const output = lines.join('\n');
+    expect(output).toMatch(/> POST http:\/\/127\.0\.0\.1:\d+\/admin\/login authorization: Basic \[redacted\]; accept: application\/json; x-auth-token: \[redacted\]/);
+    expect(output).toMatch(/> DELETE .*authorization: Basic \[redacted\]/);
+    const keys = await sessionKeys(stateDir);
+    expect(keys).toHaveLength(1);
+    expectClean(output, forbidden(email, keys), 'the library logger');
     for (const code of codes) expect(output).not.toMatch(new RegExp(`\\b${code}\\b`));
     expect(output).not.toMatch(/"api_key"\s*:\s*"[0-9a-f]/);
   });

@@ -5,7 +5,7 @@
  * MIAB_CA_FILE and a pinned fingerprint make them work; a wrong pin is refused. No refused
  * connection ever gets as far as an HTTP request (no credentials sent).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -21,7 +21,7 @@ import {
   type SelfSignedCertificate,
   type TestPki,
 } from '../fixtures/certs.js';
-import { acmeValue, STACK_TRACE, TEST_PASSWORD, txt } from './helpers.js';
+import { acmeValue, logins, STACK_TRACE, TEST_PASSWORD, TEST_TOTP_SECRET, txt } from './helpers.js';
 
 const EMAIL = 'tls@example.test';
 
@@ -94,6 +94,27 @@ describe.concurrent('TLS to the box', () => {
     expect(result.stderr).not.toMatch(STACK_TRACE);
     // Refused during the handshake: not one HTTP request (so no credentials) reached the box.
     expect(target.requests).toEqual([]);
+  });
+
+  it('a TLS failure spends no TOTP code: once trusted, the login uses the current code at once', async ({ onTestFinished }) => {
+    const email = 'tls-totp@example.test';
+    const target = await startEmulator({ zones: ['example.test'], users: [{ email, password: TEST_PASSWORD, totpSecret: TEST_TOTP_SECRET }], tls: { key: selfSigned.keyPem, cert: selfSigned.certPem } });
+    onTestFinished(() => target.stop());
+    const stateDir = join(dir, `state-${states++}`);
+    const env = { ...envFor(target), MIAB_EMAIL: email, MIAB_TOTP_SECRET: TEST_TOTP_SECRET, MIAB_STATE_DIR: stateDir };
+    const refused = await runCli(['zones'], { env });
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/error \[tls-untrusted\]/);
+    expect(refused.stderr).not.toMatch(/TOTP|waiting|logins/);
+    expect((await readdir(join(stateDir, 'sessions')).catch(() => [])).filter((name) => name.endsWith('.totp.json'))).toEqual([]);
+
+    const started = Date.now();
+    const trusted = await runCli(['zones'], { env: { ...env, MIAB_TLS_FINGERPRINT: selfSigned.fingerprint } });
+    expect(trusted).toMatchObject({ code: 0, stdout: 'example.test\n' });
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(trusted.stderr).not.toMatch(/already used|waiting/);
+    expect(logins(target).map((request) => request.status)).toEqual([200]);
+    expect(target.failedLogins).toBe(0);
   });
 
   it('works with MIAB_CA_FILE naming the CA that signed the certificate', async () => {
