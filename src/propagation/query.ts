@@ -27,6 +27,12 @@ export interface QueryOptions {
   readonly signal?: AbortSignal;
   /** Called for every message sent. */
   readonly onQuery?: (event: QueryEvent) => void;
+  /**
+   * Ask once more over TCP when UDP got no reply in time: some networks and resolvers drop
+   * UDP queries (or large UDP replies) but answer over TCP. Off for the propagation wait,
+   * which asks again next round anyway. @default false
+   */
+  readonly tcpAfterUdpTimeout?: boolean;
 }
 
 export type QueryResult =
@@ -65,22 +71,26 @@ export async function queryDns(
     return response;
   };
 
-  try {
-    let response = await exchangeOnce('udp', true);
-    if (response.rcode === 'FORMERR') response = await exchangeOnce('udp', false);
-    if (!response.truncated) return { kind: 'response', response, transport: 'udp' };
+  const overTcp = async (why: string): Promise<QueryResult> => {
     try {
       return { kind: 'response', response: await exchangeOnce('tcp', true), transport: 'tcp' };
     } catch (error) {
-      if (error instanceof TransportFailure) {
-        return { kind: 'no-answer', failure: error.kind, detail: `the reply was too large for UDP and TCP failed: ${error.message}` };
-      }
+      if (error instanceof TransportFailure) return { kind: 'no-answer', failure: error.kind, detail: `${why}, and TCP failed: ${error.message}` };
       throw error;
     }
+  };
+
+  let response: DnsResponse;
+  try {
+    response = await exchangeOnce('udp', true);
+    if (response.rcode === 'FORMERR') response = await exchangeOnce('udp', false);
   } catch (error) {
-    if (error instanceof TransportFailure) return { kind: 'no-answer', failure: error.kind, detail: error.message };
-    throw error;
+    if (!(error instanceof TransportFailure)) throw error;
+    if (error.kind === 'timeout' && options.tcpAfterUdpTimeout) return overTcp(error.message);
+    return { kind: 'no-answer', failure: error.kind, detail: error.message };
   }
+  if (!response.truncated) return { kind: 'response', response, transport: 'udp' };
+  return overTcp('the reply was too large for UDP');
 }
 
 /** What an authoritative server said, classified the way the propagation wait reasons. */
