@@ -18,7 +18,9 @@ import {
   type PropagationSettings,
   type QueryEvent,
 } from '../src/propagation/index.js';
+import { runCli } from './fixtures/cli.js';
 import { loopbackAddress } from './fixtures/net.js';
+import { startTopology, type Topology } from './fixtures/topology.js';
 import { assertUnreachable, NsdServer, sharedFreePort, unreachableIpv6 } from './fixtures/nsd.js';
 import type { ZoneData, ZoneRecord } from './fixtures/zones.js';
 
@@ -586,6 +588,38 @@ describe('nameservers with addresses this machine cannot reach (a box with IPv6,
     } finally {
       await resolver.stop();
     }
+  });
+});
+
+describe('present on a box whose nameservers have AAAA records this machine cannot reach (emulator + nsd)', () => {
+  let topology: Topology;
+  beforeAll(async () => {
+    topology = await startTopology({
+      lagMs: 300,
+      records: [
+        { qname: 'ns1.box.example.test', rtype: 'AAAA', value: unreachableIpv6(1) },
+        { qname: 'ns2.box.example.test', rtype: 'AAAA', value: unreachableIpv6(2) },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await topology?.stop();
+  });
+
+  it('waits at the A addresses, reports each unreachable address once, and cleans up', async () => {
+    const env = await topology.env({ MIAB_PROPAGATION_TIMEOUT: '20' });
+    const value = acmeValue();
+    const present = await runCli(['present', 'v6.example.test', value], { env, timeoutMs: 60_000 });
+    expect(present.stderr).not.toMatch(/RangeError|ERR_SOCKET/);
+    expect(present).toMatchObject({ code: 0 });
+    for (const n of [1, 2]) {
+      const address = `[${unreachableIpv6(n)}]:${topology.dnsPort}`;
+      expect(present.stderr.split('\n').filter((line) => line.includes(`cannot reach ${address}`))).toHaveLength(1);
+    }
+    expect(present.stderr).toMatch(/all 2 nameservers serve the record/);
+    const served = await queryTxt({ host: topology.secondaryAddress, port: topology.dnsPort }, '_acme-challenge.v6.example.test');
+    expect(served).toMatchObject({ status: 'answer', values: [value] });
+    expect(await runCli(['cleanup', 'v6.example.test', value], { env })).toMatchObject({ code: 0 });
   });
 });
 
