@@ -6,7 +6,19 @@
  */
 import { ConfigError } from '../errors.js';
 import { poll, sleep } from '../util/poll.js';
-import { dueChecks, isDone, nameserversVerb, noteUnreachable, ownersOf, pendingServers, planChecks, timeoutError, type PropagationRecord } from './batch.js';
+import {
+  dueChecks,
+  isDone,
+  nameserversVerb,
+  noteUnreachable,
+  ownersOf,
+  pendingServers,
+  planChecks,
+  timeoutError,
+  UNREACHABLE_MAX_RETRY_MS,
+  UNREACHABLE_RETRY_MS,
+  type PropagationRecord,
+} from './batch.js';
 import { discoverNameservers } from './discovery.js';
 import { observe } from './observation.js';
 import { formatDuration, ProgressReporter, type PendingServer, type ProgressSink } from './progress.js';
@@ -124,10 +136,11 @@ export async function waitForPropagation(
       const owners = ownersOf(plan, address);
       const names = owners.flatMap((owner) => owner.names);
       const detail = address.checks.map((check) => check.observation).find((observation) => observation?.kind === 'no-answer');
-      const others = owners.some((owner) => owner.addresses.length > 1);
+      const alternatives = owners.filter((owner) => owner.addresses.length > 1).map((owner) => owner.names.join('/') || owner.label);
       reporter.note(
-        `cannot reach ${address.key}${names.length > 0 ? ` (${names.join('/')})` : ''}: ${detail?.kind === 'no-answer' ? detail.detail : 'no answer'}; ` +
-          `asking it again only every few seconds${others ? ': a nameserver counts as serving when any of its addresses does' : ''}`,
+        `cannot reach ${address.key}${names.length > 0 ? ` (${names.join('/')})` : ''}: ${detail?.kind === 'no-answer' ? detail.detail : 'no answer'}. ` +
+          (alternatives.length > 0 ? `${alternatives.join(', ')} counts as serving when another of its addresses does; ` : '') +
+          `asking this address again only every ${UNREACHABLE_RETRY_MS / 1000}-${UNREACHABLE_MAX_RETRY_MS / 1000} s`,
       );
     }
     return pendingServers(plan);
