@@ -182,6 +182,14 @@ describe('queryDns', () => {
     expect(uncaught).toEqual([]);
   });
 
+  it('turns a socket call that throws at once (port 0) into a failure value', async () => {
+    expect(await queryDns({ host: '127.0.0.1', port: 0 }, NAME, 'TXT', false, { timeoutMs: 500 })).toMatchObject({
+      kind: 'no-answer',
+      failure: 'network',
+      detail: expect.stringMatching(/^127\.0\.0\.1:0: ERR_SOCKET_BAD_PORT$/),
+    });
+  });
+
   it('asks over TCP after a UDP timeout only when told to', async () => {
     const server = await fake((query, transport) => (transport === 'tcp' ? [replyTo(query, { answers: [txt('over tcp')] })] : []));
     const plain = await queryTxt(server, NAME, { timeoutMs: 100 });

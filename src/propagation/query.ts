@@ -3,9 +3,10 @@
  * the reply is truncated, a fresh random ID per message, replies checked against the
  * question. Results are values, not exceptions: "the server said NXDOMAIN" or "no reply"
  * are observations the propagation wait reports, not failures of the program. Only an
- * abort rejects.
+ * abort rejects (with the signal's reason), and an unexpected failure as a PropagationError.
  */
 import type { Answer, RecordType } from 'dns-packet';
+import { MiabDns01Error, PropagationError } from '../errors.js';
 import { formatServer, type DnsServer } from './address.js';
 import { cnameChain, decodeResponse, encodeQuery, newQueryId, sameName, txtValues, type DnsResponse, type QuerySpec } from './packet.js';
 import { TransportFailure, tcpExchange, udpExchange, type TransportFailureKind } from './transport.js';
@@ -53,6 +54,19 @@ export async function queryDns(
   recursionDesired: boolean,
   options: QueryOptions = {},
 ): Promise<QueryResult> {
+  try {
+    return await queryOnce(server, name, type, recursionDesired, options);
+  } catch (error) {
+    if (options.signal?.aborted || error instanceof MiabDns01Error) throw error;
+    // Transport failures are values; anything else (a name dns-packet cannot encode, a bug)
+    // must still reach the caller as one of our errors, never as a bare exception.
+    throw new PropagationError('dns-query-failed', `asking ${formatServer(server)} for ${type} ${name} failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+async function queryOnce(server: DnsServer, name: string, type: RecordType, recursionDesired: boolean, options: QueryOptions): Promise<QueryResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const exchangeOnce = async (transport: 'udp' | 'tcp', edns: boolean): Promise<DnsResponse> => {
     const query: QuerySpec = { id: newQueryId(), name, type, recursionDesired, edns };
