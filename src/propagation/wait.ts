@@ -89,9 +89,14 @@ async function forEachLimited<T>(items: readonly T[], limit: number, task: (item
  * (`settings.initialIntervalMs` x `settings.intervalFactor`, up to `settings.maxIntervalMs`)
  * until `settings.timeoutMs`. With `settings.fixedWaitMs` set, only sleeps that long.
  *
- * Rejects with `PropagationError('propagation-timeout')` listing what each server last
+ * A nameserver (an NS name, or an address from `MIAB_NAMESERVERS`) serves a record when
+ * any of its addresses answers with it. An address that fails with no route or "connection
+ * refused" is reported once on `progress` and then asked only every 5-30 s.
+ *
+ * Rejects with `PropagationError('propagation-timeout')` listing what each address last
  * answered, `PropagationError('nameserver-discovery-failed')` when a zone's servers cannot
- * be found, `ConfigError` for malformed records, or `signal.reason` on abort.
+ * be found, `ConfigError` for malformed records, or `signal.reason` on abort; never with
+ * anything else.
  */
 export async function waitForPropagation(
   records: readonly PropagationRecord[],
