@@ -143,9 +143,9 @@ export async function waitForPropagation(
       const detail = address.checks.map((check) => check.observation).find((observation) => observation?.kind === 'no-answer');
       const alternatives = owners.filter((owner) => owner.addresses.length > 1).map((owner) => owner.names.join('/') || owner.label);
       reporter.note(
-        `cannot reach ${address.key}${names.length > 0 ? ` (${names.join('/')})` : ''}: ${detail?.kind === 'no-answer' ? detail.detail : 'no answer'}. ` +
-          (alternatives.length > 0 ? `${alternatives.join(', ')} counts as serving when another of its addresses does; ` : '') +
-          `asking this address again only every ${UNREACHABLE_RETRY_MS / 1000}-${UNREACHABLE_MAX_RETRY_MS / 1000} s`,
+        `cannot reach ${address.key}${names.length > 0 ? ` (${names.join('/')})` : ''}: ${detail?.kind === 'no-answer' ? detail.detail : 'no answer'}; ` +
+          (alternatives.length > 0 ? `${alternatives.join(', ')} counts as serving when another of its addresses does, and ` : '') +
+          `this address is asked again only every ${UNREACHABLE_RETRY_MS / 1000}-${UNREACHABLE_MAX_RETRY_MS / 1000} s`,
       );
     }
     return pendingServers(plan);
