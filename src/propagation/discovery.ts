@@ -35,14 +35,16 @@ type BootstrapAnswer = { readonly kind: 'records'; readonly values: string[] } |
 
 /** Lists `resolvers` (or resolv.conf's) and the problems of each, for error messages. */
 class Bootstrap {
-  readonly #resolvers: readonly DnsServer[];
+  /** Tried in this order; a resolver that failed moves to the back, so the next lookups do not wait on it first. */
+  #resolvers: DnsServer[];
   readonly #queryOptions: QueryOptions;
   readonly #source: string;
 
   constructor(resolvers: readonly DnsServer[], source: string, queryOptions: QueryOptions) {
-    this.#resolvers = resolvers;
+    this.#resolvers = [...resolvers];
     this.#source = source;
-    this.#queryOptions = queryOptions;
+    // A resolver (or the network to it) that drops UDP may still answer over TCP.
+    this.#queryOptions = { ...queryOptions, tcpAfterUdpTimeout: true };
   }
 
   /**
@@ -52,10 +54,11 @@ class Bootstrap {
    */
   async lookup(name: string, type: Extract<RecordType, 'A' | 'AAAA' | 'NS'>): Promise<BootstrapAnswer> {
     const problems: string[] = [];
-    for (const resolver of this.#resolvers) {
+    for (const resolver of [...this.#resolvers]) {
       const result = await queryDns(resolver, name, type, true, this.#queryOptions);
       if (result.kind === 'no-answer') {
         problems.push(result.detail);
+        this.#demote(resolver);
         continue;
       }
       const { response } = result;
@@ -74,10 +77,28 @@ class Bootstrap {
     );
   }
 
-  /** The A and AAAA addresses of `host`, each with `port`; empty when it has none. */
-  async addresses(host: string, port: number): Promise<DnsServer[]> {
-    const [v4, v6] = await Promise.all([this.lookup(host, 'A'), this.lookup(host, 'AAAA')]);
-    return [v4, v6].flatMap((answer) => (answer.kind === 'records' ? answer.values.map((ip) => ({ host: ip, port })) : []));
+  #demote(resolver: DnsServer): void {
+    this.#resolvers = [...this.#resolvers.filter((other) => other !== resolver), resolver];
+  }
+
+  /**
+   * The A and AAAA addresses of `host`, each with `port`; empty when it has none. Some
+   * resolvers and middleboxes drop AAAA queries: when A gave addresses, an AAAA lookup that
+   * no resolver answered counts as "no AAAA" (with a warning) instead of failing discovery.
+   */
+  async addresses(host: string, port: number, warn?: (message: string) => void): Promise<DnsServer[]> {
+    const [v4, v6] = await Promise.allSettled([this.lookup(host, 'A'), this.lookup(host, 'AAAA')]);
+    if (v4.status === 'rejected') throw v4.reason;
+    const ipv4 = v4.value.kind === 'records' ? v4.value.values : [];
+    let ipv6: string[] = [];
+    if (v6.status === 'fulfilled') {
+      ipv6 = v6.value.kind === 'records' ? v6.value.values : [];
+    } else if (ipv4.length > 0 && v6.reason instanceof PropagationError) {
+      warn?.(`no bootstrap resolver answered the AAAA query for ${host} (A answered): checking it at its IPv4 address${ipv4.length === 1 ? '' : 'es'} only`);
+    } else {
+      throw v6.reason;
+    }
+    return [...ipv4, ...ipv6].map((ip) => ({ host: ip, port }));
   }
 }
 
@@ -119,7 +140,7 @@ async function configuredNameservers(specs: readonly ServerSpec[], settings: Pro
     specs.map(async (spec): Promise<Nameserver[]> => {
       if (isIpAddress(spec.host)) return [{ names: [], address: { host: spec.host, port: spec.port } }];
       bootstrap ??= bootstrapFor(settings, options);
-      const addresses = await (await bootstrap).addresses(spec.host, spec.port);
+      const addresses = await (await bootstrap).addresses(spec.host, spec.port, options.warn);
       if (addresses.length === 0) {
         throw new PropagationError(
           'nameserver-discovery-failed',
@@ -157,7 +178,7 @@ export async function discoverNameservers(zone: string, settings: PropagationSet
     );
   }
 
-  const resolved = await Promise.all(names.map(async (name) => ({ name, addresses: await bootstrap.addresses(name, settings.dnsPort) })));
+  const resolved = await Promise.all(names.map(async (name) => ({ name, addresses: await bootstrap.addresses(name, settings.dnsPort, options.warn) })));
   for (const { name, addresses } of resolved) {
     // The ACME server cannot use such a nameserver either; it would try the others.
     if (addresses.length === 0) options.warn?.(`nameserver ${name} of ${zone} has no A or AAAA record: not checking it`);

@@ -108,6 +108,13 @@ export function hintFor(observation: Observation, context: { readonly zone: stri
         'without the zone). Check the NS records of the zone, or MIAB_NAMESERVERS.'
       );
     case 'no-answer':
+      if (observation.failure === 'no-route') {
+        return (
+          'no route: this machine cannot send to that address at all (typically an IPv6 address on a host without IPv6). ' +
+          'A nameserver counts as serving when any of its addresses does; when none of them can be reached from here, ' +
+          'set MIAB_NAMESERVERS to addresses that can be, or MIAB_PROPAGATION_WAIT=<seconds> to sleep instead of checking.'
+        );
+      }
       return (
         `no answer: check that the server is up and that UDP and TCP port ${context.port} are open to this machine. If it ` +
         'cannot be reached from here, set MIAB_NAMESERVERS to servers that can be, or MIAB_PROPAGATION_WAIT=<seconds> to ' +

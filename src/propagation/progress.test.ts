@@ -1,14 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { describePending, formatDuration, ProgressReporter, serverLabel, type PendingServer } from './progress.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describePending, formatDuration, ProgressReporter, type PendingServer } from './progress.js';
 
 const pending: PendingServer[] = [{ label: 'ns2.box.test (127.0.0.3:53)', missing: [{ fqdn: '_acme-challenge.example.test', observation: { kind: 'nxdomain' } }] }];
 
 describe('formatting', () => {
-  it('labels servers with their NS names when known', () => {
-    expect(serverLabel({ names: ['ns1.box.test', 'ns2.box.test'], address: { host: '127.0.0.2', port: 53 } })).toBe('ns1.box.test/ns2.box.test (127.0.0.2:53)');
-    expect(serverLabel({ names: [], address: { host: '::1', port: 5353 } })).toBe('[::1]:5353');
-  });
-
   it('formats durations', () => {
     expect(formatDuration(420)).toBe('0.4 s');
     expect(formatDuration(12_400)).toBe('12 s');
@@ -64,9 +59,23 @@ describe('ProgressReporter', () => {
     expect(chunks[0]).toBe('hello\n');
   });
 
-  it('is silent without a sink', () => {
-    const reporter = new ProgressReporter(undefined);
+  it('is silent without a sink: nothing reaches the process streams or the console', () => {
+    const writes = [vi.spyOn(process.stderr, 'write'), vi.spyOn(process.stdout, 'write'), vi.spyOn(console, 'log'), vi.spyOn(console, 'error')];
+    const reporter = new ProgressReporter(undefined, { isTTY: true });
     reporter.note('nobody hears this');
     reporter.waiting(pending, 1, 10);
+    reporter.waiting(pending, 1, 5000);
+    for (const spy of writes) expect(spy).not.toHaveBeenCalled();
   });
+
+  it('agrees "nameserver" with the count', () => {
+    const lines: string[] = [];
+    const reporter = new ProgressReporter((line) => lines.push(line));
+    reporter.waiting(pending, 1, 100);
+    expect(lines).toEqual(['[0.1 s] waiting for 1 of 1 nameserver: ns2.box.test (127.0.0.3:53) lacks _acme-challenge.example.test (NXDOMAIN)']);
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });

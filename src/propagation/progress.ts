@@ -4,8 +4,6 @@
  * client output) only when something changes, plus a rare heartbeat, so a five-minute wait
  * does not fill a log with hundreds of identical lines.
  */
-import { formatServer } from './address.js';
-import type { Nameserver } from './discovery.js';
 import { describeObservation, type Observation } from './observation.js';
 
 /**
@@ -13,12 +11,6 @@ import { describeObservation, type Observation } from './observation.js';
  * `process.stderr` (its `isTTY` is used unless the caller says otherwise).
  */
 export type ProgressSink = ((line: string) => void) | { write(text: string): unknown; readonly isTTY?: boolean };
-
-/** `ns1.box.example (192.0.2.1:53)`, or just the address when no NS name led to it. */
-export function serverLabel(nameserver: Nameserver): string {
-  const address = formatServer(nameserver.address);
-  return nameserver.names.length > 0 ? `${nameserver.names.join('/')} (${address})` : address;
-}
 
 /** `0.4 s`, `12 s`, `4 min 05 s`. */
 export function formatDuration(ms: number): string {

@@ -4,6 +4,7 @@ import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket } from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { queryAuthoritative, queryDns, queryTxt, type QueryEvent } from './query.js';
+import { tcpExchange, TransportFailure } from './transport.js';
 
 type Handler = (query: DecodedPacket, transport: 'udp' | 'tcp') => Buffer[];
 
@@ -155,6 +156,54 @@ describe('queryDns', () => {
     const pending = queryDns(server, NAME, 'TXT', false, { timeoutMs: 5000, signal: controller.signal });
     setTimeout(() => controller.abort(new Error('user pressed ^C')), 20);
     await expect(pending).rejects.toThrow('user pressed ^C');
+  });
+
+  it('reports an address without a route as no-route, over UDP and TCP, without throwing', async () => {
+    // Inside the tests' loopback-only namespace, connect() to 2001:db8::/32 fails with
+    // ENETUNREACH at once; nothing is sent. This used to throw ERR_SOCKET_BAD_PORT from a
+    // callback (an uncaught exception), because the failed connect was ignored.
+    const uncaught: unknown[] = [];
+    const record = (error: unknown): void => void uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      const started = performance.now();
+      const udp = await queryDns({ host: '2001:db8::1', port: 53 }, NAME, 'TXT', false, { timeoutMs: 2000 });
+      expect(udp).toEqual({ kind: 'no-answer', failure: 'no-route', detail: 'this machine has no route to [2001:db8::1]:53 (ENETUNREACH)' });
+      const v4 = await queryDns({ host: '192.0.2.1', port: 53 }, NAME, 'TXT', false, { timeoutMs: 2000 });
+      expect(v4).toMatchObject({ kind: 'no-answer', failure: 'no-route' });
+      const tcp = tcpExchange({ host: '2001:db8::1', port: 53 }, Buffer.alloc(12), { timeoutMs: 2000, accept: () => undefined });
+      await expect(tcp).rejects.toBeInstanceOf(TransportFailure);
+      await expect(tcp).rejects.toMatchObject({ kind: 'no-route', message: expect.stringMatching(/ENETUNREACH/) });
+      expect(performance.now() - started).toBeLessThan(1000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('uncaughtException', record);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
+  it('turns a socket call that throws at once (port 0) into a failure value', async () => {
+    expect(await queryDns({ host: '127.0.0.1', port: 0 }, NAME, 'TXT', false, { timeoutMs: 500 })).toMatchObject({
+      kind: 'no-answer',
+      failure: 'network',
+      detail: expect.stringMatching(/^127\.0\.0\.1:0: ERR_SOCKET_BAD_PORT$/),
+    });
+  });
+
+  it('asks over TCP after a UDP timeout only when told to', async () => {
+    const server = await fake((query, transport) => (transport === 'tcp' ? [replyTo(query, { answers: [txt('over tcp')] })] : []));
+    const plain = await queryTxt(server, NAME, { timeoutMs: 100 });
+    expect(plain).toMatchObject({ status: 'no-answer', failure: 'timeout' });
+    const events: QueryEvent[] = [];
+    const retried = await queryTxt(server, NAME, { timeoutMs: 100, tcpAfterUdpTimeout: true, onQuery: (event) => events.push(event) });
+    expect(retried).toMatchObject({ status: 'answer', values: ['over tcp'], transport: 'tcp' });
+    expect(events.map((event) => event.transport)).toEqual(['udp', 'tcp']);
+  });
+
+  it('explains a UDP timeout followed by a failed TCP attempt', async () => {
+    const server = await fake(() => []);
+    const result = await queryDns(server, NAME, 'TXT', false, { timeoutMs: 100, tcpAfterUdpTimeout: true });
+    expect(result.kind === 'no-answer' && result.detail).toMatch(/^no reply from 127\.0\.0\.1:\d+ over UDP within 100 ms, and TCP failed: no reply from .* over TCP within 100 ms$/);
   });
 
   it('works over IPv6', async () => {

@@ -3,9 +3,10 @@
  * the reply is truncated, a fresh random ID per message, replies checked against the
  * question. Results are values, not exceptions: "the server said NXDOMAIN" or "no reply"
  * are observations the propagation wait reports, not failures of the program. Only an
- * abort rejects.
+ * abort rejects (with the signal's reason), and an unexpected failure as a PropagationError.
  */
 import type { Answer, RecordType } from 'dns-packet';
+import { MiabDns01Error, PropagationError } from '../errors.js';
 import { formatServer, type DnsServer } from './address.js';
 import { cnameChain, decodeResponse, encodeQuery, newQueryId, sameName, txtValues, type DnsResponse, type QuerySpec } from './packet.js';
 import { TransportFailure, tcpExchange, udpExchange, type TransportFailureKind } from './transport.js';
@@ -27,6 +28,12 @@ export interface QueryOptions {
   readonly signal?: AbortSignal;
   /** Called for every message sent. */
   readonly onQuery?: (event: QueryEvent) => void;
+  /**
+   * Ask once more over TCP when UDP got no reply in time: some networks and resolvers drop
+   * UDP queries (or large UDP replies) but answer over TCP. Off for the propagation wait,
+   * which asks again next round anyway. @default false
+   */
+  readonly tcpAfterUdpTimeout?: boolean;
 }
 
 export type QueryResult =
@@ -47,6 +54,19 @@ export async function queryDns(
   recursionDesired: boolean,
   options: QueryOptions = {},
 ): Promise<QueryResult> {
+  try {
+    return await queryOnce(server, name, type, recursionDesired, options);
+  } catch (error) {
+    if (options.signal?.aborted || error instanceof MiabDns01Error) throw error;
+    // Transport failures are values; anything else (a name dns-packet cannot encode, a bug)
+    // must still reach the caller as one of our errors, never as a bare exception.
+    throw new PropagationError('dns-query-failed', `asking ${formatServer(server)} for ${type} ${name} failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+async function queryOnce(server: DnsServer, name: string, type: RecordType, recursionDesired: boolean, options: QueryOptions): Promise<QueryResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const exchangeOnce = async (transport: 'udp' | 'tcp', edns: boolean): Promise<DnsResponse> => {
     const query: QuerySpec = { id: newQueryId(), name, type, recursionDesired, edns };
@@ -65,22 +85,26 @@ export async function queryDns(
     return response;
   };
 
-  try {
-    let response = await exchangeOnce('udp', true);
-    if (response.rcode === 'FORMERR') response = await exchangeOnce('udp', false);
-    if (!response.truncated) return { kind: 'response', response, transport: 'udp' };
+  const overTcp = async (why: string): Promise<QueryResult> => {
     try {
       return { kind: 'response', response: await exchangeOnce('tcp', true), transport: 'tcp' };
     } catch (error) {
-      if (error instanceof TransportFailure) {
-        return { kind: 'no-answer', failure: error.kind, detail: `the reply was too large for UDP and TCP failed: ${error.message}` };
-      }
+      if (error instanceof TransportFailure) return { kind: 'no-answer', failure: error.kind, detail: `${why}, and TCP failed: ${error.message}` };
       throw error;
     }
+  };
+
+  let response: DnsResponse;
+  try {
+    response = await exchangeOnce('udp', true);
+    if (response.rcode === 'FORMERR') response = await exchangeOnce('udp', false);
   } catch (error) {
-    if (error instanceof TransportFailure) return { kind: 'no-answer', failure: error.kind, detail: error.message };
-    throw error;
+    if (!(error instanceof TransportFailure)) throw error;
+    if (error.kind === 'timeout' && options.tcpAfterUdpTimeout) return overTcp(error.message);
+    return { kind: 'no-answer', failure: error.kind, detail: error.message };
   }
+  if (!response.truncated) return { kind: 'response', response, transport: 'udp' };
+  return overTcp('the reply was too large for UDP');
 }
 
 /** What an authoritative server said, classified the way the propagation wait reasons. */

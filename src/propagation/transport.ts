@@ -8,8 +8,9 @@ import { connect, isIP } from 'node:net';
 import { formatServer, type DnsServer } from './address.js';
 
 /**
- * Why no usable reply arrived. `no-route`: this machine has no route to the address family
- * (typically IPv6 on an IPv4-only host), which retrying will not change.
+ * Why no usable reply arrived. `no-route`: this machine has no route to the address
+ * (typically IPv6 on an IPv4-only host), which retrying soon will not change. `refused`:
+ * the host answered that nothing listens on the port.
  */
 export type TransportFailureKind = 'timeout' | 'refused' | 'no-route' | 'network' | 'bad-reply';
 
@@ -44,12 +45,15 @@ function bytes(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-function describeSocketError(server: DnsServer, error: NodeJS.ErrnoException): TransportFailure {
+/** Every socket problem becomes a TransportFailure: nothing from node:dgram / node:net escapes. */
+function describeSocketError(server: DnsServer, caught: unknown): TransportFailure {
   const where = formatServer(server);
+  const error: NodeJS.ErrnoException = caught instanceof Error ? caught : new Error(String(caught));
   switch (error.code) {
     case 'ECONNREFUSED':
       return new TransportFailure('refused', `nothing listens on ${where} (connection refused)`);
     case 'ENETUNREACH':
+    case 'EHOSTUNREACH':
     case 'EADDRNOTAVAIL':
     case 'EAFNOSUPPORT':
       return new TransportFailure('no-route', `this machine has no route to ${where} (${error.code})`);
@@ -63,6 +67,7 @@ function describeSocketError(server: DnsServer, error: NodeJS.ErrnoException): T
  * `cleanup` always runs exactly once.
  */
 function exchange(
+  server: DnsServer,
   options: ExchangeOptions,
   onTimeout: () => TransportFailure,
   start: (settle: { resolve: (reply: Buffer) => void; reject: (error: unknown) => void }) => () => void,
@@ -85,7 +90,9 @@ function exchange(
     try {
       cleanup = start({ resolve: (reply) => finish(() => resolve(reply)), reject: (error) => finish(() => reject(error)) });
     } catch (error) {
-      finish(() => reject(error));
+      // Creating the socket or starting the connection can throw synchronously (a bad
+      // address, no file descriptors left): still a failure of this exchange, not a crash.
+      finish(() => reject(error instanceof TransportFailure ? error : describeSocketError(server, error)));
     }
     if (settled) cleanup();
   });
@@ -99,6 +106,7 @@ function exchange(
 export function udpExchange(server: DnsServer, query: Buffer, options: ExchangeOptions): Promise<Buffer> {
   let lastRejection: string | undefined;
   return exchange(
+    server,
     options,
     () =>
       new TransportFailure(
@@ -108,7 +116,7 @@ export function udpExchange(server: DnsServer, query: Buffer, options: ExchangeO
     ({ resolve, reject }) => {
       const socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
       let resend: NodeJS.Timeout | undefined;
-      socket.on('error', (error: NodeJS.ErrnoException) => reject(describeSocketError(server, error)));
+      socket.on('error', (error) => reject(describeSocketError(server, error)));
       socket.on('message', (reply) => {
         try {
           options.accept(reply);
@@ -120,11 +128,23 @@ export function udpExchange(server: DnsServer, query: Buffer, options: ExchangeO
       });
       // A connected socket only receives datagrams from the server's address and port, and
       // gets ICMP "port unreachable" reported as ECONNREFUSED instead of waiting it out.
-      socket.connect(server.port, server.host, () => {
-        const send = (): void =>
-          socket.send(bytes(query), (error) => {
-            if (error) reject(describeSocketError(server, error));
-          });
+      // connect() reports a failure (ENETUNREACH for an IPv6 address on a host without an
+      // IPv6 route, ...) only to its callback: the socket is then unconnected, and a send
+      // without a port would throw outside this promise.
+      socket.connect(server.port, server.host, (error?: Error) => {
+        if (error) {
+          reject(describeSocketError(server, error));
+          return;
+        }
+        const send = (): void => {
+          try {
+            socket.send(bytes(query), (sendError) => {
+              if (sendError) reject(describeSocketError(server, sendError));
+            });
+          } catch (sendError) {
+            reject(describeSocketError(server, sendError));
+          }
+        };
         send();
         resend = setTimeout(send, options.timeoutMs / 2);
       });
@@ -145,6 +165,7 @@ export function udpExchange(server: DnsServer, query: Buffer, options: ExchangeO
 /** Sends `query` over TCP (two-byte length prefix, RFC 1035 4.2.2) and reads one reply. */
 export function tcpExchange(server: DnsServer, query: Buffer, options: ExchangeOptions): Promise<Buffer> {
   return exchange(
+    server,
     options,
     () => new TransportFailure('timeout', `no reply from ${formatServer(server)} over TCP within ${options.timeoutMs} ms`),
     ({ resolve, reject }) => {
@@ -152,7 +173,7 @@ export function tcpExchange(server: DnsServer, query: Buffer, options: ExchangeO
       prefix.writeUInt16BE(query.length);
       const socket = connect({ host: server.host, port: server.port, noDelay: true });
       let received = Buffer.alloc(0);
-      socket.on('error', (error: NodeJS.ErrnoException) => reject(describeSocketError(server, error)));
+      socket.on('error', (error) => reject(describeSocketError(server, error)));
       socket.on('connect', () => socket.write(bytes(Buffer.concat([bytes(prefix), bytes(query)]))));
       socket.on('data', (chunk: Buffer) => {
         received = Buffer.concat([bytes(received), bytes(chunk)]);

@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import * as dnsPacket from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, PropagationError } from '../errors.js';
 import type { QueryEvent } from './query.js';
@@ -16,6 +17,27 @@ afterEach(() => {
 /** A loopback UDP port that swallows every query: a nameserver that never answers. */
 async function silentServer(): Promise<string> {
   const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  sockets.push(socket);
+  return `127.0.0.1:${socket.address().port}`;
+}
+
+/** A loopback UDP nameserver that answers every TXT query authoritatively with `values`. */
+async function servingServer(values: readonly string[]): Promise<string> {
+  const socket = createSocket('udp4');
+  socket.on('message', (message, peer) => {
+    const query = dnsPacket.decode(message);
+    const question = query.questions?.[0];
+    if (!question) return;
+    const reply = dnsPacket.encode({
+      type: 'response',
+      id: query.id,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER,
+      questions: [question],
+      answers: values.map((data) => ({ type: 'TXT', name: question.name, data })),
+    });
+    socket.send(new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength), peer.port, peer.address);
+  });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   sockets.push(socket);
   return `127.0.0.1:${socket.address().port}`;
@@ -87,5 +109,40 @@ describe('waitForPropagation against a silent server', () => {
     expect(error.code).toBe('propagation-timeout');
     expect(error.nameservers).toEqual([{ server, ok: false, lastAnswer: expect.stringMatching(/^no answer \(no reply from .* within 100 ms\)$/) }]);
     expect(error.message).toMatch(/UDP and TCP port \d+ are open/);
+  });
+});
+
+describe('waitForPropagation with addresses this machine cannot reach', () => {
+  it('never throws anything but a PropagationError: an unroutable nameserver fails at the timeout, reported once', async () => {
+    const uncaught: unknown[] = [];
+    const record_ = (error: unknown): void => void uncaught.push(error);
+    process.on('uncaughtException', record_);
+    const lines: string[] = [];
+    let error: unknown;
+    const started = performance.now();
+    try {
+      const settings = parsePropagationSettings({ MIAB_NAMESERVERS: '[2001:db8::1]:53', MIAB_PROPAGATION_TIMEOUT: '0.5' }, { initialIntervalMs: 20, intervalFactor: 1 });
+      error = await waitForPropagation([record], settings, { progress: (line) => lines.push(line) }).catch((caught: unknown) => caught);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off('uncaughtException', record_);
+    }
+    expect(uncaught).toEqual([]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(490);
+    expect(error).toBeInstanceOf(PropagationError);
+    expect(error).toMatchObject({
+      code: 'propagation-timeout',
+      nameservers: [{ server: '[2001:db8::1]:53', ok: false, lastAnswer: 'no answer (this machine has no route to [2001:db8::1]:53 (ENETUNREACH))' }],
+    });
+    expect(lines.filter((line) => line.startsWith('cannot reach [2001:db8::1]:53: this machine has no route'))).toHaveLength(1);
+  });
+
+  it('says "1 nameserver serves" for one server', async () => {
+    const server = await servingServer(['v']);
+    const lines: string[] = [];
+    const result = await waitForPropagation([record], parsePropagationSettings({ MIAB_NAMESERVERS: server }), { progress: (line) => lines.push(line) });
+    expect(result.servers).toEqual([server]);
+    expect(lines[0]).toBe(`checking that 1 nameserver serves 1 TXT record: ${server}`);
+    expect(lines.at(-1)).toMatch(/^1 nameserver serves the record \(after [\d.]+ s\)$/);
   });
 });

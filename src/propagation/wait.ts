@@ -6,8 +6,19 @@
  */
 import { ConfigError } from '../errors.js';
 import { poll, sleep } from '../util/poll.js';
-import { formatServer } from './address.js';
-import { dropUnroutable, isDone, pendingServers, planChecks, timeoutError, type PropagationRecord } from './batch.js';
+import {
+  dueChecks,
+  isDone,
+  nameserversVerb,
+  noteUnreachable,
+  ownersOf,
+  pendingServers,
+  planChecks,
+  timeoutError,
+  UNREACHABLE_MAX_RETRY_MS,
+  UNREACHABLE_RETRY_MS,
+  type PropagationRecord,
+} from './batch.js';
 import { discoverNameservers } from './discovery.js';
 import { observe } from './observation.js';
 import { formatDuration, ProgressReporter, type PendingServer, type ProgressSink } from './progress.js';
@@ -35,7 +46,11 @@ export interface WaitOptions {
 export interface PropagationResult {
   /** Time from the call to the moment every server served every record (or the sleep ended). */
   readonly elapsedMs: number;
-  /** `host:port` of every server checked; empty when `MIAB_PROPAGATION_WAIT` skipped checking. */
+  /**
+   * `host:port` of every address seen serving every record it was asked for; empty when
+   * `MIAB_PROPAGATION_WAIT` skipped checking. An address that could not be reached is not
+   * listed (its nameserver was served at another address).
+   */
   readonly servers: readonly string[];
   /** False when `MIAB_PROPAGATION_WAIT` replaced the check with a sleep. */
   readonly checked: boolean;
@@ -74,9 +89,14 @@ async function forEachLimited<T>(items: readonly T[], limit: number, task: (item
  * (`settings.initialIntervalMs` x `settings.intervalFactor`, up to `settings.maxIntervalMs`)
  * until `settings.timeoutMs`. With `settings.fixedWaitMs` set, only sleeps that long.
  *
- * Rejects with `PropagationError('propagation-timeout')` listing what each server last
+ * A nameserver (an NS name, or an address from `MIAB_NAMESERVERS`) serves a record when
+ * any of its addresses answers with it. An address that fails with no route or "connection
+ * refused" is reported once on `progress` and then asked only every 5-30 s.
+ *
+ * Rejects with `PropagationError('propagation-timeout')` listing what each address last
  * answered, `PropagationError('nameserver-discovery-failed')` when a zone's servers cannot
- * be found, `ConfigError` for malformed records, or `signal.reason` on abort.
+ * be found, `ConfigError` for malformed records, or `signal.reason` on abort; never with
+ * anything else.
  */
 export async function waitForPropagation(
   records: readonly PropagationRecord[],
@@ -102,24 +122,33 @@ export async function waitForPropagation(
   const zones = [...new Set(records.map((record) => record.zone))];
   const discovery = { signal: options.signal, onQuery: options.onQuery, resolvConfPath: options.resolvConfPath, warn: (line: string) => reporter.note(`warning: ${line}`) };
   const nameserversByZone = new Map(await Promise.all(zones.map(async (zone) => [zone, await discoverNameservers(zone, settings, discovery)] as const)));
-  const servers = planChecks(records, nameserversByZone);
+  const plan = planChecks(records, nameserversByZone);
+  const total = plan.nameservers.length;
   reporter.note(
-    `checking that ${servers.length} nameserver${servers.length === 1 ? '' : 's'} serve ${recordCount} TXT record${recordCount === 1 ? '' : 's'}: ` +
-      servers.map((server) => server.label).join(', '),
+    `checking that ${nameserversVerb(total, 'serves', 'serve')} ${recordCount} TXT record${recordCount === 1 ? '' : 's'}: ` +
+      plan.nameservers.map((nameserver) => nameserver.label).join(', '),
   );
 
   const queryOptions = { timeoutMs: settings.queryTimeoutMs, signal: options.signal, onQuery: options.onQuery };
   const round = async (): Promise<PendingServer[]> => {
-    const todo = servers.filter((server) => !server.dropped).flatMap((server) => server.checks.filter((check) => !isDone(check)).map((check) => ({ server, check })));
+    const todo = dueChecks(plan, elapsed());
     // A server that served a record keeps serving it (zones only move forward): it is not
     // asked again, which keeps the load on the nameservers down during long waits.
-    await forEachLimited(todo, MAX_PARALLEL_QUERIES, async ({ server, check }) => {
-      check.observation = observe(await queryTxt(server.nameserver.address, check.fqdn, queryOptions), check.expected);
+    await forEachLimited(todo, MAX_PARALLEL_QUERIES, async ({ address, check }) => {
+      check.observation = observe(await queryTxt(address.address, check.fqdn, queryOptions), check.expected);
     });
-    for (const server of dropUnroutable(servers)) {
-      reporter.note(`not checking ${server.label}: this machine cannot reach it; ${server.nameserver.names.join('/')} is checked at another address`);
+    for (const address of noteUnreachable(plan, new Set(todo.map(({ address }) => address.key)), elapsed())) {
+      const owners = ownersOf(plan, address);
+      const names = owners.flatMap((owner) => owner.names);
+      const detail = address.checks.map((check) => check.observation).find((observation) => observation?.kind === 'no-answer');
+      const alternatives = owners.filter((owner) => owner.addresses.length > 1).map((owner) => owner.names.join('/') || owner.label);
+      reporter.note(
+        `cannot reach ${address.key}${names.length > 0 ? ` (${names.join('/')})` : ''}: ${detail?.kind === 'no-answer' ? detail.detail : 'no answer'}; ` +
+          (alternatives.length > 0 ? `${alternatives.join(', ')} counts as serving when another of its addresses does, and ` : '') +
+          `this address is asked again only every ${UNREACHABLE_RETRY_MS / 1000}-${UNREACHABLE_MAX_RETRY_MS / 1000} s`,
+      );
     }
-    return pendingServers(servers);
+    return pendingServers(plan);
   };
 
   const outcome = await poll(round, {
@@ -129,10 +158,11 @@ export async function waitForPropagation(
     factor: settings.intervalFactor,
     maxIntervalMs: settings.maxIntervalMs,
     signal: options.signal,
-    onPending: (pending) => reporter.waiting(pending, servers.filter((server) => !server.dropped).length, elapsed()),
+    onPending: (pending) => reporter.waiting(pending, total, elapsed()),
   });
-  const checked = servers.filter((server) => !server.dropped).map((server) => formatServer(server.nameserver.address));
-  if (!outcome.done) throw timeoutError(servers, elapsed(), settings, recordCount);
-  reporter.note(`all ${checked.length} nameserver${checked.length === 1 ? '' : 's'} serve the record${recordCount === 1 ? '' : 's'} (after ${formatDuration(elapsed())})`);
+  if (!outcome.done) throw timeoutError(plan, elapsed(), settings, recordCount);
+  const checked = plan.addresses.filter((address) => address.checks.every(isDone)).map((address) => address.key);
+  const all = total === 1 ? nameserversVerb(total, 'serves', 'serve') : `all ${nameserversVerb(total, 'serves', 'serve')}`;
+  reporter.note(`${all} the record${recordCount === 1 ? '' : 's'} (after ${formatDuration(elapsed())})`);
   return { elapsedMs: elapsed(), servers: checked, checked: true };
 }
