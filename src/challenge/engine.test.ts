@@ -149,7 +149,7 @@ describe('ChallengeEngine: what cleanup says', () => {
   it('a DELETE answered with an error while the record is gone counts as removed (read back)', async () => {
     class FailingDelete extends MemoryRecordStore {
       removesAnyway = true;
-      async deleteTxt(name: string, value: string): Promise<void> {
+      override async deleteTxt(name: string, value: string): Promise<void> {
         if (this.removesAnyway) await super.deleteTxt(name, value);
         throw new Error('HTTP 500 Internal Server Error');
       }
