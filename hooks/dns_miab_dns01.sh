@@ -27,13 +27,14 @@ _MIAB_DNS01_SAVED="MIAB_URL MIAB_EMAIL MIAB_CONFIG MIAB_PASSWORD_FILE MIAB_TOTP_
 dns_miab_dns01_add() {
   _miab_dns01_setup || return 1
   _info "miab-dns01: adding TXT $1 and waiting for every authoritative nameserver"
-  _miab_dns01_cli present -- "$1" "$2"
+  # "hook acmesh": $1 is the exact record name (also with --challenge-alias / --domain-alias).
+  _miab_dns01_cli hook acmesh add -- "$1" "$2"
 }
 
 dns_miab_dns01_rm() {
   _miab_dns01_setup || return 1
   _info "miab-dns01: removing TXT $1"
-  _miab_dns01_cli cleanup -- "$1" "$2"
+  _miab_dns01_cli hook acmesh rm -- "$1" "$2"
 }
 
 _miab_dns01_cli() {

@@ -61,14 +61,16 @@ beforeEach(() => {
 });
 
 describe('miab-dns01 issue', () => {
-  it('issues wildcard + apex through the real CLI, writing the four files atomically with a 0600 key', async () => {
+  it('issues wildcard + apex through the real CLI, writing the four files as one set (archive/ + live/) with a 0600 key', async () => {
     const out = await mkdtemp(join(tmpdir(), 'miab-issue-'));
     const env = await envFor();
     const result = await runCli(['issue', '--agree-tos', '--email', 'ops@example.test', '--server', pebble.directoryUrl, '-d', 'a.example.test', '-d', '*.a.example.test', '--out', out], { env });
     expect(result.stderr).toContain('order created');
     expect(result.stderr).toContain('waiting for 2 record(s)');
     expect(result.code).toBe(0);
-    expect((await readdir(out)).sort()).toEqual(['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem']);
+    // The documented paths are links into live/ -> archive/1/, the complete set of this run.
+    expect((await readdir(out)).sort()).toEqual(['archive', 'cert.pem', 'chain.pem', 'fullchain.pem', 'live', 'privkey.pem']);
+    expect((await readdir(join(out, 'archive', '1'))).sort()).toEqual(['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem']);
     expect((await stat(join(out, 'privkey.pem'))).mode & 0o777).toBe(0o600);
     const cert = await readFile(join(out, 'cert.pem'), 'utf8');
     expect(names(cert)).toEqual(['*.a.example.test', 'a.example.test']);

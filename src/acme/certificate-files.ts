@@ -1,12 +1,21 @@
 /**
- * The certificate directory written by `issue`: privkey.pem (0600), cert.pem, chain.pem and
- * fullchain.pem, each replaced atomically (temp file + rename) so a crash never leaves half
- * a file. Reading it back decides whether `--renew-within` may skip issuance.
+ * The certificate directory written by `issue`, laid out like certbot's archive/ + live/:
+ *
+ *   <out>/archive/<n>/{privkey,cert,chain,fullchain}.pem   one complete set per issuance
+ *   <out>/live -> archive/<n>                               the current set
+ *   <out>/privkey.pem -> live/privkey.pem (and the other three)
+ *
+ * A new set is written in full (each file synced) under a temporary name, then named
+ * archive/<n>, and only then is `live` switched to it by one rename. Every path a server reads
+ * (`<out>/privkey.pem` or `<out>/live/privkey.pem`) therefore shows the old set or the new one,
+ * never a new key beside the old certificate. Writers of one `--out` take a lock, so two runs
+ * never write it at once. Reading it back decides whether `--renew-within` may skip issuance.
  */
-import { X509Certificate } from 'node:crypto';
-import { chmod } from 'node:fs/promises';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTextFile, writePrivateFile } from '../state/files.js';
+import { withLock } from '../state/lock.js';
 
 export interface CertificatePaths {
   readonly dir: string;
@@ -15,6 +24,10 @@ export interface CertificatePaths {
   readonly chain: string;
   readonly fullchain: string;
 }
+
+const FILES = ['privkey', 'cert', 'chain', 'fullchain'] as const;
+/** Sets kept in archive/: the current one and the ones before it, for a manual rollback. */
+const KEEP_SETS = 3;
 
 export function certificatePaths(dir: string): CertificatePaths {
   return { dir, privkey: join(dir, 'privkey.pem'), cert: join(dir, 'cert.pem'), chain: join(dir, 'chain.pem'), fullchain: join(dir, 'fullchain.pem') };
@@ -37,19 +50,61 @@ export function splitFullchain(fullchain: string): { certificate: string; chain:
   return { certificate: `${leaf}\n`, chain: rest.length > 0 ? `${rest.join('\n')}\n` : '' };
 }
 
-export async function writeCertificateFiles(dir: string, issued: IssuedCertificate): Promise<CertificatePaths> {
-  const paths = certificatePaths(dir);
-  // Each file is replaced whole; the certificate files follow the key within milliseconds.
-  await writePrivateFile(paths.privkey, issued.privateKey);
-  for (const [path, content] of [
-    [paths.cert, issued.certificate],
-    [paths.chain, issued.chain],
-    [paths.fullchain, issued.fullchain],
-  ] as const) {
-    await writePrivateFile(path, content);
-    await chmod(path, 0o644);
+function isNumbered(name: string): boolean {
+  return /^[1-9][0-9]*$/.test(name);
+}
+
+/** Points `path` at `target` by renaming a fresh symlink over it: readers see one or the other. */
+async function switchSymlink(path: string, target: string): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await symlink(target, temp);
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
   }
-  return paths;
+}
+
+async function linkTarget(path: string): Promise<string | undefined> {
+  try {
+    return (await lstat(path)).isSymbolicLink() ? await readlink(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a complete new set, switches `live` to it, and keeps `<out>/<file>.pem` pointing into `live`. */
+export async function writeCertificateFiles(dir: string, issued: IssuedCertificate): Promise<CertificatePaths> {
+  await mkdir(dir, { recursive: true });
+  return withLock(join(dir, '.miab-dns01.lock'), async () => {
+    const archive = join(dir, 'archive');
+    await mkdir(archive, { recursive: true, mode: 0o755 });
+    const entries = await readdir(archive);
+    const numbers = entries.filter(isNumbered).map(Number);
+    const next = Math.max(0, ...numbers) + 1;
+    // Build the set under a name no reader follows, then give it its number in one rename.
+    const building = join(archive, `.${next}.${process.pid}.tmp`);
+    await rm(building, { recursive: true, force: true });
+    await mkdir(building, { mode: 0o755 });
+    const contents: Record<(typeof FILES)[number], string> = { privkey: issued.privateKey, cert: issued.certificate, chain: issued.chain, fullchain: issued.fullchain };
+    for (const file of FILES) {
+      const path = join(building, `${file}.pem`);
+      await writePrivateFile(path, contents[file]);
+      if (file !== 'privkey') await chmod(path, 0o644);
+    }
+    await rename(building, join(archive, String(next)));
+    await switchSymlink(join(dir, 'live'), join('archive', String(next)));
+    for (const file of FILES) {
+      const path = join(dir, `${file}.pem`);
+      const target = join('live', `${file}.pem`);
+      // A regular file here was written by an older version: replaced once by the link.
+      if ((await linkTarget(path)) !== target) await switchSymlink(path, target);
+    }
+    for (const old of numbers.filter((number) => number <= next - KEEP_SETS)) await rm(join(archive, String(old)), { recursive: true, force: true });
+    for (const leftover of entries.filter((name) => name.endsWith('.tmp'))) await rm(join(archive, leftover), { recursive: true, force: true });
+    return certificatePaths(dir);
+  });
 }
 
 /** DNS names a certificate covers (lower-case, wildcards as `*.x`), and when it expires. */

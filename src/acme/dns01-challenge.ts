@@ -4,6 +4,10 @@
  * (the box serves one request at a time) and hold every create function until ALL records of
  * the order are written and served by every authoritative nameserver: one wait per order, and
  * no challenge answered early.
+ *
+ * acme-client cannot be cancelled: after an abort (or removeAll) its auto() may still call the
+ * create function. From then on no new write starts, and a write already in flight is undone
+ * as soon as it lands, before removeAll returns.
  */
 import type { ChallengeEngine, ChallengeRecord } from '../challenge/engine.js';
 import { stderrLogger, type Logger } from '../util/log.js';
@@ -52,6 +56,12 @@ export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Chall
   const settleMs = options.settleMs ?? 150;
   const queue = new SerialQueue();
   const published = new Map<string, ChallengeRecord>();
+  // Set on abort and by removeAll: no write may start afterwards.
+  let closed = options.signal?.aborted === true;
+  options.signal?.addEventListener('abort', () => (closed = true), { once: true });
+  const refuseWhenClosed = (): void => {
+    if (closed) throw options.signal?.reason instanceof Error ? options.signal.reason : new Error('the challenge run was stopped; no more records are written');
+  };
   let batch: Batch = { records: [], ready: undefined };
 
   const startWait = (current: Batch): Promise<void> => {
@@ -110,9 +120,16 @@ export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Chall
       if (challenge.type !== 'dns-01') throw new Error(`miab-dns01 only answers dns-01 challenges, got ${challenge.type}; pass challengePriority: ['dns-01']`);
       const current = batch;
       const record = await queueWrite(async () => {
+        refuseWhenClosed();
         const [prepared] = await engine.prepare([{ name: authz.identifier.value, value: keyAuthorization }]);
         if (prepared === undefined) throw new Error('no record prepared');
+        refuseWhenClosed();
         await engine.write(prepared);
+        if (closed) {
+          // Stopped while this write was on its way: it landed after the clean-up began.
+          await engine.remove(prepared).catch((error: unknown) => log.warn(`could not remove TXT ${prepared.fqdn}: ${error instanceof Error ? error.message : String(error)}; run "miab-dns01 cleanup --stale" later`));
+          refuseWhenClosed();
+        }
         return prepared;
       });
       published.set(`${record.fqdn}\n${record.value}`, record);
@@ -123,6 +140,9 @@ export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Chall
       await removeRecords([...published.values()].filter((record) => record.value === keyAuthorization));
     },
     async removeAll() {
+      closed = true;
+      // A write in flight cannot be called back: let it land (it then removes itself).
+      await whenIdle();
       await removeRecords([...published.values()]);
     },
   };

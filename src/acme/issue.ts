@@ -67,16 +67,23 @@ async function checkDirectory(directoryUrl: string): Promise<void> {
   }
 }
 
-function progressFromAcmeClient(log: Logger): (message: string) => void {
+export function progressFromAcmeClient(log: Logger): (message: string) => void {
   const steps: [RegExp, (match: RegExpMatchArray) => string][] = [
     [/Placed certificate order successfully, received (\d+)/, (m) => `order created: ${m[1]} authorization(s)`],
     [/\[auto\] \[(.+?)\] Completing challenge/, (m) => `answering the challenge for ${m[1]}`],
     [/\[auto\] Finalizing order/, () => 'all authorizations are valid; finalizing the order'],
   ];
+  // A wildcard and its apex are two authorizations of one name: acme-client reports both,
+  // and the same line twice says nothing new.
+  const said = new Set<string>();
   return (message) => {
     for (const [pattern, describe] of steps) {
       const match = message.match(pattern);
-      if (match) log.info(describe(match));
+      if (!match) continue;
+      const line = describe(match);
+      if (said.has(line)) continue;
+      said.add(line);
+      log.info(line);
     }
   };
 }
@@ -131,7 +138,8 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
         if (options.signal?.aborted) reject(options.signal.reason);
       });
       aborted.catch(() => undefined);
-      const fullchain = await Promise.race([aborted, client.auto({
+      // The engine owns the undo: whatever is thrown (even outside a promise) removes our records.
+      const fullchain = await engine.undoOnFailure(() => Promise.race([aborted, client.auto({
         csr,
         email: options.email,
         termsOfServiceAgreed: options.termsOfServiceAgreed ?? false,
@@ -139,7 +147,7 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
         skipChallengeVerification: challenge.skipChallengeVerification,
         challengeCreateFn: (authz, acmeChallenge, keyAuthorization) => challenge.challengeCreateFn(authz, acmeChallenge, keyAuthorization),
         challengeRemoveFn: (authz, acmeChallenge, keyAuthorization) => challenge.challengeRemoveFn(authz, acmeChallenge, keyAuthorization),
-      })]);
+      })]), options.signal);
       log.info('certificate issued');
       return { privateKey: certificateKey.toString(), fullchain, ...splitFullchain(fullchain) };
     } catch (error) {

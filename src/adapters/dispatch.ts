@@ -13,7 +13,9 @@ export async function runHook(args: readonly string[], context: HookContext): Pr
       return (await import('./lego/index.js')).legoExec(rest, context);
     case 'dehydrated-hook':
       return (await import('./dehydrated/index.js')).dehydratedHook(rest, context);
+    case 'acmesh':
+      return (await import('./acmesh/index.js')).acmeShHook(rest, context);
     default:
-      throw new ConfigError('usage', `unknown hook ${JSON.stringify(adapter ?? '')}; the hooks are certbot-auth, certbot-cleanup, lego-exec and dehydrated-hook`);
+      throw new ConfigError('usage', `unknown hook ${JSON.stringify(adapter ?? '')}; the hooks are certbot-auth, certbot-cleanup, lego-exec, dehydrated-hook and acmesh`);
   }
 }

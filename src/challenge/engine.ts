@@ -2,12 +2,34 @@
  * The shared challenge engine every entry point uses: resolve where a challenge record goes,
  * journal it, write exactly one value, wait for a whole batch, and take back exactly what
  * this process wrote. Entry points (CLI, hooks, ACME driver) never talk to the box directly.
+ *
+ * The engine is the one place that owns "undo what this process wrote": `undoOnFailure` runs
+ * a step and, whatever it throws (including errors thrown outside any promise by a lower layer,
+ * which would otherwise kill the process), removes every record this process wrote and still
+ * owns before passing the error on.
  */
 import { ConfigError } from '../errors.js';
+import { processIdentity } from '../state/processes.js';
 import type { Journal, JournalEntry } from '../records/journal.js';
 import type { TxtRecordStore } from '../records/store.js';
 import type { Logger } from '../util/log.js';
-import { findZone, parseChallengeName, validateTxtValue } from './names.js';
+import { findZone, normalizeDomain, parseChallengeName, validateTxtValue } from './names.js';
+
+/** One record to present: a domain or challenge name (or, with `exactName`, the record name itself) and its value. */
+export interface ChallengeInput {
+  readonly name: string;
+  readonly value: string;
+  /**
+   * `name` is the exact name of the TXT record (lego's default exec mode, acme.sh's fulldomain):
+   * used as it is, without adding `_acme-challenge.`. @default false
+   */
+  readonly exactName?: boolean;
+}
+
+/** What `cleanup` found: the record, and whether a value was there to remove. */
+export interface CleanupResult extends ChallengeRecord {
+  readonly removed: boolean;
+}
 
 /** Where a challenge record lives once CNAME delegation is followed. */
 export interface ChallengeTarget {
@@ -52,9 +74,12 @@ export class ChallengeEngine {
     return [...this.#written.values()];
   }
 
-  /** Finds the box zone and follows a CNAME at the challenge name into another box zone. */
-  async resolve(name: string): Promise<ChallengeTarget> {
-    const { fqdn: requestedName } = parseChallengeName(name);
+  /**
+   * Finds the box zone and follows a CNAME at the challenge name into another box zone. The
+   * CNAMEs may come from the run's snapshot; `write` checks the final name afresh.
+   */
+  async resolve(name: string, options: { readonly exactName?: boolean } = {}): Promise<ChallengeTarget> {
+    const requestedName = recordName(name, options.exactName);
     let zones = await this.#options.store.zones();
     if (findZone(requestedName, zones) === undefined && this.#options.store.refresh !== undefined) {
       // The zone list may come from a snapshot older than a zone just added on the box.
@@ -74,7 +99,8 @@ export class ChallengeEngine {
     let fqdn = requestedName;
     let zone = zoneOf(fqdn);
     for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
-      const target = await this.#options.store.cnameTarget(fqdn);
+      const { store } = this.#options;
+      const target = await (store.cachedCnameTarget ?? store.cnameTarget).call(store, fqdn);
       if (target === undefined) return { requestedName, fqdn, zone };
       const targetZone = findZone(target, zones);
       if (targetZone === undefined) {
@@ -91,19 +117,34 @@ export class ChallengeEngine {
   }
 
   /** Validates everything a batch needs before the first write, so bad input changes nothing. */
-  async prepare(records: readonly { readonly name: string; readonly value: string }[]): Promise<ChallengeRecord[]> {
+  async prepare(records: readonly ChallengeInput[]): Promise<ChallengeRecord[]> {
     for (const record of records) {
       validateTxtValue(record.value);
-      parseChallengeName(record.name);
+      recordName(record.name, record.exactName);
     }
     const prepared: ChallengeRecord[] = [];
-    for (const record of records) prepared.push({ ...(await this.resolve(record.name)), value: record.value });
+    for (const record of records) prepared.push({ ...(await this.resolve(record.name, { exactName: record.exactName })), value: record.value });
     return prepared;
   }
 
-  /** Journals, then appends one TXT value. Never touches other values at the name. */
+  /**
+   * Checks afresh that no CNAME sits at the name, journals, then appends one TXT value. Never
+   * touches other values at the name.
+   */
   async write(record: ChallengeRecord): Promise<void> {
     const { journal, apiUrl, store, log } = this.#options;
+    // Fresh at the moment of the write: a CNAME added since the run's snapshot (or since
+    // resolve) must never get a TXT beside it, or the nameserver drops the whole zone.
+    const cname = await store.cnameTarget(record.fqdn);
+    if (cname !== undefined) {
+      throw new ConfigError(
+        'cname-conflict',
+        `${record.fqdn} is now a CNAME to ${cname} (added after this run looked), and a TXT record beside a CNAME would make the box's nameserver drop the whole zone ${record.zone}; nothing was written there. Run the ACME client again to follow the CNAME, or remove it on the box`,
+      );
+    }
+    const ownerPid = this.#options.ownerPid ?? process.ppid;
+    const self = processIdentity(process.pid);
+    const owner = processIdentity(ownerPid);
     const entry: JournalEntry = {
       apiUrl,
       requestedName: record.requestedName,
@@ -111,7 +152,9 @@ export class ChallengeEngine {
       zone: record.zone,
       value: record.value,
       pid: process.pid,
-      ownerPid: this.#options.ownerPid ?? process.ppid,
+      ...(self.startTime === undefined ? {} : { startTime: self.startTime }),
+      ownerPid,
+      ...(owner.startTime === undefined ? {} : { ownerStartTime: owner.startTime }),
       createdAt: new Date().toISOString(),
     };
     await journal.add(entry);
@@ -121,21 +164,54 @@ export class ChallengeEngine {
   }
 
   /**
+   * Runs `work`; if it fails in any way after a write (an error of ours or not, a rejection, or
+   * an exception thrown outside any promise while it runs), removes every record this process
+   * wrote and still owns, then rethrows. `work` gets a signal that is aborted when that happens,
+   * so it stops too.
+   */
+  async undoOnFailure<T>(work: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const controller = new AbortController();
+    const stop = (): void => controller.abort(signal?.reason);
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+    let crash: (error: unknown) => void = () => undefined;
+    const crashed = new Promise<never>((_resolve, reject) => {
+      crash = (error) => {
+        controller.abort(error);
+        reject(error);
+      };
+    });
+    crashed.catch(() => undefined);
+    // An exception thrown in a callback of a lower layer (a socket, a timer) never reaches our
+    // catch and would end the process with the record still on the box: take it here instead.
+    process.on('uncaughtException', crash);
+    process.on('unhandledRejection', crash);
+    try {
+      return await Promise.race([work(controller.signal), crashed]);
+    } catch (error) {
+      controller.abort(error);
+      await this.removeWritten();
+      throw error;
+    } finally {
+      process.off('uncaughtException', crash);
+      process.off('unhandledRejection', crash);
+      signal?.removeEventListener('abort', stop);
+    }
+  }
+
+  /**
    * Writes every record, then waits once for the whole batch. When anything fails after the
    * first write, removes what was written before rethrowing: a failed present leaves nothing.
    */
-  async present(records: readonly { readonly name: string; readonly value: string }[], options: { readonly wait: boolean; readonly signal?: AbortSignal }): Promise<ChallengeRecord[]> {
+  async present(records: readonly ChallengeInput[], options: { readonly wait: boolean; readonly signal?: AbortSignal }): Promise<ChallengeRecord[]> {
     const prepared = await this.prepare(records);
-    try {
+    await this.undoOnFailure(async (signal) => {
       for (const record of prepared) {
-        options.signal?.throwIfAborted();
+        signal.throwIfAborted();
         await this.write(record);
       }
-      if (options.wait) await this.#options.waitForRecords(prepared, options.signal);
-    } catch (error) {
-      await this.removeWritten();
-      throw error;
-    }
+      if (options.wait) await this.#options.waitForRecords(prepared, signal);
+    }, options.signal);
     // Present succeeded: from here the records belong to the ACME flow, not to this process.
     for (const record of prepared) this.#written.delete(keyOf(record));
     return prepared;
@@ -146,23 +222,53 @@ export class ChallengeEngine {
     await this.#options.waitForRecords(records, signal);
   }
 
-  /** Removes one value. Uses the journal to find where it went, asking the box only if needed. */
-  async cleanup(name: string, value: string): Promise<ChallengeRecord> {
-    validateTxtValue(value);
-    const { fqdn: requestedName } = parseChallengeName(name);
-    const { journal, apiUrl } = this.#options;
-    const journaled = (await journal.list(apiUrl)).find((entry) => entry.value === value && (entry.requestedName === requestedName || entry.fqdn === requestedName));
-    const record: ChallengeRecord = journaled ?? { ...(await this.resolve(name)), value };
-    await this.remove(record);
-    return record;
+  /**
+   * Waits for records of this run written by earlier processes (certbot's last auth call), and
+   * takes them back if the wait fails: the ACME client would answer the challenges anyway.
+   */
+  async waitOrRemove(records: readonly ChallengeRecord[], signal?: AbortSignal): Promise<void> {
+    for (const record of records) this.#written.set(keyOf(record), record);
+    await this.undoOnFailure((stop) => this.#options.waitForRecords(records, stop), signal);
+    for (const record of records) this.#written.delete(keyOf(record));
   }
 
-  /** Deletes exactly this value and its journal entry. */
-  async remove(record: ChallengeRecord): Promise<void> {
-    await this.#options.store.deleteTxt(record.fqdn, record.value);
-    await this.#options.journal.remove({ apiUrl: this.#options.apiUrl, fqdn: record.fqdn, value: record.value });
+  /** Removes one value. Uses the journal to find where it went, asking the box only if needed. */
+  async cleanup(name: string, value: string, options: { readonly exactName?: boolean } = {}): Promise<CleanupResult> {
+    validateTxtValue(value);
+    const requestedName = recordName(name, options.exactName);
+    const { journal, apiUrl, store, log } = this.#options;
+    const journaled = (await journal.list(apiUrl)).find((entry) => entry.value === value && (entry.requestedName === requestedName || entry.fqdn === requestedName));
+    if (journaled !== undefined) return { ...journaled, removed: await this.remove(journaled) };
+    // Not ours (or cleaned up already): say so rather than "removed" when it is not there.
+    const record: ChallengeRecord = { ...(await this.resolve(name, options)), value };
+    if (!(await store.txtValues(record.fqdn)).includes(value)) {
+      log.info(`TXT ${record.fqdn} ${describeValue(value)} was not there; nothing to remove`);
+      return { ...record, removed: false };
+    }
+    return { ...record, removed: await this.remove(record) };
+  }
+
+  /**
+   * Deletes exactly this value and its journal entry. When the box answers the DELETE with an
+   * error, reads the name back: the box may have removed it anyway (a 500 after saving, a 504).
+   * Returns whether the value was there (false when the box said it was already gone).
+   */
+  async remove(record: ChallengeRecord): Promise<boolean> {
+    const { store, journal, apiUrl, log } = this.#options;
+    try {
+      await store.deleteTxt(record.fqdn, record.value);
+    } catch (error) {
+      const stillThere = await store.txtValues(record.fqdn).then(
+        (values) => values.includes(record.value),
+        () => true,
+      );
+      if (stillThere) throw error;
+      log.info(`the box answered the removal of TXT ${record.fqdn} with an error (${error instanceof Error ? error.message : String(error)}), but the record is gone`);
+    }
+    await journal.remove({ apiUrl, fqdn: record.fqdn, value: record.value });
     this.#written.delete(keyOf(record));
-    this.#options.log.info(`removed TXT ${record.fqdn} ${describeValue(record.value)}`);
+    log.info(`removed TXT ${record.fqdn} ${describeValue(record.value)}`);
+    return true;
   }
 
   /** Takes back everything this process wrote and still owns (on failure or on a signal). */
@@ -178,14 +284,22 @@ export class ChallengeEngine {
 
   /** Every journaled record of this run: written by any process with our owner (e.g. one certbot run). */
   async recordsOfThisRun(): Promise<ChallengeRecord[]> {
-    const ownerPid = this.#options.ownerPid ?? process.ppid;
-    return (await this.#options.journal.list(this.#options.apiUrl)).filter((entry) => entry.ownerPid === ownerPid);
+    const owner = processIdentity(this.#options.ownerPid ?? process.ppid);
+    return (await this.#options.journal.list(this.#options.apiUrl)).filter(
+      // The same PID with another start time is an earlier process that had our owner's PID.
+      (entry) => entry.ownerPid === owner.pid && (entry.ownerStartTime === undefined || owner.startTime === undefined || entry.ownerStartTime === owner.startTime),
+    );
   }
 }
 
 /** Enough of a value to tell the two records of a wildcard + apex pair apart in a log. */
 function describeValue(value: string): string {
   return `"${value.length > 12 ? `${value.slice(0, 10)}...` : value}"`;
+}
+
+/** The TXT record's name: the challenge name of a domain, or `name` itself when it is exact. */
+function recordName(name: string, exactName = false): string {
+  return exactName ? normalizeDomain(name) : parseChallengeName(name).fqdn;
 }
 
 function keyOf(record: ChallengeRecord): string {

@@ -1,6 +1,7 @@
 /**
- * The record store backed by the box's custom DNS API. Zone and CNAME lookups go through a
- * snapshot shared by the processes of one ACME run; writes always go to the box.
+ * The record store backed by the box's custom DNS API. Zone lookups and finding a challenge's
+ * delegation go through a snapshot shared by the processes of one ACME run; the CNAME safety
+ * check before a write and the writes themselves always go to the box.
  */
 import type { BoxClient } from '../box/client.js';
 import { LookupSnapshot, type LookupSnapshotOptions } from './lookup-snapshot.js';
@@ -27,8 +28,14 @@ export class BoxRecordStore implements TxtRecordStore {
     return this.#client.records(name, 'TXT');
   }
 
-  async cnameTarget(name: string): Promise<string | undefined> {
+  async cachedCnameTarget(name: string): Promise<string | undefined> {
     return (await this.#lookups.cnames())[name];
+  }
+  async cnameTarget(name: string): Promise<string | undefined> {
+    const cnames = await this.#client.cnames();
+    // Keep the run's snapshot in step: later processes of the run then follow a new CNAME.
+    if ((await this.#lookups.cnames())[name] !== cnames[name]) await this.#lookups.replaceCnames(cnames);
+    return cnames[name];
   }
 
   appendTxt(name: string, value: string): Promise<void> {

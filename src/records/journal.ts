@@ -20,8 +20,12 @@ export interface JournalEntry {
   readonly value: string;
   /** The writing process. */
   readonly pid: number;
+  /** Its start time (/proc/PID/stat field 22): with the PID, what identifies it. Absent in old entries. */
+  readonly startTime?: number;
   /** The process that ran us (for hooks: the ACME client). */
   readonly ownerPid: number;
+  /** The owner's start time. */
+  readonly ownerStartTime?: number;
   /** ISO time the entry was made. */
   readonly createdAt: string;
 }
@@ -35,6 +39,8 @@ function isJournalEntry(value: unknown): value is JournalEntry {
     typeof value.value === 'string' &&
     typeof value.pid === 'number' &&
     typeof value.ownerPid === 'number' &&
+    (value.startTime === undefined || typeof value.startTime === 'number') &&
+    (value.ownerStartTime === undefined || typeof value.ownerStartTime === 'number') &&
     typeof value.createdAt === 'string'
   );
 }
@@ -70,8 +76,11 @@ export class Journal {
   }
 }
 
-/** Stale: both the writer and its owner are gone, or (with `olderThanMs`) the entry is that old. */
+/**
+ * Stale: both the writer and its owner are gone (exited, zombies, or their PIDs now belong to
+ * other processes), or (with `olderThanMs`) the entry is that old.
+ */
 export function isStale(entry: JournalEntry, now: number, olderThanMs?: number): boolean {
   if (olderThanMs !== undefined && now - Date.parse(entry.createdAt) >= olderThanMs) return true;
-  return !isProcessAlive(entry.pid) && !isProcessAlive(entry.ownerPid);
+  return !isProcessAlive(entry.pid, entry.startTime) && !isProcessAlive(entry.ownerPid, entry.ownerStartTime);
 }

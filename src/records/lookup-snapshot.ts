@@ -80,6 +80,11 @@ export class LookupSnapshot {
     return cnames;
   }
 
+  /** Stores CNAMEs just read from the box (after a fresh check found the snapshot outdated). */
+  async replaceCnames(cnames: Record<string, string>): Promise<void> {
+    await this.#fill({ cnames });
+  }
+
   /** Snapshots of finished runs are useless once expired: remove them when a run starts. */
   async #sweepExpired(): Promise<void> {
     const dir = dirname(this.#path);

@@ -28,6 +28,12 @@ export class MemoryRecordStore implements TxtRecordStore {
     if (!values.includes(value)) this.#txt.set(name, [...values, value]);
   }
 
+  /** Adds (or with `undefined` removes) a CNAME, as a user editing the box mid-run would. */
+  setCname(name: string, target: string | undefined): void {
+    if (target === undefined) this.#cnames.delete(name);
+    else this.#cnames.set(name, target);
+  }
+
   async deleteTxt(name: string, value: string): Promise<void> {
     const values = (this.#txt.get(name) ?? []).filter((existing) => existing !== value);
     if (values.length > 0) this.#txt.set(name, values);

@@ -4,7 +4,11 @@
  *
  * - `zones()` lists the zones the store serves: lower-case, punycode, no trailing dot.
  * - `txtValues(name)` lists the TXT values at exactly `name` (empty when none).
- * - `cnameTarget(name)` is the CNAME at exactly `name`, or undefined.
+ * - `cnameTarget(name)` is the CNAME at exactly `name`, or undefined, as the source holds it
+ *   NOW (never from a cache): the engine asks it right before every write, because a TXT
+ *   beside a CNAME makes the box's nameserver refuse the whole zone.
+ * - `cachedCnameTarget(name)`, when present, may answer from a snapshot: used only to find
+ *   where a challenge is delegated, never as the safety check.
  * - `appendTxt(name, value)` adds one value and never modifies or removes other values at
  *   that name; appending a value that is already there changes nothing and succeeds.
  * - `deleteTxt(name, value)` removes exactly that value; deleting a missing value changes
@@ -20,6 +24,7 @@ export interface TxtRecordStore {
   zones(): Promise<string[]>;
   txtValues(name: string): Promise<string[]>;
   cnameTarget(name: string): Promise<string | undefined>;
+  cachedCnameTarget?(name: string): Promise<string | undefined>;
   appendTxt(name: string, value: string): Promise<void>;
   deleteTxt(name: string, value: string): Promise<void>;
   refresh?(): Promise<void>;

@@ -1,4 +1,8 @@
 /**
+ * Process identity and ownership. A process is identified by its PID and its start time
+ * (/proc/PID/stat field 22, clock ticks since boot): a PID alone can be reused by an unrelated
+ * process, and a zombie (state Z, killed but not reaped) still answers kill(pid, 0).
+ *
  * Which process owns a journaled record. Hooks run as `client -> sh -c -> hook script -> node`,
  * so our direct parent is a short-lived shell; the owner that matters is the first ancestor
  * that is not a shell or a wrapper: the ACME client itself.
@@ -12,25 +16,60 @@ const SHELLS = new Set(['sh', 'dash', 'bash', 'zsh', 'ash', 'busybox']);
 interface ProcessInfo {
   readonly comm: string;
   readonly ppid: number;
+  /** Field 3: R, S, D, Z (zombie), X (dead), ... */
+  readonly state: string;
+  /** Field 22: start time in clock ticks after boot. */
+  readonly startTime: number;
   /** A `sh -c '...'` shell lives only as long as the one command it runs. */
   readonly commandShell: boolean;
   /** Raw /proc/PID/cmdline. */
   readonly cmdline: string;
 }
 
-function readProcess(pid: number): ProcessInfo | undefined {
+interface ProcessStat {
+  readonly comm: string;
+  readonly state: string;
+  readonly ppid: number;
+  readonly startTime: number;
+}
+
+/** Parsed /proc/PID/stat, or undefined when there is no such process (or no /proc). */
+function readStat(pid: number): ProcessStat | undefined {
+  let stat: string;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm may contain spaces and parentheses: it spans from the first '(' to the last ')'.
-    const open = stat.indexOf('(');
-    const close = stat.lastIndexOf(')');
-    const fields = stat.slice(close + 2).split(' ');
-    const comm = stat.slice(open + 1, close);
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return { comm, ppid: Number(fields[1]), commandShell: SHELLS.has(comm) && argv[1] === '-c', cmdline: argv.join('\0') };
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
+  // comm may contain spaces and parentheses: it spans from the first '(' to the last ')'.
+  const open = stat.indexOf('(');
+  const close = stat.lastIndexOf(')');
+  // After comm: field 3 (state) is index 0, field 4 (ppid) index 1, field 22 (starttime) index 19.
+  const fields = stat.slice(close + 2).split(' ');
+  return { comm: stat.slice(open + 1, close), state: fields[0] ?? '', ppid: Number(fields[1]), startTime: Number(fields[19]) };
+}
+
+function readProcess(pid: number): ProcessInfo | undefined {
+  const stat = readStat(pid);
+  if (stat === undefined) return undefined;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return { ...stat, commandShell: SHELLS.has(stat.comm) && argv[1] === '-c', cmdline: argv.join('\0') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process as journals and locks record it. `startTime` is absent on systems without /proc. */
+export interface ProcessIdentity {
+  readonly pid: number;
+  readonly startTime?: number;
+}
+
+/** The identity of a running process (PID and start time), as stored in journals and locks. */
+export function processIdentity(pid: number): ProcessIdentity {
+  const startTime = readStat(pid)?.startTime;
+  return startTime === undefined || !Number.isFinite(startTime) ? { pid } : { pid, startTime };
 }
 
 /**
@@ -59,8 +98,19 @@ export function findOwnerPid(): number {
   return pid > 1 ? pid : process.ppid;
 }
 
-export function isProcessAlive(pid: number): boolean {
+/**
+ * Whether the process is still running: it exists, is not a zombie, and (when `startTime` is
+ * given) is the same process that had this PID then, not a later one that reused it.
+ */
+export function isProcessAlive(pid: number, startTime?: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
+  const stat = readStat(pid);
+  if (stat !== undefined) {
+    if (stat.state === 'Z' || stat.state === 'X' || stat.state === 'x') return false;
+    return startTime === undefined || stat.startTime === startTime;
+  }
+  // No /proc entry: either the process is gone, or this system has no /proc (ask the kernel).
+  if (procAvailable()) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -68,4 +118,10 @@ export function isProcessAlive(pid: number): boolean {
     // EPERM: it exists but belongs to another user.
     return typeof error === 'object' && error !== null && 'code' in error && error.code === 'EPERM';
   }
+}
+
+let hasProc: boolean | undefined;
+function procAvailable(): boolean {
+  hasProc ??= readStat(process.pid) !== undefined;
+  return hasProc;
 }

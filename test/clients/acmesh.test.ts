@@ -109,7 +109,7 @@ let suite: ClientSuite;
 let bin: string;
 
 beforeAll(async () => {
-  suite = await startClientSuite({ name: 'acmesh', runs: 2 });
+  suite = await startClientSuite({ name: 'acmesh', runs: 3 });
   // `npm install -g miab-dns01` puts this on PATH; the dnsapi script finds the tool there.
   bin = join(suite.root, 'global-bin');
   await mkdir(bin);
@@ -356,6 +356,24 @@ describe('acme.sh dnsapi script hooks/dns_miab_dns01.sh', () => {
       { label: 'argv of the tool', text: await readFile(context.argvLog, 'utf8') },
       { label: 'account.conf', text: await readFile(acme.accountConf, 'utf8') },
     ]);
+  });
+  it('--domain-alias: the fulldomain acme.sh passes is the exact record name, written verbatim', async () => {
+    const { emulator } = suite.topology;
+    const context = await suite.newRun('acmesh-domain-alias');
+    const acme = await installAcmeHome(join(suite.root, 'acmesh-domain-alias'));
+    // `acme.sh --issue -d a.example.test --domain-alias x.acme.other.test`: acme.sh calls
+    // dns_miab_dns01_add with the alias itself (no _acme-challenge. in front).
+    const alias = 'x.acme.other.test';
+    const env = { ...baseEnv(acme, context.argvLog), ...(await suite.topology.env({ MIAB_EMAIL: context.email, MIAB_STATE_DIR: context.stateDir })) };
+    const run = await runAcmeSh(acme, env, ['add', alias, VALUE_APEX, 'pause', 'added', 'rm', alias, VALUE_APEX], {
+      added: async () => {
+        const written = emulator.records().filter((record) => record.rtype === 'TXT' && record.value === VALUE_APEX);
+        expect(written.map((record) => record.qname)).toEqual([alias]);
+      },
+    });
+    expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
+    await expectBoxClean(emulator, context.stateDir);
+    expectOnlyExactWrites(emulator);
   });
 });
 

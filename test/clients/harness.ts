@@ -57,7 +57,7 @@ function clientEmail(index: number): string {
   return `client${index}@example.test`;
 }
 
-export async function startClientSuite(options: { runs: number; name: string }): Promise<ClientSuite> {
+export async function startClientSuite(options: { runs: number; name: string; records?: readonly CustomRecord[] }): Promise<ClientSuite> {
   const users = Array.from({ length: options.runs }, (_, index) => ({
     email: clientEmail(index + 1),
     password: TEST_PASSWORD,
@@ -66,7 +66,7 @@ export async function startClientSuite(options: { runs: number; name: string }):
   const root = await mkdtemp(join(tmpdir(), `miab-clients-${options.name}-`));
   let topology: Topology;
   try {
-    topology = await startTopology({ pebble: true, users, records: [UNRELATED] });
+    topology = await startTopology({ pebble: true, users, records: [UNRELATED, ...(options.records ?? [])] });
   } catch (error) {
     await rm(root, { recursive: true, force: true });
     throw error;

@@ -32,8 +32,11 @@ import {
 
 let suite: ClientSuite;
 
+/** `c.example.test` delegates its challenge into the other zone, as acme-dns-style setups do. */
+const DELEGATION = { qname: '_acme-challenge.c.example.test', rtype: 'CNAME', value: 'x.acme.other.test.' };
+
 beforeAll(async () => {
-  suite = await startClientSuite({ name: 'lego', runs: 2 });
+  suite = await startClientSuite({ name: 'lego', runs: 3, records: [DELEGATION] });
 });
 
 afterAll(async () => {
@@ -102,5 +105,34 @@ describe.each([
     expectOnlyExactWrites(emulator);
     expect(loginCount(emulator)).toBe(1);
     await expectNoSecretLeak(context, run.commands);
+  });
+});
+
+describe('lego --dns exec, default mode, challenge delegated by CNAME', () => {
+  it('writes at the name lego passes (the CNAME target it followed), not _acme-challenge.<target>', async ({ onTestFailed }) => {
+    let run: ClientRun | undefined;
+    onTestFailed(failureDump(() => suite, () => run));
+    const { emulator, pebble, primaryAddress, dnsPort } = suite.topology;
+    if (!pebble) throw new Error('no Pebble');
+    const context = await suite.newRun('lego-cname');
+    run = await runLego({
+      directoryUrl: pebble.directoryUrl,
+      caFile: pebble.caFile,
+      domains: ['c.example.test'],
+      execPath: join(HOOKS, 'lego-exec'),
+      mode: 'default',
+      resolvers: [`${primaryAddress}:${dnsPort}`],
+      env: context.env,
+      workDir: context.workDir,
+    });
+    expect(run.timedOut).toBe(false);
+    const argv = await hookArgv(context);
+    expect(argv.filter((line) => line.includes(' present '))).toEqual([expect.stringMatching(/ hook lego-exec present x\.acme\.other\.test\. [\w-]{43}$/)]);
+    const written = writtenValues(emulator);
+    expect(written.map(({ path }) => path)).toEqual([expect.stringMatching(/\/dns\/custom\/x\.acme\.other\.test\/TXT$/)]);
+    expect(run.exitCode).toBe(0);
+    expect((await certificateNames(run.certPath ?? '')).sort()).toEqual(['c.example.test']);
+    await expectBoxClean(emulator, context.stateDir);
+    expectOnlyExactWrites(emulator);
   });
 });

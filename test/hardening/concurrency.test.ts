@@ -5,13 +5,14 @@
  * served together, one login must serve all twenty processes, and only the unrelated value
  * that was there before may remain.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryTxt } from '../../src/propagation/index.js';
+import { startEmulator } from '../emulator/index.js';
 import { runCli } from '../fixtures/cli.js';
 import { startTopology, type Topology } from '../fixtures/topology.js';
-import { acmeValue, adminUsers, dnsWrites, expectNoDangerousRequests, logins, txt } from './helpers.js';
+import { acmeValue, adminUsers, boxEnv, dnsWrites, expectNoDangerousRequests, logins, scratch, txt } from './helpers.js';
 
 const NAME = 'busy.example.test';
 const QNAME = `_acme-challenge.${NAME}`;
@@ -82,3 +83,31 @@ describe('10 parallel presents and cleanups on one name', () => {
     expect(await readdir(join(env.MIAB_STATE_DIR ?? '', 'journal'))).toEqual([]);
   });
 });
+
+describe('a CNAME added on the box between two hook calls of one run', () => {
+  it('the second present --no-wait sees it (fresh check at the write), refuses, and writes no TXT beside it', async ({ onTestFinished }) => {
+    const emulator = await startEmulator({ zones: ['example.test', 'other.test'], users: adminUsers('cname-', 1) });
+    const where = await scratch('cname-mid-run');
+    onTestFinished(async () => {
+      await emulator.stop();
+      await rm(where.dir, { recursive: true, force: true });
+    });
+    const env = boxEnv(emulator, 'cname-0@example.test', where);
+    // Both calls have this test process as their parent: one run, one lookup snapshot.
+    const first = await runCli(['present', '--no-wait', 'one.example.test', acmeValue()], { env });
+    expect(first.code, first.stderr).toBe(0);
+    // Someone delegates two.example.test's challenge on the box meanwhile.
+    const added = await fetch(`${emulator.url}/dns/custom/_acme-challenge.two.example.test/CNAME`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${emulator.systemKey}:`).toString('base64')}`, 'content-type': 'text/plain' },
+      body: 'two.other.test',
+    });
+    expect(added.status).toBe(200);
+    const second = await runCli(['present', '--no-wait', 'two.example.test', acmeValue()], { env });
+    expect(second.code, second.stderr).toBe(2);
+    expect(second.stderr).toContain('[cname-conflict]');
+    expect(emulator.records().filter((record) => record.qname === '_acme-challenge.two.example.test').map((record) => record.rtype)).toEqual(['CNAME']);
+    expect(dnsWrites(emulator).filter((request) => request.path.includes('_acme-challenge.two.example.test/TXT'))).toEqual([]);
+  });
+});
+

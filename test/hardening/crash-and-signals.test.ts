@@ -214,3 +214,26 @@ describe.concurrent('a signal during a wait removes the record, then exits 128+N
     }
   });
 });
+
+describe('an exception from a lower layer after the write', () => {
+  it('present with an unreachable nameserver address (no IPv6 route): whatever is thrown, the record is removed', async ({ onTestFinished }) => {
+    const emulator = await startEmulator({ zones: ['example.test'], users: adminUsers('lower-layer-', 1) });
+    const where = await scratch('lower-layer');
+    onTestFinished(async () => {
+      await emulator.stop();
+      await rm(where.dir, { recursive: true, force: true });
+    });
+    // The test namespace has no route off loopback: sending to this address fails at once
+    // (ENETUNREACH), as on a host without IPv6 whose box publishes AAAA for its nameservers.
+    const env = boxEnv(emulator, 'lower-layer-0@example.test', where, { MIAB_NAMESERVERS: '[2001:db8::53]:53', MIAB_PROPAGATION_TIMEOUT: '3' });
+    const qname = '_acme-challenge.lower.example.test';
+    const value = acmeValue('-');
+    const result = await runCli(['present', 'lower.example.test', value], { env });
+    expect(result.code, result.stderr).toBe(1);
+    expect(dnsWrites(emulator).map((request) => request.method)).toEqual(['POST', 'DELETE']);
+    expect(result.stderr).toContain(`removed TXT ${qname}`);
+    expect(txt(emulator, qname)).toEqual([]);
+    expect(await readdir(join(where.stateDir, 'journal')).catch(() => [])).toEqual([]);
+  });
+});
+

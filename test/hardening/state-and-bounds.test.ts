@@ -6,7 +6,7 @@
  * - Every retry or wait loop is bounded in attempts and in time: box requests, the write
  *   read-back, logins, the login lock, the TOTP step wait and the propagation wait.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -96,9 +96,10 @@ describe('state files', () => {
   });
 
   it('every state write in src goes through writePrivateFile (temp + rename, 0600)', () => {
-    // The lock file is created with O_EXCL (its creation is the atomic step); the
-    // certificate files of `issue` go through writePrivateFile, then get 0644 on purpose.
-    const allowed = new Set(['state/files.ts', 'state/lock.ts']);
+    // The lock file is created by a hard link of a complete temp file (its creation is the
+    // atomic step); the certificate files of `issue` go through writePrivateFile, then get 0644
+    // on purpose, in archive/<n>/ directories it creates (public: cert.pem must stay readable).
+    const allowed = new Set(['state/files.ts', 'state/lock.ts', 'acme/certificate-files.ts']);
     const offenders: string[] = [];
     const visit = (dir: string): void => {
       for (const name of readdirSync(dir)) {
@@ -279,3 +280,31 @@ describe('retry loops are bounded', () => {
     expect(await readdir(join(where.dir, 'timeout-state', 'journal'))).toEqual([]);
   });
 });
+
+describe('cleanup --stale and zombies', () => {
+  /** A child killed with -9 whose parent (an exec'd sleep) never reaps it: state Z. */
+  async function zombie(onTestFinished: (fn: () => void) => void): Promise<number> {
+    const parent = spawn('sh', ['-c', 'sleep 60 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    onTestFinished(() => void parent.kill('SIGKILL'));
+    const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+    const stateOf = (id: number): string => readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]?.split(' ')[0] ?? '';
+    for (let attempt = 0; attempt < 100 && readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim() !== 'sleep'; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+    process.kill(pid, 'SIGKILL');
+    for (let attempt = 0; attempt < 100 && stateOf(pid) !== 'Z'; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(stateOf(pid)).toBe('Z');
+    return pid;
+  }
+
+  it('a record whose writer and owner linger as zombies is stale (listed by --dry-run)', async ({ onTestFinished }) => {
+    const where = await scratch('zombie');
+    onTestFinished(() => rm(where.dir, { recursive: true, force: true }));
+    const writer = await zombie(onTestFinished);
+    const owner = await zombie(onTestFinished);
+    const entry = { apiUrl: 'https://box.example.test/admin', requestedName: '_acme-challenge.z.example.test', fqdn: '_acme-challenge.z.example.test', zone: 'example.test', value: 'zombie-value', pid: writer, ownerPid: owner, createdAt: new Date().toISOString() };
+    await writePrivateFile(join(where.stateDir, 'journal', 'zombie.json'), JSON.stringify(entry));
+    const result = await runCli(['cleanup', '--stale', '--dry-run'], { env: { MIAB_STATE_DIR: where.stateDir, MIAB_URL: entry.apiUrl } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('zombie-value');
+  });
+});
+

@@ -26,14 +26,8 @@ export async function certbotAuth(context: HookContext): Promise<void> {
       return;
     }
     // Every record this certbot run wrote, journaled under certbot's PID by earlier calls.
-    const batch = await engine.recordsOfThisRun();
-    try {
-      await engine.wait(batch, context.signal);
-    } catch (error) {
-      // certbot would answer the challenges anyway; take the records back so none is left.
-      for (const record of batch) await engine.remove(record).catch(() => undefined);
-      throw error;
-    }
+    // certbot would answer the challenges anyway: a failed wait takes the records back.
+    await engine.waitOrRemove(await engine.recordsOfThisRun(), context.signal);
   });
 }
 
