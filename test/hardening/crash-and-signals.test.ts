@@ -7,12 +7,9 @@
  *   `--older-than` sweeps old entries whatever their owners;
  * - SIGTERM, SIGINT and SIGHUP remove the record before the process exits with 128+N.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sessionPaths } from '../../src/auth/session.js';
-import { totpStep } from '../../src/auth/totp.js';
 import { startEmulator } from '../emulator/index.js';
 import { CLI, runCli, runProgram, type CliResult } from '../fixtures/cli.js';
 import { startTopology, type Topology } from '../fixtures/topology.js';
@@ -181,38 +178,6 @@ describe.concurrent('a signal during a wait removes the record, then exits 128+N
     }
   });
 
-  it('a signal during the wait for the next TOTP code stops at once, without logging in', async ({ onTestFinished }) => {
-    const emulator = await startEmulator({ zones: ['example.test'], users: adminUsers('totp-wait-', 1) });
-    const where = await scratch('totp-wait');
-    onTestFinished(async () => {
-      await emulator.stop();
-      await rm(where.dir, { recursive: true, force: true });
-    });
-    const email = 'totp-wait-0@example.test';
-    const env = boxEnv(emulator, email, where);
-    // This state dir used the next step's code already: a login must wait 30-60 s for a fresh one.
-    const paths = sessionPaths(where.stateDir, emulator.url, email);
-    await mkdir(dirname(paths.totp), { recursive: true, mode: 0o700 });
-    await writeFile(paths.totp, JSON.stringify({ lastStep: totpStep(Date.now()) + 1 }), { mode: 0o600 });
-    let pid = 0;
-    const run = runCli(['present', '--no-wait', 'totp-wait.example.test', acmeValue()], { env, onSpawn: (spawned) => (pid = spawned) });
-    try {
-      await waitUntil(() => existsSync(paths.lock), 'the login lock (held during the TOTP wait)');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const signalled = Date.now();
-      process.kill(pid, 'SIGTERM');
-      const result = await run;
-      expect(Date.now() - signalled).toBeLessThan(5_000);
-      expect(result.stderr).toMatch(/current TOTP code was already used.*waiting/);
-      expect(result.code, result.stderr).toBe(143);
-      expect(result.stderr).toContain('error [interrupted]: stopped by SIGTERM');
-      expect(emulator.requests).toEqual([]);
-      expect(existsSync(paths.lock)).toBe(false);
-    } finally {
-      if (pid > 0) killTree(pid);
-      await run;
-    }
-  });
 });
 
 describe('an exception from a lower layer after the write', () => {
