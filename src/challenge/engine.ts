@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.js';
 import type { Journal, JournalEntry } from '../records/journal.js';
 import type { TxtRecordStore } from '../records/store.js';
 import type { Logger } from '../util/log.js';
-import { findZone, parseChallengeName, validateTxtValue } from './names.js';
+import { findZone, normalizeDomain, parseChallengeName, validateTxtValue } from './names.js';
 
 /** Where a challenge record lives once CNAME delegation is followed. */
 export interface ChallengeTarget {
@@ -52,9 +52,13 @@ export class ChallengeEngine {
     return [...this.#written.values()];
   }
 
-  /** Finds the box zone and follows a CNAME at the challenge name into another box zone. */
-  async resolve(name: string): Promise<ChallengeTarget> {
-    const { fqdn: requestedName } = parseChallengeName(name);
+  /**
+   * Finds the box zone and follows a CNAME at the challenge name into another box zone.
+   * `exact`: `name` is the record name itself (Greenlock's `dnsHost`), not a domain to prefix
+   * with `_acme-challenge.`.
+   */
+  async resolve(name: string, options: NameOptions = {}): Promise<ChallengeTarget> {
+    const requestedName = recordName(name, options);
     let zones = await this.#options.store.zones();
     if (findZone(requestedName, zones) === undefined && this.#options.store.refresh !== undefined) {
       // The zone list may come from a snapshot older than a zone just added on the box.
@@ -91,13 +95,13 @@ export class ChallengeEngine {
   }
 
   /** Validates everything a batch needs before the first write, so bad input changes nothing. */
-  async prepare(records: readonly { readonly name: string; readonly value: string }[]): Promise<ChallengeRecord[]> {
+  async prepare(records: readonly { readonly name: string; readonly value: string }[], options: NameOptions = {}): Promise<ChallengeRecord[]> {
     for (const record of records) {
       validateTxtValue(record.value);
-      parseChallengeName(record.name);
+      recordName(record.name, options);
     }
     const prepared: ChallengeRecord[] = [];
-    for (const record of records) prepared.push({ ...(await this.resolve(record.name)), value: record.value });
+    for (const record of records) prepared.push({ ...(await this.resolve(record.name, options)), value: record.value });
     return prepared;
   }
 
@@ -124,8 +128,8 @@ export class ChallengeEngine {
    * Writes every record, then waits once for the whole batch. When anything fails after the
    * first write, removes what was written before rethrowing: a failed present leaves nothing.
    */
-  async present(records: readonly { readonly name: string; readonly value: string }[], options: { readonly wait: boolean; readonly signal?: AbortSignal }): Promise<ChallengeRecord[]> {
-    const prepared = await this.prepare(records);
+  async present(records: readonly { readonly name: string; readonly value: string }[], options: NameOptions & { readonly wait: boolean; readonly signal?: AbortSignal }): Promise<ChallengeRecord[]> {
+    const prepared = await this.prepare(records, options);
     try {
       for (const record of prepared) {
         options.signal?.throwIfAborted();
@@ -147,12 +151,12 @@ export class ChallengeEngine {
   }
 
   /** Removes one value. Uses the journal to find where it went, asking the box only if needed. */
-  async cleanup(name: string, value: string): Promise<ChallengeRecord> {
+  async cleanup(name: string, value: string, options: NameOptions = {}): Promise<ChallengeRecord> {
     validateTxtValue(value);
-    const { fqdn: requestedName } = parseChallengeName(name);
+    const requestedName = recordName(name, options);
     const { journal, apiUrl } = this.#options;
     const journaled = (await journal.list(apiUrl)).find((entry) => entry.value === value && (entry.requestedName === requestedName || entry.fqdn === requestedName));
-    const record: ChallengeRecord = journaled ?? { ...(await this.resolve(name)), value };
+    const record: ChallengeRecord = journaled ?? { ...(await this.resolve(name, options)), value };
     await this.remove(record);
     return record;
   }
@@ -181,6 +185,15 @@ export class ChallengeEngine {
     const ownerPid = this.#options.ownerPid ?? process.ppid;
     return (await this.#options.journal.list(this.#options.apiUrl)).filter((entry) => entry.ownerPid === ownerPid);
   }
+}
+
+export interface NameOptions {
+  /** The name is the exact record name, not a domain. @default false */
+  readonly exact?: boolean;
+}
+
+function recordName(name: string, options: NameOptions): string {
+  return options.exact === true ? normalizeDomain(name) : parseChallengeName(name).fqdn;
 }
 
 /** Enough of a value to tell the two records of a wildcard + apex pair apart in a log. */
