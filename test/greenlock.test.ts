@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GreenlockDns01Plugin, GreenlockPluginOptions } from '../src/adapters/greenlock/index.js';
 import { expectOnlyExactWrites, loginCount, txtAt, writtenValues } from './clients/harness.js';
-import { startTopology, type Topology } from './fixtures/topology.js';
+import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from './fixtures/topology.js';
 
 const require = createRequire(import.meta.url);
 const tester = require('acme-dns-01-test') as { testZone(type: 'dns-01', zone: string, plugin: unknown): Promise<void> };
@@ -19,9 +19,13 @@ const LAG_MS = 1500;
 
 let topology: Topology;
 let env: Record<string, string>;
+// One admin per test: the box refuses a TOTP code it saw last from the same user, so tests
+// sharing a user inside one 30 s step would wait for the next code.
+const USERS = Array.from({ length: 4 }, (_, index) => `greenlock${index}@example.test`);
+let testIndex = 0;
 
 beforeAll(async () => {
-  topology = await startTopology({ lagMs: LAG_MS });
+  topology = await startTopology({ lagMs: LAG_MS, users: USERS.map((email) => ({ email, password: TEST_PASSWORD, totpSecret: TEST_TOTP_SECRET })) });
 }, 120_000);
 
 afterAll(async () => {
@@ -29,7 +33,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  env = await topology.env({ MIAB_STATE_DIR: await topology.newStateDir() });
+  env = await topology.env({ MIAB_EMAIL: USERS[testIndex++] ?? '', MIAB_STATE_DIR: await topology.newStateDir() });
   topology.emulator.clearLog();
 });
 
