@@ -143,6 +143,8 @@ let registry: Server | undefined;
 let checkout: string;
 let tarball: string;
 let npmEnv: NodeJS.ProcessEnv;
+/** Lockfile packages npm's cache lacks (other platforms' optional binaries, normally). */
+let notInCache: string[] = [];
 
 /** Runs npm with the sandbox's registry and cache, and a global prefix of its own. */
 function npm(args: readonly string[], options: { prefix?: string; cwd?: string } = {}): Promise<Run> {
@@ -151,7 +153,10 @@ function npm(args: readonly string[], options: { prefix?: string; cwd?: string }
 
 async function mustNpm(args: readonly string[], options: { prefix?: string; cwd?: string } = {}): Promise<Run> {
   const result = await npm(args, options);
-  if (result.code !== 0) throw new Error(`npm ${args.join(' ')} failed: ${describeRun(result)}\n--- npm logs\n${await npmLogTails()}`);
+  if (result.code !== 0) {
+    const missing = notInCache.length === 0 ? '' : `\nnot in npm's cache (run npm ci, which fills it): ${notInCache.join(', ')}`;
+    throw new Error(`npm ${args.join(' ')} failed: ${describeRun(result)}${missing}\n--- npm logs\n${await npmLogTails()}`);
+  }
   return result;
 }
 
@@ -172,6 +177,7 @@ beforeAll(async () => {
   const cache = await npmCacheDir();
   const started = await startLockfileRegistry(join(root, 'package-lock.json'), cache);
   registry = started.server;
+  notInCache = started.missing;
   npmEnv = {
     PATH: process.env.PATH,
     HOME: join(dir, 'home'),
