@@ -193,11 +193,17 @@ beforeAll(async () => {
   await mkdir(join(dir, 'home'));
 
   checkout = join(dir, 'checkout');
-  const files = (await mustRun('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root })).stdout.split('\0').filter((file) => file !== '');
-  for (const file of files) {
-    if (!existsSync(join(root, file))) continue; // deleted in the working tree, not yet committed
-    await mkdir(dirname(join(checkout, file)), { recursive: true });
-    await cp(join(root, file), join(checkout, file), { preserveTimestamps: true });
+  const listed = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root });
+  if (listed.code === 0) {
+    for (const file of listed.stdout.split('\0').filter((name) => name !== '')) {
+      if (!existsSync(join(root, file))) continue; // deleted in the working tree, not yet committed
+      await mkdir(dirname(join(checkout, file)), { recursive: true });
+      await cp(join(root, file), join(checkout, file), { preserveTimestamps: true });
+    }
+  } else {
+    // Not a git checkout (a source tarball): everything but what a build or install adds.
+    const generated = new Set(['node_modules', 'dist', '.git', '.tmp']);
+    await cp(root, checkout, { recursive: true, filter: (source) => !generated.has(source.slice(root.length + 1).split('/')[0] ?? '') });
   }
   const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.test', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.test', GIT_CONFIG_NOSYSTEM: '1', HOME: join(dir, 'home') };
   await mustRun('git', ['init', '--quiet', '--initial-branch=main'], { cwd: checkout, env: gitEnv });
