@@ -111,7 +111,7 @@ export const check: Command = async (tokens, context) => {
     const { config, auth, propagation } = runtime;
     const reused = auth.mode === 'session' && (await auth.hasCachedSession());
     const boxZones = await runtime.client.zones();
-    const account = config.auth.kind === 'session' ? `${config.auth.email}${config.auth.totpSecret ? ' (with TOTP)' : ''}` : `system key ${config.auth.keyFile}`;
+    const account = config.auth.kind === 'session' ? `${config.auth.email}${config.auth.totp ? ' (with TOTP)' : ''}` : `system key ${config.auth.keyFile}`;
     const lines = [
       `box:        ${config.apiUrl}`,
       `auth mode:  ${auth.mode}`,
