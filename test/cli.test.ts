@@ -5,11 +5,13 @@
  * certbot hook's one-line summary, and completion scripts. No DNS (`present --no-wait`).
  */
 import { execFileSync } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type MiabEmulator } from './emulator/index.js';
 import { runCli } from './fixtures/cli.js';
+import { startTopology, type Topology } from './fixtures/topology.js';
 import { acmeValue, adminUsers, boxEnv, scratch, STACK_TRACE, TEST_PASSWORD, TEST_TOTP_SECRET, txt, type Scratch } from './hardening/helpers.js';
 
 let emulator: MiabEmulator;
@@ -207,5 +209,36 @@ describe('shell completion and man page', () => {
     expect(man.stdout).toMatch(/^\.TH MIAB-DNS01 1/);
     const bad = await runCli(['completion', 'fish'], { env: {} });
     expect(bad.code).toBe(2);
+  });
+});
+
+describe('issue --dry-run against Pebble', () => {
+  let topology: Topology | undefined;
+  beforeAll(async () => {
+    topology = await startTopology({ pebble: true, lagMs: 500 });
+  });
+  afterAll(async () => {
+    await topology?.stop();
+  });
+
+  it('runs a full order, saves no certificate, runs no deploy hook; --json result, --quiet stderr', async () => {
+    const pebble = topology?.pebble;
+    if (topology === undefined || pebble === undefined) throw new Error('Pebble did not start');
+    const out = await mkdtemp(join(tmpdir(), 'miab-cli-dry-'));
+    try {
+      const marker = join(out, 'deployed');
+      const env = await topology.env({ NODE_EXTRA_CA_CERTS: pebble.caFile });
+      const args = ['issue', '--dry-run', '--json', '--quiet', '--agree-tos', '--contact', 'ops@example.test', '--server', pebble.directoryUrl, '-d', 'dry.example.test', '--out', join(out, 'cert'), '--deploy-hook', `touch ${marker}`];
+      const result = await runCli(args, { env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(result.stdout)).toMatchObject({ issued: true, dryRun: true, domains: ['dry.example.test'], directory: pebble.directoryUrl, notAfter: expect.any(String) });
+      // Nothing saved, no hook run, no record left.
+      expect(await readdir(out)).toEqual([]);
+      expect(topology.emulator.records().filter((record) => record.rtype === 'TXT')).toEqual([]);
+      expect(topology.emulator.requests.filter((request) => request.method === 'POST' && request.path.includes('/dns/custom')).length).toBe(1);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });
