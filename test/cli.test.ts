@@ -72,7 +72,7 @@ describe('global options and help', () => {
     for (const args of [['--help'], ['-h'], ['help']]) {
       const result = await runCli(args, { env: {} });
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/Commands:\n {2}present/);
+      expect(result.stdout).toMatch(/Commands:\n {2}miab-dns01 present \[--no-wait\] <name> <value>\n/);
     }
     const unknown = await runCli(['help', 'presnt'], { env: {} });
     expect(unknown.code).toBe(2);

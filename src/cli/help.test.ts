@@ -10,7 +10,8 @@ describe('help, completion and man page come from the command table', () => {
   it('lists every command with its summary, and every option in its own help', () => {
     const main = mainHelp();
     for (const command of listed) {
-      expect(main).toContain(`  ${command.name} `);
+      for (const line of command.usage) expect(main).toContain(`  miab-dns01 ${line}\n`);
+      expect(main).toContain(`      ${command.summary}\n`);
       const help = commandHelp(command);
       expect(help.startsWith(`Usage: miab-dns01 ${command.usage[0] ?? ''}`), command.name).toBe(true);
       for (const option of [...command.options, ...GLOBAL_OPTIONS]) expect(help, `${command.name} --${option.name}`).toContain(`--${option.name}`);

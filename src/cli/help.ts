@@ -33,14 +33,13 @@ function optionLines(options: readonly OptionSpec[]): string[] {
 const visible = (): CommandSpec[] => COMMANDS.filter((command) => !command.hidden);
 
 export function mainHelp(): string {
-  const width = Math.max(...visible().map((command) => command.name.length)) + 2;
   return [
     'miab-dns01: ACME DNS-01 challenges on a Mail-in-a-Box box (TOTP supported)',
     '',
     'Usage: miab-dns01 [global options] <command> [options] [arguments]',
     '',
     'Commands:',
-    ...visible().map((command) => `  ${command.name.padEnd(width)}${command.summary}`),
+    ...visible().flatMap((command) => [...command.usage.map((line) => `  miab-dns01 ${line}`), `      ${command.summary}`]),
     '',
     'Global options (before or after the command):',
     ...optionLines([...GLOBAL_OPTIONS, { name: 'version', short: 'V', takesValue: false, description: 'print the version' }]),
