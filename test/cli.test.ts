@@ -193,6 +193,13 @@ describe('certbot hook output', () => {
     await runCli(['hook', 'certbot-cleanup'], { env: certbot });
     expect(txt(emulator, '_acme-challenge.summary.example.test')).toEqual([]);
   });
+
+  it("names the hook in its error line, as in its log lines", async () => {
+    const { env } = account();
+    const result = await runCli(['hook', 'certbot-auth'], { env: { ...env, CERTBOT_DOMAIN: 'www.not-on-this-box.test', CERTBOT_VALIDATION: acmeValue() } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^miab-dns01 certbot-auth: error \[zone-not-found\]/m);
+  });
 });
 
 describe('shell completion and man page', () => {

@@ -109,7 +109,8 @@ export const check: CommandHandler = async (args, context) => {
         logins: runtime.client.counts.logins,
         stateDir: config.stateDir,
         zones: boxZones,
-        nameservers: propagation.nameservers ? propagation.nameservers.map(formatServer) : 'discovered',
+        // null: discovered from each zone's NS records.
+        nameservers: propagation.nameservers ? propagation.nameservers.map(formatServer) : null,
       });
       return;
     }

@@ -75,6 +75,8 @@ export async function run(argv: readonly string[], env: Readonly<Record<string, 
   const stdout = (text: string): void => void process.stdout.write(text);
   const stderr = (text: string): void => void process.stderr.write(redact(text));
   let json = false;
+  // A hook's errors carry the hook's name, as its log lines do (`miab-dns01 certbot-auth: error [...]`).
+  let prefix = 'miab-dns01';
   try {
     const { global: globalTokens, command, rest } = splitCommand(argv);
     const leading = parseArgs(globalTokens, [VERSION_OPTION], false);
@@ -110,6 +112,7 @@ export async function run(argv: readonly string[], env: Readonly<Record<string, 
       throw error;
     }
     const { global, own } = parsed;
+    if (spec.raw && own.positionals[0] !== undefined && /^[a-z-]+$/.test(own.positionals[0])) prefix = `miab-dns01 ${own.positionals[0]}`;
     json = flag(global, 'json');
     if (flag(global, 'help')) {
       stdout(help.commandHelp(spec));
@@ -131,21 +134,21 @@ export async function run(argv: readonly string[], env: Readonly<Record<string, 
     await handler(own, context);
     return 0;
   } catch (error) {
-    return report(error, signal, stderr, json ? stdout : undefined);
+    return report(error, signal, stderr, json ? stdout : undefined, prefix);
   }
 }
 
-function report(error: unknown, signal: AbortSignal, stderr: (text: string) => void, jsonOut: ((text: string) => void) | undefined): number {
+function report(error: unknown, signal: AbortSignal, stderr: (text: string) => void, jsonOut: ((text: string) => void) | undefined, prefix: string): number {
   const interrupted = signal.aborted && signal.reason instanceof MiabDns01Error ? signal.reason : undefined;
   const failure = error instanceof MiabDns01Error ? error : interrupted;
   if (failure !== undefined) {
-    stderr(`miab-dns01: error [${failure.code}]: ${failure.message}\n`);
+    stderr(`${prefix}: error [${failure.code}]: ${failure.message}\n`);
     jsonOut?.(`${JSON.stringify({ error: { code: failure.code, message: redact(failure.message) } }, null, 2)}\n`);
     return interrupted?.exitCode ?? failure.exitCode;
   }
   // Not one of ours: a bug. Say so plainly, without a stack trace unless debugging.
   const message = error instanceof Error ? error.message : String(error);
-  stderr(`miab-dns01: unexpected error: ${message}\n${process.env.MIAB_DEBUG === '1' && error instanceof Error ? `${error.stack ?? ''}\n` : ''}`);
+  stderr(`${prefix}: unexpected error: ${message}\n${process.env.MIAB_DEBUG === '1' && error instanceof Error ? `${error.stack ?? ''}\n` : ''}`);
   jsonOut?.(`${JSON.stringify({ error: { code: 'unexpected', message: redact(message) } }, null, 2)}\n`);
   return 1;
 }
