@@ -1,6 +1,8 @@
 /**
- * Typed, validated configuration. Every problem is reported before anything touches the box,
- * with the variable to set; all missing variables are named in one error.
+ * Typed, validated configuration, built in one pass from flags > environment > credentials
+ * file. Every problem is reported before anything touches the box, all of them in one error,
+ * each naming where the value came from (flag, variable, or file and line). The secrets stay
+ * out of the returned object: library callers see it as `Runtime.config`.
  */
 import { access, constants, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
