@@ -45,6 +45,17 @@ describe('help, completion and man page come from the command table', () => {
     expect(complete(['miab-dns01', 'completion', ''])).toEqual(['bash', 'zsh']);
   });
 
+  it('is a zsh script zsh can parse, when zsh is installed', () => {
+    let zsh = true;
+    try {
+      execFileSync('zsh', ['-c', 'true']);
+    } catch {
+      zsh = false;
+    }
+    if (zsh) execFileSync('zsh', ['-n'], { input: zshCompletion() });
+    expect(zshCompletion().startsWith('#compdef miab-dns01\n')).toBe(true);
+  });
+
   it('renders a man page with every command', () => {
     const page = manPage('1.2.3');
     expect(page).toMatch(/^\.TH MIAB-DNS01 1 "" "miab-dns01 1\.2\.3"/);
