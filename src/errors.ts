@@ -1,64 +1,69 @@
 /**
  * Every failure the tool reports is a `MiabDns01Error` with a stable `code`.
  * Users (and our CLI) match on `code`, never on the message text.
- * The exit code each code maps to is fixed here, in one table, so the CLI
- * and the hooks agree with `shared/spec/contract.md`.
+ * `ERROR_CODES` is the one table of codes: it defines the `ErrorCode` type, the exit status
+ * each code maps to, and the README's error-code table (a test keeps the README equal to it).
  */
 
+/** One row of the table: the exit status and what the user should do. */
+export interface ErrorCodeInfo {
+  /** 2: usage or configuration, found before anything is written; 1: the operation failed; 'signal': 128 + N. */
+  readonly exit: 1 | 2 | 'signal';
+  readonly meaning: string;
+}
+
+export const ERROR_CODES = {
+  usage: { exit: 2, meaning: 'wrong arguments: see `miab-dns01 help <command>`' },
+  'config-missing': { exit: 2, meaning: 'a setting or a file it names is missing: the message names every one' },
+  'config-invalid': { exit: 2, meaning: 'a setting has the wrong form: the message names the variable (or file and line) and the form expected' },
+  'config-insecure-permissions': { exit: 2, meaning: 'the credentials file is readable by others: `chmod 600` it' },
+  'config-insecure-url': { exit: 2, meaning: 'plain `http://` to a non-loopback host: use `https://`' },
+  'invalid-name': { exit: 2, meaning: 'the name is malformed' },
+  'invalid-value': { exit: 2, meaning: 'the TXT value is malformed' },
+  'zone-not-found': { exit: 2, meaning: "the name is in none of the box's zones (the message lists them)" },
+  'cname-conflict': { exit: 2, meaning: 'a CNAME at the challenge name leads outside the box' },
+  'auth-invalid-credentials': { exit: 2, meaning: 'wrong email or password (never retried)' },
+  'missing-totp-token': { exit: 2, meaning: 'two-factor authentication is on: set `MIAB_TOTP_SECRET`' },
+  'auth-invalid-totp': { exit: 2, meaning: 'the TOTP code was refused: check the secret and the clock' },
+  'auth-not-admin': { exit: 2, meaning: 'the account is not an admin of the box' },
+  'tls-untrusted': { exit: 2, meaning: "the box's certificate is not trusted: set `MIAB_CA_FILE` or `MIAB_TLS_FINGERPRINT`" },
+  'tls-fingerprint-mismatch': { exit: 2, meaning: "the box's certificate is not the pinned one" },
+  'serve-client-exists': { exit: 2, meaning: '`clients add`: a client of that name exists already' },
+  'serve-client-not-found': { exit: 2, meaning: '`clients remove`: no client of that name' },
+  'auth-session-rejected': { exit: 1, meaning: 'the box refused a fresh session too' },
+  'box-unreachable': { exit: 1, meaning: 'the box could not be reached (connection refused, name not found, network down)' },
+  'box-timeout': { exit: 1, meaning: 'the box did not answer in time' },
+  'box-http': { exit: 1, meaning: 'the box answered with an HTTP error' },
+  'box-rejected': { exit: 1, meaning: 'the box refused the request (its message is quoted)' },
+  'lock-timeout': { exit: 1, meaning: 'another process held a lock for too long' },
+  'nameserver-discovery-failed': { exit: 1, meaning: "the zone's nameservers could not be found" },
+  'dns-query-failed': { exit: 1, meaning: 'a DNS query failed in a way no retry can mend (the message names the server and the error)' },
+  'propagation-timeout': { exit: 1, meaning: 'not every nameserver served the value in time (the message shows what each said)' },
+  'acme-failed': { exit: 1, meaning: "the ACME server refused, or the deploy hook failed; the server's problem document is in the message" },
+  interrupted: { exit: 'signal', meaning: 'stopped by signal N (exit 128+N) after removing what the process wrote' },
+} as const satisfies Readonly<Record<string, ErrorCodeInfo>>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+type CodesWithExit<E> = { [K in ErrorCode]: (typeof ERROR_CODES)[K]['exit'] extends E ? K : never }[ErrorCode];
 /** Codes for problems the user fixes in their configuration or input: exit 2, nothing written. */
-export type UsageErrorCode =
-  | 'usage'
-  | 'config-missing'
-  | 'config-invalid'
-  | 'config-insecure-permissions'
-  | 'config-insecure-url'
-  | 'invalid-name'
-  | 'invalid-value'
-  | 'zone-not-found'
-  | 'cname-conflict'
-  | 'auth-invalid-credentials'
-  | 'missing-totp-token'
-  | 'auth-invalid-totp'
-  | 'auth-not-admin'
-  | 'tls-untrusted'
-  | 'tls-fingerprint-mismatch';
-
+export type UsageErrorCode = CodesWithExit<2>;
 /** Codes for operations that failed at run time: exit 1. */
-export type OperationErrorCode =
-  | 'auth-session-rejected'
-  | 'box-unreachable'
-  | 'box-http'
-  | 'box-rejected'
-  | 'box-timeout'
-  | 'lock-timeout'
-  | 'dns-query-failed'
-  | 'nameserver-discovery-failed'
-  | 'propagation-timeout'
-  | 'acme-failed'
-  | 'state-corrupt';
-
+export type OperationErrorCode = CodesWithExit<1>;
 /** Stopped by a signal after removing what the process wrote: exit 128 + signal number. */
-export type SignalErrorCode = 'interrupted';
+export type SignalErrorCode = CodesWithExit<'signal'>;
 
-export type ErrorCode = UsageErrorCode | OperationErrorCode | SignalErrorCode;
+/** The exit status for `code`; a signal's status is given by the error itself. */
+export function exitCodeOf(code: ErrorCode): number {
+  const { exit } = ERROR_CODES[code];
+  return exit === 'signal' ? 130 : exit;
+}
 
-const USAGE_CODES: ReadonlySet<string> = new Set<UsageErrorCode>([
-  'usage',
-  'config-missing',
-  'config-invalid',
-  'config-insecure-permissions',
-  'config-insecure-url',
-  'invalid-name',
-  'invalid-value',
-  'zone-not-found',
-  'cname-conflict',
-  'auth-invalid-credentials',
-  'missing-totp-token',
-  'auth-invalid-totp',
-  'auth-not-admin',
-  'tls-untrusted',
-  'tls-fingerprint-mismatch',
-]);
+/** The README's error-code table, generated from `ERROR_CODES`. */
+export function errorCodeTableMarkdown(): string {
+  const rows = Object.entries(ERROR_CODES).map(([code, info]: [string, ErrorCodeInfo]) => `| \`${code}\` | ${info.exit === 'signal' ? '128+N' : info.exit} | ${info.meaning} |`);
+  return ['| code | exit | meaning / what to do |', '|---|---|---|', ...rows].join('\n');
+}
 
 export interface MiabDns01ErrorOptions {
   readonly cause?: unknown;
@@ -75,7 +80,7 @@ export class MiabDns01Error extends Error {
   constructor(code: ErrorCode, message: string, options: MiabDns01ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.exitCode = options.exitCode ?? (USAGE_CODES.has(code) ? 2 : 1);
+    this.exitCode = options.exitCode ?? exitCodeOf(code);
   }
 }
 
@@ -132,7 +137,7 @@ export class PropagationError extends MiabDns01Error {
   override readonly name = 'PropagationError';
   readonly nameservers: readonly NameserverReport[];
   constructor(
-    code: 'dns-query-failed' | 'nameserver-discovery-failed' | 'propagation-timeout',
+    code: 'nameserver-discovery-failed' | 'dns-query-failed' | 'propagation-timeout',
     message: string,
     details: { nameservers?: readonly NameserverReport[] } & MiabDns01ErrorOptions = {},
   ) {

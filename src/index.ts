@@ -22,7 +22,8 @@ export {
   PropagationError,
   AcmeError,
   isMiabDns01Error,
+  ERROR_CODES,
 } from './errors.js';
-export type { ErrorCode, UsageErrorCode, OperationErrorCode, NameserverReport } from './errors.js';
+export type { ErrorCode, ErrorCodeInfo, UsageErrorCode, OperationErrorCode, SignalErrorCode, NameserverReport } from './errors.js';
 export { stderrLogger, silentLogger } from './util/log.js';
 export type { Logger } from './util/log.js';

@@ -8,7 +8,7 @@ import { SystemKeyAuthenticator } from './auth/system-key.js';
 import { BoxClient, type RetryPolicy } from './box/client.js';
 import { BoxTransport } from './box/transport.js';
 import { ChallengeEngine, type RecordsWaiter } from './challenge/engine.js';
-import { loadBoxConfig, type BoxConfig } from './config/config.js';
+import { loadBoxConfig, sessionSecrets, type BoxConfig, type SessionSecrets } from './config/config.js';
 import type { Environment, Settings } from './config/settings.js';
 import { parsePropagationSettings, type PropagationSettings } from './propagation/settings.js';
 import { BoxRecordStore } from './records/box-store.js';
@@ -37,6 +37,7 @@ export interface RuntimeOptions {
 }
 
 export interface Runtime {
+  /** The validated configuration. Holds no secret: the password and TOTP secret stay inside the runtime. */
   readonly config: BoxConfig;
   readonly propagation: PropagationSettings;
   readonly client: BoxClient;
@@ -44,6 +45,12 @@ export interface Runtime {
   readonly journal: Journal;
   readonly engine: ChallengeEngine;
   close(): Promise<void>;
+}
+
+function requireSecrets(config: BoxConfig): SessionSecrets {
+  const secrets = sessionSecrets(config);
+  if (secrets === undefined) throw new TypeError('a session config without secrets: it was not made by loadBoxConfig');
+  return secrets;
 }
 
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -56,7 +63,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     config.auth.kind === 'system-key'
       ? new SystemKeyAuthenticator(config.auth.keyFile)
       : new SessionAuthenticator({
-          credentials: { apiUrl: config.apiUrl, email: config.auth.email, password: config.auth.password, totpSecret: config.auth.totpSecret },
+          credentials: { apiUrl: config.apiUrl, email: config.auth.email, ...requireSecrets(config) },
           stateDir: config.stateDir,
           endpoint: client,
           log,

@@ -32,6 +32,10 @@ export interface IssueCertificateOptions {
   readonly keyType?: KeyType;
   /** Where to read MIAB_* settings from. @default process.env */
   readonly env?: RuntimeOptions['env'];
+  /** Settings given as command-line flags; they win over `env`. */
+  readonly flags?: RuntimeOptions['flags'];
+  /** Credentials file (else `MIAB_CONFIG` of `env`). */
+  readonly configFile?: RuntimeOptions['configFile'];
   /** Progress lines (stderr by default). */
   readonly log?: Logger;
   /** Aborts the propagation wait; records already written are removed. */
@@ -103,7 +107,7 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
   const directoryUrl = options.directoryUrl ?? LETS_ENCRYPT_PRODUCTION;
   const keyType = options.keyType ?? 'ec-p256';
   if (!KEY_TYPES.includes(keyType)) throw new ConfigError('usage', `unknown key type ${JSON.stringify(keyType)}; use one of ${KEY_TYPES.join(', ')}`);
-  return usingRuntime({ env: options.env ?? process.env, log, signal: options.signal }, async ({ engine, config }) => {
+  return usingRuntime({ env: options.env ?? process.env, flags: options.flags, configFile: options.configFile, log, signal: options.signal }, async ({ engine, config }) => {
     // Every name must be in a box zone before the CA hears of the order.
     for (const domain of domains) await engine.resolve(domain);
     await checkDirectory(directoryUrl);

@@ -1,111 +1,155 @@
 #!/usr/bin/env node
 /**
- * The CLI entry: the only place that maps errors to exit codes and calls process.exit.
- * Command modules are imported lazily so `--version` and hook start-up stay fast.
+ * The CLI entry: parses global options and the command (from the table in table.ts), builds
+ * the one context every command and hook runs with, and is the only place that maps errors to
+ * exit codes and calls process.exit.
  */
-import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { MiabDns01Error } from '../errors.js';
 import { redact } from '../secrets.js';
+import { GLOBAL_OPTIONS, flag, mergeArgs, parseArgs, single, usageError, type OptionSpec, type ParsedArgs } from './args.js';
+import { findCommand, type CommandContext, type CommandSpec } from './table.js';
+import type { Settings, SettingName } from '../config/settings.js';
 
-const HELP = `miab-dns01: ACME DNS-01 challenges on a Mail-in-a-Box box (TOTP supported)
+const VERSION_OPTION: OptionSpec = { name: 'version', short: 'V', takesValue: false };
 
-Usage:
-  miab-dns01 present [--no-wait] <name> <value>     add one TXT value, wait until every
-                                                    authoritative nameserver serves it
-  miab-dns01 cleanup <name> <value>                 remove exactly that value
-  miab-dns01 cleanup --stale [--older-than <dur>] [--dry-run]
-                                                    remove records left by crashed runs
-  miab-dns01 wait <name> <value> [<name> <value>...] wait for records written earlier
-  miab-dns01 zones                                  list the box's zones
-  miab-dns01 check                                  verify configuration and credentials
-  miab-dns01 logout                                 end the cached session
-  miab-dns01 issue -d <name> [-d <name>...] --out <dir> [options]
-                                                    get a certificate (see issue --help)
-  miab-dns01 --help | --version
+/**
+ * Splits `[global options] <command> [rest]`: options before the command are global ones
+ * (as in git and lego); the first other token is the command.
+ */
+function splitCommand(argv: readonly string[]): { global: readonly string[]; command: string | undefined; rest: readonly string[] } {
+  const byName = new Map<string, OptionSpec>();
+  for (const spec of [...GLOBAL_OPTIONS, VERSION_OPTION]) {
+    byName.set(`--${spec.name}`, spec);
+    if (spec.short) byName.set(`-${spec.short}`, spec);
+  }
+  let index = 0;
+  while (index < argv.length) {
+    const token = argv[index] ?? '';
+    if (!token.startsWith('-') || token === '-' || token === '--') break;
+    const spec = byName.get(token.includes('=') ? token.slice(0, token.indexOf('=')) : token);
+    index += spec?.takesValue && !token.includes('=') ? 2 : 1;
+  }
+  const stop = argv[index] === '--' ? index + 1 : index;
+  return { global: argv.slice(0, index), command: argv[stop], rest: argv.slice(stop + 1) };
+}
 
-<name> is example.com, *.example.com or _acme-challenge.example.com (trailing dot allowed).
-<value> is taken verbatim even when it starts with "-"; "--" ends options.
+/** Box settings given as flags, from the global options (never a command's own option of the same name). */
+function flagSettings(args: ParsedArgs): Settings {
+  const settings: Partial<Record<SettingName, string>> = {};
+  for (const spec of GLOBAL_OPTIONS) {
+    const value = single(args, spec.name);
+    if (spec.setting !== undefined && value !== undefined) settings[spec.setting] = value;
+  }
+  return settings;
+}
 
-Options for every command (flag > environment > credentials file):
-  --url <url>               MIAB_URL             admin API, e.g. https://box.example.com/admin
-  --email <address>         MIAB_EMAIL           admin account
-                            MIAB_PASSWORD[_FILE] password (never as a flag)
-                            MIAB_TOTP_SECRET[_FILE] base32 TOTP secret, when 2FA is on
-  --config <file>           MIAB_CONFIG          credentials file (key = value, chmod 600)
-  --state-dir <dir>         MIAB_STATE_DIR       session cache, journal, locks
-  --ca-file <pem>           MIAB_CA_FILE         extra CA to trust for the box
-  --tls-fingerprint <sha256> MIAB_TLS_FINGERPRINT pin the box's certificate
-  --system-key-file <file>  MIAB_SYSTEM_KEY_FILE on the box: /var/lib/mailinabox/api.key
-  --debug                   MIAB_DEBUG=1         show HTTP requests (credentials redacted)
-Propagation: MIAB_NAMESERVERS, MIAB_DNS_RESOLVERS, MIAB_DNS_PORT,
-             MIAB_PROPAGATION_TIMEOUT (s, default 300), MIAB_PROPAGATION_WAIT (s: sleep instead)
+function wantsHelp(tokens: readonly string[]): boolean {
+  const end = tokens.indexOf('--');
+  return (end < 0 ? tokens : tokens.slice(0, end)).some((token) => token === '--help' || token === '-h');
+}
 
-Exit codes: 0 success, 1 operation failed, 2 usage or configuration error (nothing written),
-            128+N stopped by signal N (after removing what was written).
-`;
+interface Parsed {
+  readonly spec: CommandSpec;
+  /** Global options (before and after the command, minus the command's own options). */
+  readonly global: ParsedArgs;
+  /** The command's options and positionals. */
+  readonly own: ParsedArgs;
+}
 
-function version(): string {
-  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
+function parseCommandLine(spec: CommandSpec, globalTokens: readonly string[], rest: readonly string[]): Parsed {
+  const before = parseArgs(globalTokens, [], false);
+  if (spec.raw) return { spec, global: before, own: { options: new Map(), positionals: rest } };
+  const after = parseArgs(rest, spec.options, spec.pairs?.(rest) ?? false, spec.name);
+  // A command's own option shadows a global one of the same name after the command
+  // (`issue --email` is the old spelling of --contact).
+  const ownNames = new Set(spec.options.map((option) => option.name));
+  const globalAfter = new Map([...after.options].filter(([name]) => !ownNames.has(name)));
+  const ownOptions = new Map([...after.options].filter(([name]) => ownNames.has(name)));
+  const global = mergeArgs(before, { options: globalAfter, positionals: [] }, GLOBAL_OPTIONS, spec.name);
+  return { spec, global, own: { options: ownOptions, positionals: after.positionals } };
 }
 
 /** Runs one command line and returns the exit status. Exported for tests. */
 export async function run(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, signal: AbortSignal): Promise<number> {
-  const [command, ...rest] = argv;
   const stdout = (text: string): void => void process.stdout.write(text);
   const stderr = (text: string): void => void process.stderr.write(redact(text));
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    (command === undefined ? stderr : stdout)(HELP);
-    return command === undefined ? 2 : 0;
-  }
-  if (command === '--version' || command === '-V') {
-    stdout(`${version()}\n`);
-    return 0;
-  }
-  const context = { env, signal, stdout, stderr };
+  let json = false;
+  // A hook's errors carry the hook's name, as its log lines do (`miab-dns01 certbot-auth: error [...]`).
+  let prefix = 'miab-dns01';
   try {
-    if (command === 'issue') {
-      await (await import('./issue.js')).issue(rest, context);
-    } else if (command === 'hook') {
-      await (await import('../adapters/dispatch.js')).runHook(rest, context);
-    } else {
-      const commands = await import('./commands.js');
-      const table: Record<string, (tokens: readonly string[], ctx: typeof context) => Promise<void>> = {
-        present: commands.present,
-        cleanup: commands.cleanup,
-        wait: commands.wait,
-        zones: commands.zones,
-        check: commands.check,
-        logout: commands.logout,
-      };
-      const handler = table[command];
-      if (handler === undefined) {
-        stderr(`miab-dns01: unknown command "${command}"; see "miab-dns01 --help"\n`);
-        return 2;
-      }
-      if (rest.includes('--help') && !rest.includes('--')) {
-        stdout(HELP);
+    const { global: globalTokens, command, rest } = splitCommand(argv);
+    const leading = parseArgs(globalTokens, [VERSION_OPTION], false);
+    json = flag(leading, 'json');
+    if (flag(leading, 'version')) {
+      stdout(`${(await import('./version.js')).version()}\n`);
+      return 0;
+    }
+    const help = await import('./help.js');
+    if (command === undefined) {
+      if (flag(leading, 'help')) {
+        stdout(help.mainHelp());
         return 0;
       }
-      await handler(rest, context);
+      stderr(help.mainHelp());
+      return 2;
     }
+    const spec = findCommand(command);
+    if (spec === undefined) throw usageError(`unknown command "${command}"`);
+    if (flag(leading, 'help') || (!spec.raw && wantsHelp(rest) && !spec.pairs?.(rest))) {
+      stdout(help.commandHelp(spec));
+      return 0;
+    }
+    let parsed: Parsed;
+    try {
+      parsed = parseCommandLine(spec, globalTokens, rest);
+    } catch (error) {
+      // `present -h` and friends: a pair command sees -h as an option only where no value is due.
+      if (wantsHelp(rest)) {
+        stdout(help.commandHelp(spec));
+        return 0;
+      }
+      throw error;
+    }
+    const { global, own } = parsed;
+    if (spec.raw && own.positionals[0] !== undefined && /^[a-z-]+$/.test(own.positionals[0])) prefix = `miab-dns01 ${own.positionals[0]}`;
+    json = flag(global, 'json');
+    if (flag(global, 'help')) {
+      stdout(help.commandHelp(spec));
+      return 0;
+    }
+    if (json && !spec.json) throw usageError(`--json is available for zones, check, cleanup --stale and issue, not "${spec.name}"`, spec.name);
+    const context: CommandContext = {
+      env,
+      signal,
+      stdout,
+      stderr,
+      flags: flagSettings(global),
+      configFile: single(global, 'config'),
+      debug: flag(global, 'debug'),
+      quiet: flag(global, 'quiet'),
+      json,
+    };
+    const handler = await spec.load();
+    await handler(own, context);
     return 0;
   } catch (error) {
-    return report(error, signal, stderr);
+    return report(error, signal, stderr, json ? stdout : undefined, prefix);
   }
 }
 
-function report(error: unknown, signal: AbortSignal, stderr: (text: string) => void): number {
+function report(error: unknown, signal: AbortSignal, stderr: (text: string) => void, jsonOut: ((text: string) => void) | undefined, prefix: string): number {
   const interrupted = signal.aborted && signal.reason instanceof MiabDns01Error ? signal.reason : undefined;
   const failure = error instanceof MiabDns01Error ? error : interrupted;
   if (failure !== undefined) {
-    stderr(`miab-dns01: error [${failure.code}]: ${failure.message}\n`);
+    stderr(`${prefix}: error [${failure.code}]: ${failure.message}\n`);
+    jsonOut?.(`${JSON.stringify({ error: { code: failure.code, message: redact(failure.message) } }, null, 2)}\n`);
     return interrupted?.exitCode ?? failure.exitCode;
   }
   // Not one of ours: a bug. Say so plainly, without a stack trace unless debugging.
   const message = error instanceof Error ? error.message : String(error);
-  stderr(`miab-dns01: unexpected error: ${message}\n${process.env.MIAB_DEBUG === '1' && error instanceof Error ? `${error.stack ?? ''}\n` : ''}`);
+  stderr(`${prefix}: unexpected error: ${message}\n${process.env.MIAB_DEBUG === '1' && error instanceof Error ? `${error.stack ?? ''}\n` : ''}`);
+  jsonOut?.(`${JSON.stringify({ error: { code: 'unexpected', message: redact(message) } }, null, 2)}\n`);
   return 1;
 }
 

@@ -1,11 +1,19 @@
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { loadBoxConfig, normalizeApiUrl, normalizeFingerprint } from './config.js';
+import { inspect } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadBoxConfig, normalizeApiUrl, normalizeFingerprint, sessionSecrets } from './config.js';
+
+const made: string[] = [];
+afterAll(async () => {
+  for (const dir of made) await rm(dir, { recursive: true, force: true });
+});
 
 async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'miab-config-'));
+  const dir = await mkdtemp(join(tmpdir(), 'miab-config-'));
+  made.push(dir);
+  return dir;
 }
 
 const BASE = { MIAB_STATE_DIR: '/tmp/unused-state' };
@@ -57,10 +65,12 @@ describe('loadBoxConfig', () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'pw'), 's3cret-pw\n');
     const lego = await loadBoxConfig({ env: { ...BASE, MAILINABOX_BASE_URL: 'https://box.test', MAILINABOX_EMAIL: 'a@box.test', MAILINABOX_PASSWORD_FILE: join(dir, 'pw') } });
-    expect(lego.auth).toEqual({ kind: 'session', email: 'a@box.test', password: 's3cret-pw', totpSecret: undefined });
+    expect(lego.auth).toEqual({ kind: 'session', email: 'a@box.test', totp: false });
+    expect(sessionSecrets(lego)).toEqual({ password: 's3cret-pw', totpSecret: undefined });
     const acmesh = await loadBoxConfig({ env: { ...BASE, MIAB_Server: 'box.test', MIAB_Username: 'b@box.test', MIAB_Password: 'pw2' } });
     expect(acmesh.apiUrl).toBe('https://box.test/admin');
-    expect(acmesh.auth).toMatchObject({ email: 'b@box.test', password: 'pw2' });
+    expect(acmesh.auth).toMatchObject({ email: 'b@box.test' });
+    expect(sessionSecrets(acmesh)?.password).toBe('pw2');
   });
 
   it('applies flag > environment > credentials file', async () => {
@@ -69,7 +79,34 @@ describe('loadBoxConfig', () => {
     await writeFile(file, '# comment\nurl = https://file.test\nemail = file@box.test\npassword = from-file\ntotp_secret = JBSW Y3DP EHPK 3PXP\n', { mode: 0o600 });
     const config = await loadBoxConfig({ env: { ...BASE, MIAB_CONFIG: file, MIAB_EMAIL: 'env@box.test' }, flags: { MIAB_URL: 'https://flag.test' } });
     expect(config.apiUrl).toBe('https://flag.test/admin');
-    expect(config.auth).toEqual({ kind: 'session', email: 'env@box.test', password: 'from-file', totpSecret: 'JBSWY3DPEHPK3PXP' });
+    expect(config.auth).toEqual({ kind: 'session', email: 'env@box.test', totp: true });
+    expect(sessionSecrets(config)).toEqual({ password: 'from-file', totpSecret: 'JBSWY3DPEHPK3PXP' });
+  });
+
+  it('keeps the password and TOTP secret out of the config object a library caller sees', async () => {
+    const config = await loadBoxConfig({ env: { ...BASE, MIAB_URL: 'box.test', MIAB_EMAIL: 'a@box.test', MIAB_PASSWORD: 'pw-Zq8-unique', MIAB_TOTP_SECRET: 'JBSWY3DPEHPK3PXP' } });
+    for (const shown of [JSON.stringify(config), inspect(config, { depth: 10, showHidden: true }), JSON.stringify(Object.entries(config))]) {
+      expect(shown).not.toContain('pw-Zq8-unique');
+      expect(shown).not.toContain('JBSWY3DPEHPK3PXP');
+    }
+    expect(config.settings.MIAB_PASSWORD).toBeUndefined();
+    expect(sessionSecrets(config)?.password).toBe('pw-Zq8-unique');
+  });
+
+  it('reports every problem of every source in one error, each naming its origin', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'creds.ini');
+    await writeFile(file, 'url = box.test\nemail = a@box.test\npassword = pw\ntotp_secret = 123456\npropagation_timeout = soon\n', { mode: 0o600 });
+    const error: unknown = await loadBoxConfig({ env: { ...BASE, MIAB_CONFIG: file, MIAB_TLS_FINGERPRINT: 'abc', MIAB_STATE_DIR: 'relative' } }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'config-invalid', exitCode: 2 });
+    const message = (error as Error).message;
+    expect(message).toMatch(/^4 configuration problems/);
+    expect(message).toContain(`totp_secret (${file} line 4) must be the base32 secret`);
+    expect(message).toContain(`propagation_timeout (${file} line 5)`);
+    expect(message).toContain('MIAB_TLS_FINGERPRINT must be a SHA-256 fingerprint');
+    expect(message).toContain('MIAB_STATE_DIR="relative" must be an absolute path');
+    // A value from the file is not blamed on a variable the user never set.
+    expect(message).not.toMatch(/MIAB_TOTP_SECRET/);
   });
 
   it('refuses a credentials file readable by others, saying chmod 600', async () => {

@@ -1,12 +1,15 @@
 /**
- * Typed, validated configuration. Every problem is reported before anything touches the box,
- * with the variable to set; all missing variables are named in one error.
+ * Typed, validated configuration, built in one pass from flags > environment > credentials
+ * file. Every problem is reported before anything touches the box, all of them in one error,
+ * each naming where the value came from (flag, variable, or file and line). The secrets stay
+ * out of the returned object: library callers see it as `Runtime.config`.
  */
 import { access, constants, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { collectSettings, type Environment, type Settings, type SettingsSources } from './settings.js';
+import { parsePropagationSettings } from '../propagation/settings.js';
+import { collectSourcedSettings, combineProblems, SECRET_SETTINGS, type Environment, type SettingName, type SettingOrigins, type Settings, type SettingsSources } from './settings.js';
 
 export const DEFAULT_SYSTEM_KEY_FILE = '/var/lib/mailinabox/api.key';
 /** Where the admin daemon listens on the box itself (no nginx, no `/admin` prefix). */
@@ -17,10 +20,26 @@ export type AuthSettings =
   | {
       readonly kind: 'session';
       readonly email: string;
-      readonly password: string;
-      /** Base32 TOTP secret, upper-case, no spaces; absent when the account has no 2FA. */
-      readonly totpSecret: string | undefined;
+      /** Whether a TOTP secret is configured (the secret itself is not in the config object). */
+      readonly totp: boolean;
     };
+
+/**
+ * The account's secrets. Kept out of `BoxConfig` (which `Runtime.config` exposes to library
+ * callers and which may be logged or serialized): only the composition root reads them.
+ */
+export interface SessionSecrets {
+  readonly password: string;
+  /** Base32 TOTP secret, upper-case, no spaces; absent when the account has no 2FA. */
+  readonly totpSecret: string | undefined;
+}
+
+const SECRETS = new WeakMap<BoxConfig, SessionSecrets>();
+
+/** The secrets of a session config loaded by `loadBoxConfig`; `undefined` in system-key mode. */
+export function sessionSecrets(config: BoxConfig): SessionSecrets | undefined {
+  return SECRETS.get(config);
+}
 
 export interface TlsSettings {
   /** PEM of an extra CA to trust for the box, besides the system CAs. */
@@ -35,8 +54,10 @@ export interface BoxConfig {
   readonly auth: AuthSettings;
   readonly tls: TlsSettings;
   readonly stateDir: string;
-  /** The raw settings, for the propagation settings parser. */
+  /** The raw settings without the secrets, for the propagation settings parser. */
   readonly settings: Settings;
+  /** Where each setting came from (`--url`, `MIAB_URL`, `url (/etc/miab.conf line 1)`). */
+  readonly origins: SettingOrigins;
 }
 
 export function isLoopbackHost(hostname: string): boolean {
@@ -45,21 +66,21 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /** Normalizes `MIAB_URL`: a bare host means `https://<host>/admin`; plain http only on loopback. */
-export function normalizeApiUrl(raw: string): string {
+export function normalizeApiUrl(raw: string, origin = 'MIAB_URL'): string {
   const text = raw.trim();
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
   let url: URL;
   try {
     url = new URL(withScheme);
   } catch {
-    throw new ConfigError('config-invalid', `MIAB_URL=${JSON.stringify(raw)} is not a URL; use e.g. https://box.example.com/admin`);
+    throw new ConfigError('config-invalid', `${origin}=${JSON.stringify(raw)} is not a URL; use e.g. https://box.example.com/admin`);
   }
   if (url.username || url.password) {
-    throw new ConfigError('config-invalid', 'MIAB_URL must not contain credentials; set MIAB_EMAIL and MIAB_PASSWORD (or MIAB_PASSWORD_FILE) instead');
+    throw new ConfigError('config-invalid', `${origin} must not contain credentials; set MIAB_EMAIL and MIAB_PASSWORD (or MIAB_PASSWORD_FILE) instead`);
   }
   if (url.search || url.hash) {
     // API paths are appended to it: `...?x=1` + `/login` would not reach the API.
-    throw new ConfigError('config-invalid', `MIAB_URL must not have a query or fragment (got ${JSON.stringify(raw)}); use e.g. https://box.example.com/admin`);
+    throw new ConfigError('config-invalid', `${origin} must not have a query or fragment (got ${JSON.stringify(raw)}); use e.g. https://box.example.com/admin`);
   }
   // An empty `?` or `#` leaves its marker in toString(): drop it.
   url.search = '';
@@ -68,11 +89,11 @@ export function normalizeApiUrl(raw: string): string {
     if (!isLoopbackHost(url.hostname)) {
       throw new ConfigError(
         'config-insecure-url',
-        `MIAB_URL uses plain http:// to ${url.hostname}: credentials would travel unencrypted; use https://${url.host}${url.pathname === '/' ? '/admin' : url.pathname}`,
+        `${origin} uses plain http:// to ${url.hostname}: credentials would travel unencrypted; use https://${url.host}${url.pathname === '/' ? '/admin' : url.pathname}`,
       );
     }
   } else if (url.protocol !== 'https:') {
-    throw new ConfigError('config-invalid', `MIAB_URL must start with https:// (got ${url.protocol}//)`);
+    throw new ConfigError('config-invalid', `${origin} must start with https:// (got ${url.protocol}//)`);
   } else if (url.pathname.replace(/\/+$/, '') === '') {
     // Behind nginx the API lives under /admin; the site root is the box's web page.
     url.pathname = '/admin';
@@ -81,21 +102,21 @@ export function normalizeApiUrl(raw: string): string {
 }
 
 /** Accepts `AB:CD:...`, `abcd...` and openssl's `sha256 Fingerprint=AB:CD...`. */
-export function normalizeFingerprint(raw: string): string {
+export function normalizeFingerprint(raw: string, origin = 'MIAB_TLS_FINGERPRINT'): string {
   const hex = raw.replace(/^.*=/, '').replace(/[:\s]/g, '').toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(hex)) {
     throw new ConfigError(
       'config-invalid',
-      'MIAB_TLS_FINGERPRINT must be a SHA-256 fingerprint (64 hex digits, colons optional), as printed by: openssl s_client -connect <box>:443 </dev/null | openssl x509 -noout -fingerprint -sha256',
+      `${origin} must be a SHA-256 fingerprint (64 hex digits, colons optional), as printed by: openssl s_client -connect <box>:443 </dev/null | openssl x509 -noout -fingerprint -sha256`,
     );
   }
   return hex;
 }
 
-export function normalizeTotpSecret(raw: string): string {
+export function normalizeTotpSecret(raw: string, origin = 'MIAB_TOTP_SECRET'): string {
   const secret = raw.replace(/[\s-]/g, '').toUpperCase().replace(/=+$/, '');
   if (!/^[A-Z2-7]{16,}$/.test(secret)) {
-    throw new ConfigError('config-invalid', 'MIAB_TOTP_SECRET must be the base32 secret shown when you enabled two-factor authentication (letters A-Z and digits 2-7)');
+    throw new ConfigError('config-invalid', `${origin} must be the base32 secret shown when you enabled two-factor authentication (letters A-Z and digits 2-7)`);
   }
   return secret;
 }
@@ -107,10 +128,10 @@ export function defaultStateDir(env: Environment): string {
 }
 
 /** The state dir must not depend on the working directory: hooks run from wherever the client is. */
-export function resolveStateDir(configured: string | undefined, env: Environment): string {
+export function resolveStateDir(configured: string | undefined, env: Environment, origin = 'MIAB_STATE_DIR'): string {
   if (configured === undefined) return defaultStateDir(env);
   if (!isAbsolute(configured)) {
-    throw new ConfigError('config-invalid', `MIAB_STATE_DIR=${JSON.stringify(configured)} must be an absolute path (hooks run from the ACME client's working directory)`);
+    throw new ConfigError('config-invalid', `${origin}=${JSON.stringify(configured)} must be an absolute path (hooks run from the ACME client's working directory)`);
   }
   return configured;
 }
@@ -124,59 +145,102 @@ async function isReadable(path: string): Promise<boolean> {
   }
 }
 
-function resolveAuth(settings: Settings, systemKeyUsable: boolean, explicitKeyFile: string | undefined): AuthSettings {
+/** Collects problems so that one error can name all of them. */
+class Problems {
+  readonly list: ConfigError[] = [];
+  check<T>(work: () => T): T | undefined {
+    try {
+      return work();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      this.list.push(error);
+      return undefined;
+    }
+  }
+  async checkAsync<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      this.list.push(error);
+      return undefined;
+    }
+  }
+}
+
+function resolveAuth(settings: Settings, origins: SettingOrigins, systemKeyUsable: boolean, explicitKeyFile: string | undefined, problems: Problems): { auth: AuthSettings; secrets?: SessionSecrets } | undefined {
   if (explicitKeyFile !== undefined || systemKeyUsable) {
-    return { kind: 'system-key', keyFile: explicitKeyFile ?? DEFAULT_SYSTEM_KEY_FILE };
+    return { auth: { kind: 'system-key', keyFile: explicitKeyFile ?? DEFAULT_SYSTEM_KEY_FILE } };
   }
   const missing: string[] = [];
   if (!settings.MIAB_URL) missing.push('MIAB_URL (e.g. https://box.example.com/admin)');
   if (!settings.MIAB_EMAIL) missing.push('MIAB_EMAIL (an admin account of the box)');
   if (!settings.MIAB_PASSWORD) missing.push('MIAB_PASSWORD or MIAB_PASSWORD_FILE');
-  if (!settings.MIAB_URL || !settings.MIAB_EMAIL || !settings.MIAB_PASSWORD) {
-    throw new ConfigError(
-      'config-missing',
-      `missing configuration: ${missing.join(', ')}. Set them in the environment or in a credentials file named by MIAB_CONFIG (chmod 600)`,
+  if (missing.length > 0) {
+    problems.list.push(
+      new ConfigError('config-missing', `missing configuration: ${missing.join(', ')}. Set them in the environment or in a credentials file named by MIAB_CONFIG (chmod 600)`),
     );
   }
-  if (/[^\x20-\x7e]/.test(settings.MIAB_PASSWORD)) {
-    throw new ConfigError('config-invalid', 'MIAB_PASSWORD contains non-ASCII characters, which the box API cannot accept; use an ASCII password for the API account');
+  const password = settings.MIAB_PASSWORD;
+  if (password && /[^\x20-\x7e]/.test(password)) {
+    const origin = origins.get('MIAB_PASSWORD') ?? 'MIAB_PASSWORD';
+    problems.list.push(new ConfigError('config-invalid', `${origin}: the password contains non-ASCII characters, which the box API cannot accept; use an ASCII password for the API account`));
   }
-  return {
-    kind: 'session',
-    email: settings.MIAB_EMAIL.trim(),
-    password: settings.MIAB_PASSWORD,
-    totpSecret: settings.MIAB_TOTP_SECRET ? normalizeTotpSecret(settings.MIAB_TOTP_SECRET) : undefined,
-  };
+  const totpSecret = settings.MIAB_TOTP_SECRET ? problems.check(() => normalizeTotpSecret(settings.MIAB_TOTP_SECRET ?? '', origins.get('MIAB_TOTP_SECRET'))) : undefined;
+  if (!settings.MIAB_EMAIL || !password) return undefined;
+  return { auth: { kind: 'session', email: settings.MIAB_EMAIL.trim(), totp: settings.MIAB_TOTP_SECRET !== undefined && settings.MIAB_TOTP_SECRET !== '' }, secrets: { password, totpSecret } };
 }
 
-/** Reads and validates everything needed to talk to the box. */
+/**
+ * Reads and validates everything needed to talk to the box, in one pass: every problem found
+ * (missing settings, malformed values, unreadable files, bad propagation settings) is
+ * reported in one `ConfigError`, each naming where the value came from.
+ */
 export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig> {
-  const settings = await collectSettings(sources);
-  const apiUrl = normalizeApiUrl(settings.MIAB_URL ?? ON_BOX_URL);
-  const onLoopback = isLoopbackHost(new URL(apiUrl).hostname);
-  const explicitKeyFile = settings.MIAB_SYSTEM_KEY_FILE;
+  const { settings: raw, origins } = await collectSourcedSettings(sources);
+  const problems = new Problems();
+  const where = (name: SettingName): string => origins.get(name) ?? name;
+  const apiUrl = problems.check(() => normalizeApiUrl(raw.MIAB_URL ?? ON_BOX_URL, where('MIAB_URL')));
+  const onLoopback = apiUrl !== undefined && isLoopbackHost(new URL(apiUrl).hostname);
+  const explicitKeyFile = raw.MIAB_SYSTEM_KEY_FILE;
   const systemKeyUsable = onLoopback && (await isReadable(DEFAULT_SYSTEM_KEY_FILE));
   if (explicitKeyFile !== undefined && !(await isReadable(explicitKeyFile))) {
-    throw new ConfigError('config-missing', `MIAB_SYSTEM_KEY_FILE=${explicitKeyFile} is not readable (it is readable by root on the box only)`);
+    problems.list.push(new ConfigError('config-missing', `${where('MIAB_SYSTEM_KEY_FILE')}=${explicitKeyFile} is not readable (it is readable by root on the box only)`));
   }
-  const auth = resolveAuth(settings, systemKeyUsable, explicitKeyFile);
+  const resolved = resolveAuth(raw, origins, systemKeyUsable, explicitKeyFile, problems);
   let caPem: string | undefined;
-  if (settings.MIAB_CA_FILE) {
-    try {
-      caPem = await readFile(settings.MIAB_CA_FILE, 'utf8');
-    } catch (error) {
-      throw new ConfigError('config-missing', `cannot read MIAB_CA_FILE=${settings.MIAB_CA_FILE}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new ConfigError('config-invalid', `MIAB_CA_FILE=${settings.MIAB_CA_FILE} holds no PEM certificate`);
-    }
+  const caFile = raw.MIAB_CA_FILE;
+  if (caFile) {
+    caPem = await problems.checkAsync(async () => {
+      let pem: string;
+      try {
+        pem = await readFile(caFile, 'utf8');
+      } catch (error) {
+        throw new ConfigError('config-missing', `cannot read ${where('MIAB_CA_FILE')}=${caFile}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('config-invalid', `${where('MIAB_CA_FILE')}=${caFile} holds no PEM certificate`);
+      return pem;
+    });
   }
-  const fingerprint = settings.MIAB_TLS_FINGERPRINT ? normalizeFingerprint(settings.MIAB_TLS_FINGERPRINT) : undefined;
-  return {
-    apiUrl,
-    auth,
-    tls: { caPem, fingerprint },
-    stateDir: resolveStateDir(settings.MIAB_STATE_DIR, sources.env),
-    settings,
-  };
+  const fingerprint = raw.MIAB_TLS_FINGERPRINT ? problems.check(() => normalizeFingerprint(raw.MIAB_TLS_FINGERPRINT ?? '', where('MIAB_TLS_FINGERPRINT'))) : undefined;
+  const stateDir = problems.check(() => resolveStateDir(raw.MIAB_STATE_DIR, sources.env, where('MIAB_STATE_DIR')));
+  const settings = Object.freeze(Object.fromEntries(Object.entries(raw).filter(([name]) => !SECRET_SETTINGS.has(name as SettingName)))) as Settings;
+  // The propagation settings are parsed by their own module; checking them here reports
+  // their problems with the others, and a value from the credentials file by its line.
+  problems.check(() => {
+    try {
+      parsePropagationSettings(settings);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const variable = PROPAGATION_SETTINGS.find((name) => error.message.startsWith(name));
+      const origin = variable === undefined ? undefined : origins.get(variable);
+      throw origin === undefined || variable === undefined || origin === variable ? error : new ConfigError(error.code, `${origin}: ${error.message}`);
+    }
+  });
+  if (problems.list.length > 0 || apiUrl === undefined || stateDir === undefined || resolved === undefined) throw combineProblems(problems.list);
+  const config: BoxConfig = Object.freeze({ apiUrl, auth: Object.freeze(resolved.auth), tls: Object.freeze({ caPem, fingerprint }), stateDir, settings, origins });
+  if (resolved.secrets !== undefined) SECRETS.set(config, Object.freeze(resolved.secrets));
+  return config;
 }
+
+const PROPAGATION_SETTINGS: readonly SettingName[] = ['MIAB_DNS_RESOLVERS', 'MIAB_DNS_PORT', 'MIAB_NAMESERVERS', 'MIAB_PROPAGATION_TIMEOUT', 'MIAB_PROPAGATION_WAIT'];

@@ -36,7 +36,23 @@ const ALIASES: Partial<Record<SettingName, readonly string[]>> = {
   MIAB_PASSWORD: ['MAILINABOX_PASSWORD', 'MIAB_Password'],
 };
 
+/** The command-line flag of a setting, for messages naming where a value came from. */
+const FLAG_NAMES: Partial<Record<SettingName, string>> = {
+  MIAB_URL: 'url',
+  MIAB_EMAIL: 'email',
+  MIAB_STATE_DIR: 'state-dir',
+  MIAB_CA_FILE: 'ca-file',
+  MIAB_TLS_FINGERPRINT: 'tls-fingerprint',
+  MIAB_SYSTEM_KEY_FILE: 'system-key-file',
+};
+
 export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** A value and where it came from, so that an error can point at the right place. */
+interface SourcedValue {
+  readonly value: string;
+  readonly origin: string;
+}
 
 async function readSecretFile(variable: string, path: string): Promise<string> {
   try {
@@ -46,12 +62,12 @@ async function readSecretFile(variable: string, path: string): Promise<string> {
   }
 }
 
-async function fromEnvironment(env: Environment, name: SettingName): Promise<string | undefined> {
+async function fromEnvironment(env: Environment, name: SettingName): Promise<SourcedValue | undefined> {
   for (const variable of [name, ...(ALIASES[name] ?? [])]) {
     const direct = env[variable];
-    if (direct !== undefined && direct !== '') return direct;
+    if (direct !== undefined && direct !== '') return { value: direct, origin: variable };
     const file = env[`${variable}_FILE`];
-    if (file !== undefined && file !== '') return readSecretFile(`${variable}_FILE`, file);
+    if (file !== undefined && file !== '') return { value: await readSecretFile(`${variable}_FILE`, file), origin: `${variable}_FILE (${file})` };
   }
   return undefined;
 }
@@ -64,15 +80,49 @@ export interface SettingsSources {
   readonly configFile?: string;
 }
 
-export async function collectSettings(sources: SettingsSources): Promise<Settings> {
+/** Where each setting came from: `MIAB_URL`, `--url`, `password (/etc/miab.conf line 3)`, ... */
+export type SettingOrigins = ReadonlyMap<SettingName, string>;
+
+/**
+ * All settings with their origins. Problems of several sources (an unreadable `_FILE`, bad
+ * lines in the credentials file) are reported together in one error.
+ */
+export async function collectSourcedSettings(sources: SettingsSources): Promise<{ settings: Settings; origins: SettingOrigins }> {
+  const problems: ConfigError[] = [];
+  const attempt = async <T>(work: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error);
+      return undefined;
+    }
+  };
   const configFile = sources.configFile ?? sources.env.MIAB_CONFIG;
-  const file = configFile ? await readCredentialsFile(configFile, new Set(SETTING_NAMES)) : new Map<string, string>();
+  const file = configFile ? ((await attempt(() => readCredentialsFile(configFile, new Set(SETTING_NAMES)))) ?? new Map()) : new Map<string, { value: string; origin: string }>();
   const settings: Partial<Record<SettingName, string>> = {};
+  const origins = new Map<SettingName, string>();
   for (const name of SETTING_NAMES) {
-    const value = sources.flags?.[name] ?? (await fromEnvironment(sources.env, name)) ?? file.get(name);
-    if (value === undefined) continue;
-    if (SECRET_SETTINGS.has(name)) registerSecret(value);
-    settings[name] = value;
+    const flag = sources.flags?.[name];
+    const sourced = flag !== undefined ? { value: flag, origin: `--${FLAG_NAMES[name] ?? name}` } : ((await attempt(() => fromEnvironment(sources.env, name))) ?? file.get(name));
+    if (sourced === undefined) continue;
+    if (SECRET_SETTINGS.has(name)) registerSecret(sourced.value);
+    settings[name] = sourced.value;
+    origins.set(name, sourced.origin);
   }
-  return settings;
+  if (problems.length === 1 && problems[0] !== undefined) throw problems[0];
+  if (problems.length > 1) throw combineProblems(problems);
+  return { settings, origins };
+}
+
+/** One error for several configuration problems; the first one's code. */
+export function combineProblems(problems: readonly ConfigError[]): ConfigError {
+  const [first] = problems;
+  if (first === undefined) throw new TypeError('combineProblems needs at least one problem');
+  if (problems.length === 1) return first;
+  return new ConfigError(first.code, `${problems.length} configuration problems:\n  - ${problems.map((problem) => problem.message).join('\n  - ')}`);
+}
+
+export async function collectSettings(sources: SettingsSources): Promise<Settings> {
+  return (await collectSourcedSettings(sources)).settings;
 }

@@ -5,6 +5,7 @@
  * and rejects bad input with a message naming the variable and the form it expects.
  */
 import { ConfigError } from '../errors.js';
+import { durationForms, parseDurationMs } from '../util/duration.js';
 import { parseHostPort, type DnsServer, type ServerSpec } from './address.js';
 
 export interface PropagationSettings {
@@ -70,16 +71,13 @@ function invalid(variable: string, value: string, expected: string, why?: string
   return new ConfigError('config-invalid', `${variable}=${JSON.stringify(value)} is invalid${why ? ` (${why})` : ''}: expected ${expected}`);
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600 };
-
-/** Seconds as a plain number (`300`, `2.5`) or with a unit (`90s`, `5m`, `1h`), in ms. */
+/** Seconds as a plain number (`300`, `2.5`) or a duration (`90s`, `5m`, `1h`, `1d`), in ms. */
 function parseSeconds(variable: string, value: string): number {
-  const expected = 'a number of seconds such as 300 (or with a unit: 90s, 5m, 1h), at most one day';
-  const match = /^(\d+(?:\.\d+)?)\s*([smh]?)$/.exec(value.trim());
-  if (!match) throw invalid(variable, value, expected);
-  const seconds = Number(match[1]) * (DURATION_UNITS[match[2] ?? ''] ?? 1);
-  if (seconds > MAX_SECONDS) throw invalid(variable, value, expected, 'longer than a day');
-  return Math.round(seconds * 1000);
+  const expected = `${durationForms('s')}, at most one day`;
+  const ms = parseDurationMs(value, 's');
+  if (ms === undefined) throw invalid(variable, value, expected);
+  if (ms > MAX_SECONDS * 1000) throw invalid(variable, value, expected, 'longer than a day');
+  return ms;
 }
 
 function parsePortSetting(variable: string, value: string): number {

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findZone, normalizeDomain, parseChallengeName, txtValueFromKeyAuthorization, validateTxtValue } from '../../src/challenge/names.js';
-import { CONNECTION_OPTIONS, parseArgs, parseDuration, recordPairs, type OptionSpec } from '../../src/cli/args.js';
-import { isLoopbackHost, loadBoxConfig, normalizeApiUrl, normalizeFingerprint, normalizeTotpSecret } from '../../src/config/config.js';
+import { GLOBAL_OPTIONS, parseArgs, parseDuration, recordPairs, type OptionSpec } from '../../src/cli/args.js';
+import { isLoopbackHost, loadBoxConfig, normalizeApiUrl, normalizeFingerprint, normalizeTotpSecret, sessionSecrets } from '../../src/config/config.js';
 import { parseCredentials } from '../../src/config/credentials-file.js';
 import { collectSettings, SETTING_NAMES } from '../../src/config/settings.js';
 import { ConfigError, MiabDns01Error } from '../../src/errors.js';
@@ -199,7 +199,7 @@ describe(`parser fuzz (seed ${SEED}, ${CASES} cases each)`, () => {
         expect(parsed.error.code).toBe('usage');
         continue;
       }
-      const known = new Set([...specs, ...CONNECTION_OPTIONS].map((spec) => spec.name));
+      const known = new Set([...specs, ...GLOBAL_OPTIONS].map((spec) => spec.name));
       for (const name of parsed.value.options.keys()) expect(known.has(name), name).toBe(true);
       // Secrets are never accepted as options.
       expect(parsed.value.options.has('password')).toBe(false);
@@ -287,7 +287,7 @@ describe(`parser fuzz (seed ${SEED}, ${CASES} cases each)`, () => {
       if (gen.chance(0.1)) env.MIAB_CA_FILE = gen.pick(['/nonexistent/ca.pem', '/']);
       try {
         const config = await loadBoxConfig({ env });
-        if (config.auth.kind === 'session') expect(config.auth.password.length).toBeGreaterThan(0);
+        if (config.auth.kind === 'session') expect(sessionSecrets(config)?.password.length).toBeGreaterThan(0);
         // Whatever was accepted as a password is now masked in everything we print.
         if (env.MIAB_PASSWORD !== undefined && env.MIAB_PASSWORD.length >= 4) expect(redact(`x ${env.MIAB_PASSWORD} x`)).not.toContain(env.MIAB_PASSWORD);
       } catch (error) {

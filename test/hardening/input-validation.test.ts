@@ -63,6 +63,9 @@ const ARGUMENT_CASES: readonly Case[] = [
   ['an empty value', ['present', '--no-wait', 'a.example.test', ''], /\[invalid-value\].*empty/],
   ['an empty value after --', ['present', '--no-wait', '--', 'a.example.test', ''], /\[invalid-value\].*empty/],
   ['an empty value to cleanup', ['cleanup', 'a.example.test', ''], /\[invalid-value\].*empty/],
+  ['a bad value after a -- between name and value', ['present', '--no-wait', 'a.example.test', '--', '-x y'], /\[invalid-value\].*whitespace/],
+  ['a bad value after a -- to cleanup', ['cleanup', 'a.example.test', '--', '--x y'], /\[invalid-value\].*whitespace/],
+  ['--json for a command without a result', ['present', '--json', 'a.example.test', VALUE], /\[usage\].*--json is available for/],
   ['a value over 255 characters', ['present', '--no-wait', 'a.example.test', 'v'.repeat(256)], /\[invalid-value\].*256 characters long/],
   ['an empty value to wait', ['wait', 'a.example.test', ''], /\[invalid-value\].*empty/],
   ['an unknown long option', ['present', '--bogus', 'a.example.test', VALUE], /\[usage\].*unknown option --bogus/],
@@ -127,6 +130,26 @@ describe.concurrent('bad configuration: exit 2 before any write', () => {
       const result = await runCli(['present', '--no-wait', 'a.example.test', VALUE], { env });
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(new RegExp(`\\[config-insecure-permissions\\].*${file.replace(/[.]/g, '\\.')} is readable by other users.*chmod 600 ${file.replace(/[.]/g, '\\.')}`));
+      expect(result.stderr).not.toContain(TEST_PASSWORD);
+      expect(dnsWrites(emulator)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a credentials file with several bad lines: one error naming the file and each line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'miab-hardening-config-'));
+    try {
+      const file = join(dir, 'miab.ini');
+      await writeFile(file, `url = ${emulator.url}\nemail = input-98@example.test\npassword = ${TEST_PASSWORD} # comment\ntotp_secret = not-base32!  # only when 2FA is on\npropagation_timeout = soon\n`, { mode: 0o600 });
+      const env = freshEnv();
+      for (const name of ['MIAB_URL', 'MIAB_EMAIL', 'MIAB_PASSWORD_FILE', 'MIAB_TOTP_SECRET_FILE']) delete env[name];
+      const result = await runCli(['--config', file, 'present', '--no-wait', 'a.example.test', VALUE], { env });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`[config-invalid]: 2 configuration problems`);
+      expect(result.stderr).toContain(`totp_secret (${file} line 4) must be the base32 secret`);
+      expect(result.stderr).toContain(`propagation_timeout (${file} line 5)`);
+      expect(result.stderr).not.toContain('MIAB_TOTP_SECRET');
       expect(result.stderr).not.toContain(TEST_PASSWORD);
       expect(dnsWrites(emulator)).toEqual([]);
     } finally {

@@ -1,0 +1,5 @@
+/** `miab-dns01 hook <client> ...`: the client's arguments reach the adapter untouched. */
+import { runHook } from '../adapters/dispatch.js';
+import type { CommandHandler } from './table.js';
+
+export const hookCommand: CommandHandler = (args, context) => runHook(args.positionals, context);

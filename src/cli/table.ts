@@ -1,0 +1,164 @@
+/**
+ * The command table: one entry per command with its name, summary, usage, options and a
+ * loader for its handler. Help, `help <command>`, shell completion and the man page are all
+ * generated from it, so they cannot disagree. To add a command, add one entry.
+ * Handlers are loaded lazily so `--version` and hook start-up stay fast.
+ */
+import type { HookContext } from '../adapters/context.js';
+import type { OptionSpec, ParsedArgs } from './args.js';
+
+export interface CommandContext extends HookContext {
+  /** `--json` was given: the result goes to stdout as JSON. */
+  readonly json?: boolean;
+}
+
+export type CommandHandler = (args: ParsedArgs, context: CommandContext) => Promise<void>;
+
+export interface CommandSpec {
+  readonly name: string;
+  /** One line, for the command list. */
+  readonly summary: string;
+  /** Synopsis lines without the program name, e.g. `present [--no-wait] <name> <value>`. */
+  readonly usage: readonly string[];
+  /** The command's own options (global options are added to every command). */
+  readonly options: readonly OptionSpec[];
+  /** Positionals are `<name> <value>` pairs: the token after a name is always its value. */
+  readonly pairs?: (tokens: readonly string[]) => boolean;
+  /** The tokens after the command are its positionals, untouched (a client's own arguments). */
+  readonly raw?: boolean;
+  /** Whether `--json` gives a result. */
+  readonly json?: boolean;
+  /** More help text, after the options. */
+  readonly details?: string;
+  /** Not listed in help and completion (the hooks' entry point). */
+  readonly hidden?: boolean;
+  /** What completion offers for the positionals. */
+  readonly complete?: 'commands' | 'shells' | 'hooks';
+  readonly load: () => Promise<CommandHandler>;
+}
+
+const RECORD_DETAILS = `<name> is example.com, *.example.com or _acme-challenge.example.com (trailing dot allowed).
+<value> is taken verbatim even when it starts with "-"; "--" ends the options.`;
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'present',
+    summary: 'add one TXT value, wait until every authoritative nameserver serves it',
+    usage: ['present [--no-wait] <name> <value>'],
+    options: [{ name: 'no-wait', takesValue: false, description: 'write the record and return at once' }],
+    pairs: () => true,
+    details: `${RECORD_DETAILS}\nOn failure after writing (e.g. propagation timeout) the record is removed again.`,
+    load: async () => (await import('./commands.js')).present,
+  },
+  {
+    name: 'cleanup',
+    summary: 'remove exactly that value, or the records left by crashed runs (--stale)',
+    usage: ['cleanup <name> <value>', 'cleanup --stale [--older-than <dur>] [--dry-run]'],
+    options: [
+      { name: 'stale', takesValue: false, description: 'remove records whose writer and owner processes are gone' },
+      { name: 'older-than', takesValue: true, valueName: '<dur>', description: 'with --stale: also records older than this (90s, 30m, 2h, 1d)' },
+      { name: 'dry-run', takesValue: false, description: 'with --stale: list them (name, value, age), change nothing' },
+    ],
+    pairs: (tokens) => !tokens.includes('--stale'),
+    json: true,
+    details: RECORD_DETAILS,
+    load: async () => (await import('./commands.js')).cleanup,
+  },
+  {
+    name: 'wait',
+    summary: 'wait until every authoritative nameserver serves records written earlier',
+    usage: ['wait <name> <value> [<name> <value>...]'],
+    options: [],
+    pairs: () => true,
+    details: RECORD_DETAILS,
+    load: async () => (await import('./commands.js')).wait,
+  },
+  {
+    name: 'zones',
+    summary: "list the box's zones",
+    usage: ['zones'],
+    options: [],
+    json: true,
+    load: async () => (await import('./commands.js')).zones,
+  },
+  {
+    name: 'check',
+    summary: 'verify configuration and credentials; writes nothing',
+    usage: ['check'],
+    options: [],
+    json: true,
+    details: 'Reuses a valid cached session; logs in only when there is none.',
+    load: async () => (await import('./commands.js')).check,
+  },
+  {
+    name: 'logout',
+    summary: 'end the cached session on the box and delete it here',
+    usage: ['logout'],
+    options: [],
+    load: async () => (await import('./commands.js')).logout,
+  },
+  {
+    name: 'issue',
+    summary: 'get (or renew) a certificate into a directory',
+    usage: ['issue -d <name> [-d <name>...] --out <dir> --agree-tos [options]'],
+    options: [
+      { name: 'domain', short: 'd', takesValue: true, repeatable: true, valueName: '<name>', description: 'a name for the certificate (repeat; *.example.com for a wildcard)' },
+      { name: 'out', takesValue: true, valueName: '<dir>', description: 'writes privkey.pem (0600), cert.pem, chain.pem, fullchain.pem' },
+      { name: 'server', takesValue: true, valueName: '<url>', description: "ACME directory URL (default: Let's Encrypt production)" },
+      { name: 'staging', takesValue: false, description: "Let's Encrypt staging" },
+      { name: 'contact', takesValue: true, valueName: '<address>', description: 'contact address for the ACME account' },
+      { name: 'email', takesValue: true, valueName: '<address>', hidden: true, description: 'after "issue": old spelling of --contact (deprecated); before "issue": the box account' },
+      { name: 'agree-tos', takesValue: false, description: "accept the CA's terms of service (required)" },
+      { name: 'key-type', takesValue: true, valueName: '<type>', description: 'ec-p256 (default), ec-p384, rsa-2048, rsa-4096' },
+      { name: 'renew-within', takesValue: true, valueName: '<days>', description: 'do nothing while the certificate in --out covers the same names and expires in more than <days> days (or a duration: 30d)' },
+      { name: 'deploy-hook', takesValue: true, valueName: '<cmd>', description: 'run through sh after a new certificate is written' },
+      { name: 'dry-run', takesValue: false, description: 'a full order against the staging directory (or --server); saves no certificate, runs no deploy hook' },
+    ],
+    json: true,
+    details: `The deploy hook gets MIAB_CERT_DIR, MIAB_CERT_PATH, MIAB_KEY_PATH, MIAB_CHAIN_PATH,
+MIAB_FULLCHAIN_PATH, MIAB_DOMAINS (and certbot's RENEWED_LINEAGE, RENEWED_DOMAINS).
+The box account is MIAB_EMAIL (or --email before "issue"); --contact is the ACME contact.
+A private ACME CA (Pebble) needs NODE_EXTRA_CA_CERTS=<its CA file>.`,
+    load: async () => (await import('./issue.js')).issue,
+  },
+  {
+    name: 'help',
+    summary: "print a command's help",
+    usage: ['help [<command>]'],
+    options: [],
+    complete: 'commands',
+    load: async () => (await import('./help.js')).helpCommand,
+  },
+  {
+    name: 'completion',
+    summary: 'print a shell completion script (bash or zsh)',
+    usage: ['completion bash|zsh'],
+    options: [],
+    complete: 'shells',
+    details: `Install for bash:  miab-dns01 completion bash > ~/.local/share/bash-completion/completions/miab-dns01
+Install for zsh:   miab-dns01 completion zsh > ~/.zfunc/_miab-dns01   (with fpath+=~/.zfunc before compinit)`,
+    load: async () => (await import('./help.js')).completionCommand,
+  },
+  {
+    name: 'man',
+    summary: 'print the manual page (roff)',
+    usage: ['man'],
+    options: [],
+    details: 'Install: miab-dns01 man > ~/.local/share/man/man1/miab-dns01.1',
+    load: async () => (await import('./help.js')).manCommand,
+  },
+  {
+    name: 'hook',
+    summary: 'run a client hook (what the scripts in hooks/ call)',
+    usage: ['hook certbot-auth|certbot-cleanup|lego-exec|dehydrated-hook [<arg>...]'],
+    options: [],
+    hidden: true,
+    complete: 'hooks',
+    raw: true,
+    load: async () => (await import('./hook.js')).hookCommand,
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((command) => command.name === name);
+}
