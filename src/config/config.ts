@@ -115,8 +115,12 @@ export function normalizeFingerprint(raw: string, origin = 'MIAB_TLS_FINGERPRINT
 
 export function normalizeTotpSecret(raw: string, origin = 'MIAB_TOTP_SECRET'): string {
   const secret = raw.replace(/[\s-]/g, '').toUpperCase().replace(/=+$/, '');
-  if (!/^[A-Z2-7]{16,}$/.test(secret)) {
+  if (!/^[A-Z2-7]+$/.test(secret)) {
     throw new ConfigError('config-invalid', `${origin} must be the base32 secret shown when you enabled two-factor authentication (letters A-Z and digits 2-7)`);
+  }
+  // RFC 4226 asks for at least 128 bits, and the TOTP library refuses less; the box makes 160.
+  if (secret.length < 26) {
+    throw new ConfigError('config-invalid', `${origin} is ${secret.length} characters long: a TOTP secret has at least 26 base32 characters (Mail-in-a-Box shows 32); copy the whole secret`);
   }
   return secret;
 }

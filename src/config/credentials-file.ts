@@ -5,7 +5,7 @@
  * Comment rule (a password may contain `#`):
  * - a line whose first non-blank character is `#` or `;` is a comment;
  * - in a value, `#` starts a comment only when it follows a blank (` #`), so `pa#ss` is a
- *   password and `JBSWY3DPEHPK3PXP   # only when 2FA is on` is a secret and a comment;
+ *   password and `JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP   # only when 2FA is on` is a secret and a comment;
  * - a value in quotes (`"..."` or `'...'`) is taken verbatim, ` #` included; inside double
  *   quotes `\"` and `\\` stand for `"` and `\`. After the closing quote only a comment may follow.
  * Every error names the file and the line.
