@@ -21,7 +21,9 @@ export type UsageErrorCode =
   | 'auth-invalid-totp'
   | 'auth-not-admin'
   | 'tls-untrusted'
-  | 'tls-fingerprint-mismatch';
+  | 'tls-fingerprint-mismatch'
+  | 'serve-client-exists'
+  | 'serve-client-not-found';
 
 /** Codes for operations that failed at run time: exit 1. */
 export type OperationErrorCode =
@@ -58,6 +60,8 @@ const USAGE_CODES: ReadonlySet<string> = new Set<UsageErrorCode>([
   'auth-not-admin',
   'tls-untrusted',
   'tls-fingerprint-mismatch',
+  'serve-client-exists',
+  'serve-client-not-found',
 ]);
 
 export interface MiabDns01ErrorOptions {

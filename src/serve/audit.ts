@@ -1,0 +1,43 @@
+/**
+ * The audit log: one JSON object per request, mode 0600. Fields are chosen here and filled
+ * from already-checked data only (client name, normalized record name), never from headers or
+ * bodies as sent, so no password, key or box secret can reach it.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { chmod, open } from 'node:fs/promises';
+import { redact } from '../secrets.js';
+
+export type AuditAction = 'update' | 'present' | 'cleanup' | 'register' | 'health' | 'expire' | 'evict' | 'unknown';
+
+export interface AuditEntry {
+  readonly client: string | null;
+  readonly ip: string | null;
+  readonly action: AuditAction;
+  /** The record name asked for (normalized), or null when none could be read. */
+  readonly name: string | null;
+  readonly status: number;
+  /** A short machine word for refusals and notes (`forbidden`, `out_of_scope`, `wait_limit`, ...). */
+  readonly note?: string;
+  readonly durationMs?: number;
+}
+
+export interface AuditSink {
+  write(entry: AuditEntry): void;
+  close(): Promise<void>;
+}
+
+export const noAudit: AuditSink = { write: () => undefined, close: async () => undefined };
+
+export async function openAuditLog(path: string): Promise<AuditSink> {
+  // Create with 0600, and tighten a file that existed with a looser mode.
+  const handle = await open(path, 'a', 0o600);
+  await handle.close();
+  await chmod(path, 0o600);
+  const stream: WriteStream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+  return {
+    write(entry) {
+      stream.write(`${redact(JSON.stringify({ time: new Date().toISOString(), ...entry }))}\n`);
+    },
+    close: () => new Promise((resolve) => stream.end(() => resolve())),
+  };
+}

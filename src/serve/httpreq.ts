@@ -1,0 +1,76 @@
+/**
+ * lego's httpreq protocol (acme.sh calls it acmeproxy; libdns has a client): `POST /present`
+ * and `POST /cleanup` with HTTP Basic, body `{"fqdn", "value"}` or, in RAW mode,
+ * `{"domain", "token", "keyAuth"}` (keys in any case). The answer echoes what was received:
+ * acme.sh counts success only when the body holds the value in double quotes.
+ */
+import { txtValueFromKeyAuthorization, validateTxtValue } from '../challenge/names.js';
+import type { Logger } from '../util/log.js';
+import type { IncomingMessage } from 'node:http';
+import { failureBody, failureStatus, logFailure } from './failures.js';
+import { basicCredentials, parseJsonObject, stringField, type HandlerResult } from './http.js';
+import { fulldomainOf, type ClientRegistry } from './registry.js';
+import { domainForRecordName, normalizeRecordName, sourceAllowed } from './scope.js';
+import type { ChallengeWriter } from './writer.js';
+
+export interface HttpreqOptions {
+  readonly registry: ClientRegistry;
+  readonly writer: ChallengeWriter;
+  readonly log: Logger;
+}
+
+const UNAUTHORIZED_HEADERS = { 'www-authenticate': 'Basic realm="miab-dns01", charset="UTF-8"' };
+
+export async function handleHttpreq(action: 'present' | 'cleanup', request: IncomingMessage, rawBody: string, ip: string, options: HttpreqOptions): Promise<HandlerResult> {
+  const credentials = basicCredentials(request);
+  const client = credentials === undefined ? undefined : await options.registry.authenticate(credentials.username, credentials.password);
+  if (client === undefined) {
+    return { status: 401, body: { error: 'unauthorized' }, client: null, name: null, note: credentials === undefined ? 'no_credentials' : 'bad_credentials', headers: UNAUTHORIZED_HEADERS };
+  }
+  if (!sourceAllowed(client, ip)) return { status: 403, body: { error: 'forbidden' }, client: client.name, name: null, note: 'source_not_allowed' };
+  const body = parseJsonObject(rawBody);
+  if (body === undefined) return { status: 400, body: { error: 'malformed_json_payload' }, client: client.name, name: null };
+
+  const fqdn = stringField(body, 'fqdn');
+  const domainField = stringField(body, 'domain');
+  const keyAuth = stringField(body, 'keyAuth');
+  let domain: string | undefined;
+  let value: string;
+  let name: string | null;
+  let echo: Record<string, string>;
+  if (fqdn !== undefined) {
+    name = normalizeRecordName(fqdn) ?? null;
+    if (name === null) return { status: 400, body: { error: 'bad_fqdn' }, client: client.name, name: null };
+    value = stringField(body, 'value') ?? '';
+    domain = await domainForRecordName(client, name, (challengeName) => options.writer.target(challengeName));
+    echo = { fqdn, value };
+  } else if (domainField !== undefined && keyAuth !== undefined) {
+    const normalized = normalizeRecordName(domainField.replace(/^\*\./, ''));
+    if (normalized === undefined) return { status: 400, body: { error: 'bad_domain' }, client: client.name, name: null };
+    name = fulldomainOf(normalized);
+    value = txtValueFromKeyAuthorization(keyAuth);
+    domain = client.domains.includes(normalized) ? normalized : undefined;
+    echo = { domain: domainField, token: stringField(body, 'token') ?? '', keyAuth };
+  } else {
+    return { status: 400, body: { error: 'missing_fields' }, client: client.name, name: null };
+  }
+  if (domain === undefined) return { status: 403, body: { error: 'forbidden' }, client: client.name, name, note: 'out_of_scope' };
+  try {
+    validateTxtValue(value);
+  } catch {
+    return { status: 400, body: { error: 'bad_txt' }, client: client.name, name };
+  }
+  try {
+    if (action === 'present') {
+      const outcome = await options.writer.add(fulldomainOf(domain), value);
+      options.registry.touch(client);
+      return { status: 200, body: echo, client: client.name, name, ...(outcome.propagated ? {} : { note: 'wait_limit' }) };
+    }
+    await options.writer.cleanup(fulldomainOf(domain), value);
+    options.registry.touch(client);
+    return { status: 200, body: echo, client: client.name, name };
+  } catch (error) {
+    logFailure(options.log, `${action} ${name} for client ${client.name}`, error);
+    return { status: failureStatus(error), body: failureBody(error), client: client.name, name, note: 'write_failed' };
+  }
+}
