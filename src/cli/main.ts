@@ -22,6 +22,9 @@ Usage:
   miab-dns01 logout                                 end the cached session
   miab-dns01 issue -d <name> [-d <name>...] --out <dir> [options]
                                                     get a certificate (see issue --help)
+  miab-dns01 serve --listen <host:port> [options]   scoped credentials for remote machines
+                                                    (acme-dns + httpreq; see serve --help)
+  miab-dns01 clients add|list|remove                manage serve's clients (clients --help)
   miab-dns01 --help | --version
 
 <name> is example.com, *.example.com or _acme-challenge.example.com (trailing dot allowed).
@@ -67,6 +70,8 @@ export async function run(argv: readonly string[], env: Readonly<Record<string, 
   try {
     if (command === 'issue') {
       await (await import('./issue.js')).issue(rest, context);
+    } else if (command === 'serve' || command === 'clients') {
+      await (command === 'serve' ? (await import('./serve.js')).default : (await import('./clients.js')).default)(rest, context);
     } else if (command === 'hook') {
       await (await import('../adapters/dispatch.js')).runHook(rest, context);
     } else {
