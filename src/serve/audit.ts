@@ -7,7 +7,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { chmod, open } from 'node:fs/promises';
 import { redact } from '../secrets.js';
 
-export type AuditAction = 'update' | 'present' | 'cleanup' | 'register' | 'health' | 'expire' | 'evict' | 'unknown';
+export type AuditAction = 'update' | 'present' | 'cleanup' | 'register' | 'health' | 'scope' | 'expire' | 'evict' | 'unknown';
 
 export interface AuditEntry {
   readonly client: string | null;

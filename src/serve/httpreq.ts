@@ -9,7 +9,7 @@ import type { Logger } from '../util/log.js';
 import type { IncomingMessage } from 'node:http';
 import { failureBody, failureStatus, logFailure } from './failures.js';
 import { basicCredentials, parseJsonObject, stringField, type HandlerResult } from './http.js';
-import { fulldomainOf, type ClientRegistry } from './registry.js';
+import { fulldomainOf, type ClientRegistry, type ServeClient } from './registry.js';
 import { domainForRecordName, normalizeRecordName, sourceAllowed } from './scope.js';
 import type { ChallengeWriter } from './writer.js';
 
@@ -21,13 +21,55 @@ export interface HttpreqOptions {
 
 const UNAUTHORIZED_HEADERS = { 'www-authenticate': 'Basic realm="miab-dns01", charset="UTF-8"' };
 
-export async function handleHttpreq(action: 'present' | 'cleanup', request: IncomingMessage, rawBody: string, ip: string, options: HttpreqOptions): Promise<HandlerResult> {
+/** The authenticated client allowed from `ip`, or the refusal to answer. */
+async function authorize(request: IncomingMessage, ip: string, registry: ClientRegistry): Promise<ServeClient | HandlerResult> {
   const credentials = basicCredentials(request);
-  const client = credentials === undefined ? undefined : await options.registry.authenticate(credentials.username, credentials.password);
+  const client = credentials === undefined ? undefined : await registry.authenticate(credentials.username, credentials.password);
   if (client === undefined) {
     return { status: 401, body: { error: 'unauthorized' }, client: null, name: null, note: credentials === undefined ? 'no_credentials' : 'bad_credentials', headers: UNAUTHORIZED_HEADERS };
   }
   if (!sourceAllowed(client, ip)) return { status: 403, body: { error: 'forbidden' }, client: client.name, name: null, note: 'source_not_allowed' };
+  return client;
+}
+
+function isClient(value: ServeClient | HandlerResult): value is ServeClient {
+  return 'username' in value;
+}
+
+/** One domain of a client as `GET /scope` describes it (for serve-client stores). */
+export interface ScopeEntry {
+  readonly domain: string;
+  /** `_acme-challenge.<domain>` */
+  readonly challenge: string;
+  /** Where the value is written: the challenge name or its CNAME target. */
+  readonly target: string;
+  /** The box zone holding `target`. */
+  readonly zone: string;
+}
+
+/**
+ * `GET /scope` (our extension, same Basic auth): the client's own domains and where their
+ * values go, so a serve client can resolve names and wait on the right zone's nameservers.
+ */
+export async function handleScope(request: IncomingMessage, ip: string, options: HttpreqOptions): Promise<HandlerResult> {
+  const client = await authorize(request, ip, options.registry);
+  if (!isClient(client)) return client;
+  const domains: ScopeEntry[] = [];
+  for (const domain of client.domains) {
+    try {
+      const located = await options.writer.locate(fulldomainOf(domain));
+      domains.push({ domain, challenge: located.requestedName, target: located.fqdn, zone: located.zone });
+    } catch (error) {
+      logFailure(options.log, `scope of ${domain} for client ${client.name}`, error);
+    }
+  }
+  options.registry.touch(client);
+  return { status: 200, body: { client: client.name, domains }, client: client.name, name: null };
+}
+
+export async function handleHttpreq(action: 'present' | 'cleanup', request: IncomingMessage, rawBody: string, ip: string, options: HttpreqOptions): Promise<HandlerResult> {
+  const client = await authorize(request, ip, options.registry);
+  if (!isClient(client)) return client;
   const body = parseJsonObject(rawBody);
   if (body === undefined) return { status: 400, body: { error: 'malformed_json_payload' }, client: client.name, name: null };
 

@@ -12,7 +12,7 @@ import { AcmeDnsService } from './acme-dns.js';
 import type { AuditAction, AuditSink } from './audit.js';
 import { AddressRanges, sourceAddress } from './cidr.js';
 import { BodyTooLarge, readBody, sendJson, type HandlerResult } from './http.js';
-import { handleHttpreq } from './httpreq.js';
+import { handleHttpreq, handleScope } from './httpreq.js';
 import { Lockout, type LockoutOptions } from './lockout.js';
 import { ClientRegistry } from './registry.js';
 import { ChallengeWriter } from './writer.js';
@@ -47,9 +47,10 @@ export interface ServeInstance {
   close(graceMs?: number): Promise<void>;
 }
 
-function actionOf(method: string, path: string): { action: AuditAction; route: 'health' | 'register' | 'update' | 'present' | 'cleanup' | undefined } {
+function actionOf(method: string, path: string): { action: AuditAction; route: 'health' | 'scope' | 'register' | 'update' | 'present' | 'cleanup' | undefined } {
   const last = path.replace(/\/+$/, '').split('/').pop() ?? '';
   if (method === 'GET' && last === 'health') return { action: 'health', route: 'health' };
+  if (method === 'GET' && last === 'scope') return { action: 'scope', route: 'scope' };
   if (method === 'POST' && (last === 'register' || last === 'update' || last === 'present' || last === 'cleanup')) return { action: last, route: last };
   return { action: 'unknown', route: undefined };
 }
@@ -80,6 +81,10 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
       return { action, status: 404, body: { error: 'not_found' }, client: null, name: null };
     }
     if (target === 'health') return { action, status: 200, body: { status: 'ok' }, client: null, name: null };
+    if (target === 'scope') {
+      request.resume();
+      return { action, ...(await handleScope(request, ip, { registry, writer, log })) };
+    }
     const body = await readBody(request);
     if (target === 'register') {
       return { action, status: 403, body: { error: 'registration is closed: credentials come only from "miab-dns01 clients add" on the serve machine' }, client: null, name: null };

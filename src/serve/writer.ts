@@ -5,7 +5,7 @@
  * before its own HTTP timeout (lego: 30 s). Past the bound the write stands and the request is
  * answered anyway; the caller logs that the wait was cut short.
  */
-import type { ChallengeEngine, ChallengeRecord } from '../challenge/engine.js';
+import type { ChallengeEngine, ChallengeRecord, ChallengeTarget } from '../challenge/engine.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import type { Logger } from '../util/log.js';
 
@@ -32,6 +32,11 @@ export class ChallengeWriter {
   /** Resolves where `name` (an `_acme-challenge` name) is written, following CNAMEs. */
   async target(name: string): Promise<string> {
     return (await this.#engine.resolve(name)).fqdn;
+  }
+
+  /** Where `name` is written and the box zone holding that place. */
+  locate(name: string): Promise<ChallengeTarget> {
+    return this.#engine.resolve(name);
   }
 
   /** Writes one value (serialized). The wait is separate: see `waitFor`. */
