@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ConfigError, MiabDns01Error } from '../errors.js';
 import { normalizeDomain } from '../challenge/names.js';
 import { isRecord, readJsonFile, readTextFile, writePrivateFile } from '../state/files.js';
+import { withLock } from '../state/lock.js';
 import { hashSecret, newPassword, verifySecret } from './secret-hash.js';
 
 export interface ServeClient {
@@ -127,6 +128,10 @@ export class ClientRegistry {
     }
     if (options.domains.length === 0) throw new ConfigError('usage', '"clients add" needs at least one --domain');
     const domains = [...new Set(options.domains.map((domain) => normalizeDomain(domain)))];
+    return withLock(`${this.#file}.lock`, () => this.#add(options, domains));
+  }
+
+  async #add(options: { name: string; allowFrom: readonly string[]; serverUrl: string }, domains: readonly string[]): Promise<NewClientCredentials> {
     const clients = await this.list();
     if (clients.some((client) => client.name === options.name)) {
       throw new ConfigError('serve-client-exists', `a client named "${options.name}" exists; remove it first ("miab-dns01 clients remove ${options.name}") or pick another name`);
@@ -157,6 +162,10 @@ export class ClientRegistry {
   }
 
   async remove(name: string): Promise<void> {
+    await withLock(`${this.#file}.lock`, () => this.#remove(name));
+  }
+
+  async #remove(name: string): Promise<void> {
     const clients = await this.list();
     if (!clients.some((client) => client.name === name)) {
       throw new ConfigError('serve-client-not-found', `there is no client named "${name}"; "miab-dns01 clients list" shows the names`);
@@ -177,10 +186,11 @@ export class ClientRegistry {
   /** Notes a successful request; written at most once a second. */
   touch(client: ServeClient): void {
     this.#lastUse.set(client.name, new Date().toISOString());
+    // Unref'd: a pending note of last use must not keep a stopping process alive.
     this.#lastUseTimer ??= setTimeout(() => {
       this.#lastUseTimer = undefined;
       void this.flushLastUse().catch(() => undefined);
-    }, 1000);
+    }, 1000).unref();
   }
 
   async flushLastUse(): Promise<void> {

@@ -220,3 +220,18 @@ describe('scope and abuse', () => {
     for (const place of places) for (const secret of secrets) expect(place.includes(secret)).toBe(false);
   });
 });
+
+describe('registry changes while serve runs', () => {
+  it('a client added later works at once, a removed one is refused at once; list shows last use', async () => {
+    const { client } = await addClient(env, 'later', ['l.example.test']);
+    const value = newValue();
+    expect((await present(serve.url, client, '_acme-challenge.l.example.test.', value, '127.0.0.9')).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const list = await runCli(['clients', 'list'], { env });
+    expect(list.stdout).toMatch(/^later\t.*\tlast-use=\d{4}-\d\d-\d\dT/m);
+    const removed = await runCli(['clients', 'remove', 'later'], { env });
+    expect(removed.code).toBe(0);
+    expect((await present(serve.url, client, '_acme-challenge.l.example.test.', newValue(), '127.0.0.9')).status).toBe(401);
+    expect((await runCli(['clients', 'remove', 'later'], { env })).stderr).toContain('serve-client-not-found');
+  });
+});
