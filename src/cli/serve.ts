@@ -107,8 +107,13 @@ const serve: Command = async (tokens, context) => {
     isTTY: false,
   });
   const auditLogPath = single(args, 'audit-log');
-  const audit = auditLogPath === undefined ? noAudit : await openAuditLog(auditLogPath);
+  let audit = noAudit;
   try {
+    if (auditLogPath !== undefined) {
+      audit = await openAuditLog(auditLogPath, (error) => log.warn(`cannot write the audit log ${auditLogPath}: ${error.message}`)).catch((error: unknown) => {
+        throw new ConfigError('config-invalid', `cannot open the audit log ${auditLogPath}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
     // Fail at start, not at the first client's request, when the box configuration is wrong.
     const zones = await runtime.client.zones();
     const instance = await startServe({
@@ -122,6 +127,12 @@ const serve: Command = async (tokens, context) => {
       engine: runtime.engine,
       log,
       audit,
+    }).catch((error: unknown) => {
+      const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        throw new ConfigError('config-invalid', `cannot listen on ${listenText} (${code}): pick a free port and an address of this machine`);
+      }
+      throw error;
     });
     log.info(`listening on ${instance.url} (box ${runtime.config.apiUrl}, zones ${zones.join(', ') || '(none)'})`);
     await new Promise<void>((resolve) => {

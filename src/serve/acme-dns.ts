@@ -87,13 +87,17 @@ export class AcmeDnsService {
       // Eviction before the answer: once the client hears 200, at most two values are up.
       await this.#queue.run(async () => {
         const evicted = this.#slots.add({ client: client.name, domain, record, writtenAt: Date.now() });
-        for (const old of evicted) {
-          await writer.remove(old.record);
-          this.#slots.forget(old);
-          audit.write({ client: old.client, ip: null, action: 'evict', name: old.record.requestedName, status: 200 });
+        try {
+          for (const old of evicted) {
+            await writer.remove(old.record);
+            this.#slots.forget(old);
+            audit.write({ client: old.client, ip: null, action: 'evict', name: old.record.requestedName, status: 200 });
+          }
+        } finally {
+          // Saved either way: a value that could not be evicted still expires on time.
+          await this.#slots.save();
+          this.#schedule();
         }
-        await this.#slots.save();
-        this.#schedule();
       });
       const propagated = await writer.waitFor([record]);
       this.#options.registry.touch(client);

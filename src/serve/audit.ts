@@ -28,12 +28,14 @@ export interface AuditSink {
 
 export const noAudit: AuditSink = { write: () => undefined, close: async () => undefined };
 
-export async function openAuditLog(path: string): Promise<AuditSink> {
+/** @param onError told when a line cannot be written (disk full...): serving goes on. */
+export async function openAuditLog(path: string, onError: (error: Error) => void = () => undefined): Promise<AuditSink> {
   // Create with 0600, and tighten a file that existed with a looser mode.
   const handle = await open(path, 'a', 0o600);
   await handle.close();
   await chmod(path, 0o600);
   const stream: WriteStream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+  stream.on('error', onError);
   return {
     write(entry) {
       stream.write(`${redact(JSON.stringify({ time: new Date().toISOString(), ...entry }))}\n`);

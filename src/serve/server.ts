@@ -128,6 +128,8 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
     ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, listener)
     : createHttpServer(serverOptions, listener);
   server.keepAliveTimeout = 5_000;
+  // Many idle or slow sockets must not exhaust file descriptors: an ACME run needs a handful.
+  server.maxConnections = 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
