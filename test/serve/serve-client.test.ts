@@ -7,12 +7,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { BoxTransport } from '../../src/box/transport.js';
 import { ChallengeEngine } from '../../src/challenge/engine.js';
 import { waitForPropagation } from '../../src/propagation/wait.js';
 import { parsePropagationSettings } from '../../src/propagation/settings.js';
-import { loadServeClientConfig } from '../../src/providers/serve-client/config.js';
-import { ServeRecordStore } from '../../src/providers/serve-client/store.js';
+import { loadServeClientConfig, openServeClientStore } from '../../src/providers/serve-client/index.js';
 import { Journal } from '../../src/records/journal.js';
 import { silentLogger } from '../../src/util/log.js';
 import { txtAt } from '../clients/harness.js';
@@ -44,17 +42,16 @@ afterAll(async () => {
 async function remoteEngine(password: string): Promise<{ engine: ChallengeEngine; close(): Promise<void> }> {
   const passwordFile = join(scratch, `password-${Math.random().toString(36).slice(2)}`);
   await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-  const config = await loadServeClientConfig({ MIAB_DNS01_SERVE_URL: serve.url, MIAB_DNS01_SERVE_USERNAME: web.username, MIAB_DNS01_SERVE_PASSWORD_FILE: passwordFile });
-  const transport = new BoxTransport({ tls: { caPem: undefined, fingerprint: undefined }, log: silentLogger });
+  const { store, close } = await openServeClientStore({ MIAB_DNS01_SERVE_URL: serve.url, MIAB_DNS01_SERVE_USERNAME: web.username, MIAB_DNS01_SERVE_PASSWORD_FILE: passwordFile }, silentLogger);
   const propagation = parsePropagationSettings({ MIAB_DNS_RESOLVERS: `${topology.primaryAddress}:${topology.dnsPort}`, MIAB_DNS_PORT: String(topology.dnsPort), MIAB_PROPAGATION_TIMEOUT: '30' });
   const engine = new ChallengeEngine({
-    store: new ServeRecordStore(config, transport),
+    store,
     journal: new Journal(join(scratch, 'state')),
     apiUrl: serve.url,
     waitForRecords: async (records, signal) => void (await waitForPropagation(records, propagation, { signal })),
     log: silentLogger,
   });
-  return { engine, close: () => transport.close() };
+  return { engine, close };
 }
 
 function txt(name: string): string[] {
@@ -114,4 +111,12 @@ it('reports a wrong password and an out-of-scope name with stable codes', async 
   }
   expect(txt('_acme-challenge.b.example.test')).toEqual([]);
   expect(txt('_acme-challenge.x.other.test')).toEqual([]);
+});
+
+it('configuration: every missing variable in one error; clear-text http only on loopback; password file mode', async () => {
+  await expect(loadServeClientConfig({ MIAB_DNS01_SERVE_URL: 'https://certs.example.test' })).rejects.toThrow(/MIAB_DNS01_SERVE_USERNAME, MIAB_DNS01_SERVE_PASSWORD_FILE/);
+  await expect(loadServeClientConfig({ MIAB_DNS01_SERVE_URL: 'http://certs.example.test', MIAB_DNS01_SERVE_USERNAME: 'u', MIAB_DNS01_SERVE_PASSWORD: 'p-long-enough' })).rejects.toMatchObject({ code: 'config-insecure-url' });
+  const loose = join(scratch, 'loose');
+  await writeFile(loose, 'secret-password\n', { mode: 0o644 });
+  await expect(loadServeClientConfig({ MIAB_DNS01_SERVE_URL: 'https://certs.example.test', MIAB_DNS01_SERVE_USERNAME: 'u', MIAB_DNS01_SERVE_PASSWORD_FILE: loose })).rejects.toMatchObject({ code: 'config-insecure-permissions' });
 });

@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
-import { isLoopbackHost } from '../../config/config.js';
+import { isLoopbackHost, normalizeFingerprint, type TlsSettings } from '../../config/config.js';
 import { registerDerivedSecret, registerSecret } from '../../secrets.js';
 
 export interface ServeClientConfig {
@@ -14,6 +14,8 @@ export interface ServeClientConfig {
   readonly url: string;
   readonly username: string;
   readonly password: string;
+  /** MIAB_CA_FILE / MIAB_TLS_FINGERPRINT, applied to serve's certificate. */
+  readonly tls: TlsSettings;
 }
 
 export type ServeClientEnvironment = Readonly<Record<string, string | undefined>>;
@@ -59,5 +61,20 @@ export async function loadServeClientConfig(env: ServeClientEnvironment): Promis
     throw new ConfigError('config-insecure-url', `MIAB_DNS01_SERVE_URL=${rawUrl} would send the password in clear text; use https:// (plain http only on loopback)`);
   }
   registerDerivedSecret(Buffer.from(`${username}:${password ?? ''}`).toString('base64'));
-  return { url: rawUrl, username, password: password ?? '' };
+  return { url: rawUrl, username, password: password ?? '', tls: await tlsFrom(env) };
+}
+
+async function tlsFrom(env: ServeClientEnvironment): Promise<TlsSettings> {
+  const caFile = env.MIAB_CA_FILE;
+  let caPem: string | undefined;
+  if (caFile !== undefined && caFile !== '') {
+    try {
+      caPem = await readFile(caFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError('config-missing', `cannot read MIAB_CA_FILE=${caFile}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!caPem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('config-invalid', `MIAB_CA_FILE=${caFile} holds no PEM certificate`);
+  }
+  const fingerprint = env.MIAB_TLS_FINGERPRINT ? normalizeFingerprint(env.MIAB_TLS_FINGERPRINT) : undefined;
+  return { caPem, fingerprint };
 }
