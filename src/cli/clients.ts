@@ -16,6 +16,7 @@ export const CLIENTS_HELP = `miab-dns01 clients: credentials for "miab-dns01 ser
 Usage:
   miab-dns01 clients add <name> --domain <domain> [--domain <domain>]...
                          [--allow-from <cidr>]... [--server-url <url>]
+                         [--delegation-zone <box zone>]
   miab-dns01 clients list
   miab-dns01 clients remove <name>
 
@@ -24,6 +25,9 @@ add     creates a client allowed to write _acme-challenge.<domain> (apex and wil
         JSON document with its password: the only time it is shown. Its "acme_dns" member is
         the storage map lego (ACME_DNS_STORAGE_PATH), cert-manager and Caddy read as-is;
         "server_url" is --server-url (the URL clients reach serve at).
+        --delegation-zone: the domains are NOT on the box; each one's values go to
+        _acme-challenge.<subdomain>.<box zone> (its "fulldomain"), and you point
+        _acme-challenge.<domain> there with a CNAME in the domain's own DNS, as with acme-dns.
 list    names, domains, networks and last use (never a secret)
 remove  the client is refused at once, also by a running serve
 
@@ -35,6 +39,7 @@ const ADD_OPTIONS: readonly OptionSpec[] = [
   { name: 'domain', takesValue: true, repeatable: true },
   { name: 'allow-from', takesValue: true, repeatable: true },
   { name: 'server-url', takesValue: true },
+  { name: 'delegation-zone', takesValue: true },
 ];
 
 async function registryFor(args: ParsedArgs, context: CommandContext): Promise<ClientRegistry> {
@@ -61,7 +66,8 @@ const clients: Command = async (tokens, context) => {
     if (serverUrl !== '' && !/^https?:\/\/[^\s/]+/.test(serverUrl)) throw usage(`--server-url takes a URL such as https://certs.example.com:8443 (got ${JSON.stringify(serverUrl)})`);
     const allowFrom = (args.options.get('allow-from') ?? []).map((cidr) => parseCidr(cidr, '--allow-from'));
     const registry = await registryFor(args, context);
-    const created = await registry.add({ name, domains: args.options.get('domain') ?? [], allowFrom, serverUrl });
+    const delegationZone = single(args, 'delegation-zone');
+    const created = await registry.add({ name, domains: args.options.get('domain') ?? [], allowFrom, serverUrl, ...(delegationZone === undefined ? {} : { delegationZone }) });
     context.stdout(`${JSON.stringify(created, null, 2)}\n`);
     context.stderr(`miab-dns01: added client "${name}"; store the password now: it is not kept and cannot be shown again\n`);
     return;
@@ -73,7 +79,8 @@ const clients: Command = async (tokens, context) => {
     const lastUse = await registry.lastUse();
     const list = await registry.list();
     for (const client of list) {
-      context.stdout(`${client.name}\tdomains=${client.domains.join(',')}\tallow-from=${client.allowFrom.join(',') || 'any'}\tlast-use=${lastUse[client.name] ?? 'never'}\n`);
+      const delegated = client.delegationZone === undefined ? '' : `\tdelegated-to=${client.delegationZone}`;
+      context.stdout(`${client.name}\tdomains=${client.domains.join(',')}\tallow-from=${client.allowFrom.join(',') || 'any'}${delegated}\tlast-use=${lastUse[client.name] ?? 'never'}\n`);
     }
     if (list.length === 0) context.stderr('miab-dns01: no clients; add one with "miab-dns01 clients add <name> --domain <domain>"\n');
     return;

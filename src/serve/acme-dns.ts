@@ -12,7 +12,7 @@ import { AcmeDnsSlots, type SlotEntry } from './acme-dns-slots.js';
 import type { AuditSink } from './audit.js';
 import { failureBody, failureStatus, logFailure } from './failures.js';
 import { parseJsonObject, stringField, type HandlerResult } from './http.js';
-import { fulldomainOf, type ClientRegistry } from './registry.js';
+import { writeNameOf, type ClientRegistry } from './registry.js';
 import { domainBySubdomain, sourceAllowed } from './scope.js';
 import type { ChallengeWriter } from './writer.js';
 
@@ -74,7 +74,7 @@ export class AcmeDnsService {
     if (subdomain === undefined || !SUBDOMAIN_PATTERN.test(subdomain)) return { status: 400, body: { error: 'bad_subdomain' }, client: client.name, name: null };
     const domain = domainBySubdomain(client, subdomain.toLowerCase());
     if (domain === undefined) return forbidden(client.name, 'not_own_subdomain');
-    const name = fulldomainOf(domain);
+    const name = writeNameOf(client, domain);
     try {
       validateTxtValue(txt ?? '');
     } catch {

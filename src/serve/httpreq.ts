@@ -9,7 +9,7 @@ import type { Logger } from '../util/log.js';
 import type { IncomingMessage } from 'node:http';
 import { failureBody, failureStatus, logFailure } from './failures.js';
 import { basicCredentials, parseJsonObject, stringField, type HandlerResult } from './http.js';
-import { fulldomainOf, type ClientRegistry, type ServeClient } from './registry.js';
+import { fulldomainOf, writeNameOf, type ClientRegistry, type ServeClient } from './registry.js';
 import { domainForRecordName, normalizeRecordName, sourceAllowed } from './scope.js';
 import type { ChallengeWriter } from './writer.js';
 
@@ -57,8 +57,8 @@ export async function handleScope(request: IncomingMessage, ip: string, options:
   const domains: ScopeEntry[] = [];
   for (const domain of client.domains) {
     try {
-      const located = await options.writer.locate(fulldomainOf(domain));
-      domains.push({ domain, challenge: located.requestedName, target: located.fqdn, zone: located.zone });
+      const located = await options.writer.locate(writeNameOf(client, domain));
+      domains.push({ domain, challenge: fulldomainOf(domain), target: located.fqdn, zone: located.zone });
     } catch (error) {
       logFailure(options.log, `scope of ${domain} for client ${client.name}`, error);
     }
@@ -104,11 +104,11 @@ export async function handleHttpreq(action: 'present' | 'cleanup', request: Inco
   }
   try {
     if (action === 'present') {
-      const outcome = await options.writer.add(fulldomainOf(domain), value);
+      const outcome = await options.writer.add(writeNameOf(client, domain), value);
       options.registry.touch(client);
       return { status: 200, body: echo, client: client.name, name, ...(outcome.propagated ? {} : { note: 'wait_limit' }) };
     }
-    await options.writer.cleanup(fulldomainOf(domain), value);
+    await options.writer.cleanup(writeNameOf(client, domain), value);
     options.registry.touch(client);
     return { status: 200, body: echo, client: client.name, name };
   } catch (error) {

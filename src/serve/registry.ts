@@ -25,6 +25,12 @@ export interface ServeClient {
   readonly allowFrom: readonly string[];
   /** acme-dns subdomain (a UUID) for each domain. */
   readonly subdomains: Readonly<Record<string, string>>;
+  /**
+   * Delegation mode: the box zone that holds this client's records, because its domains are
+   * not on the box; each domain's values go to `_acme-challenge.<subdomain>.<zone>`, which
+   * the client's own DNS points `_acme-challenge.<domain>` at with a CNAME.
+   */
+  readonly delegationZone?: string;
   readonly createdAt: string;
 }
 
@@ -64,7 +70,8 @@ function isClient(value: unknown): value is ServeClient {
     Array.isArray(value.allowFrom) &&
     value.allowFrom.every((cidr) => typeof cidr === 'string') &&
     isRecord(value.subdomains) &&
-    typeof value.createdAt === 'string'
+    typeof value.createdAt === 'string' &&
+    (value.delegationZone === undefined || typeof value.delegationZone === 'string')
   );
 }
 
@@ -76,9 +83,18 @@ export function registryDir(stateDir: string): string {
   return join(stateDir, 'serve');
 }
 
-/** `_acme-challenge.<domain>`: where `serve` writes for a domain of the box's zones. */
+/** `_acme-challenge.<domain>`: the challenge name of a domain. */
 export function fulldomainOf(domain: string): string {
   return `_acme-challenge.${domain}`;
+}
+
+/**
+ * Where `serve` writes for one of the client's domains: its challenge name, or in delegation
+ * mode `_acme-challenge.<subdomain>.<delegation zone>` (the target of the client's CNAME).
+ */
+export function writeNameOf(client: ServeClient, domain: string): string {
+  const subdomain = client.subdomains[domain];
+  return client.delegationZone !== undefined && subdomain !== undefined ? fulldomainOf(`${subdomain}.${client.delegationZone}`) : fulldomainOf(domain);
 }
 
 export class ClientRegistry {
@@ -122,7 +138,7 @@ export class ClientRegistry {
     return parsed.clients;
   }
 
-  async add(options: { name: string; domains: readonly string[]; allowFrom: readonly string[]; serverUrl: string }): Promise<NewClientCredentials> {
+  async add(options: { name: string; domains: readonly string[]; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string }): Promise<NewClientCredentials> {
     if (!NAME_PATTERN.test(options.name)) {
       throw new ConfigError('usage', `client name ${JSON.stringify(options.name)}: use 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit`);
     }
@@ -131,7 +147,7 @@ export class ClientRegistry {
     return withLock(`${this.#file}.lock`, () => this.#add(options, domains));
   }
 
-  async #add(options: { name: string; allowFrom: readonly string[]; serverUrl: string }, domains: readonly string[]): Promise<NewClientCredentials> {
+  async #add(options: { name: string; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string }, domains: readonly string[]): Promise<NewClientCredentials> {
     const clients = await this.list();
     if (clients.some((client) => client.name === options.name)) {
       throw new ConfigError('serve-client-exists', `a client named "${options.name}" exists; remove it first ("miab-dns01 clients remove ${options.name}") or pick another name`);
@@ -144,6 +160,7 @@ export class ClientRegistry {
       domains,
       allowFrom: [...options.allowFrom],
       subdomains: Object.fromEntries(domains.map((domain) => [domain, randomUUID()])),
+      ...(options.delegationZone === undefined ? {} : { delegationZone: normalizeDomain(options.delegationZone) }),
       createdAt: new Date().toISOString(),
     };
     await this.#save([...clients, client]);
@@ -152,7 +169,7 @@ export class ClientRegistry {
       acmeDns[domain] = {
         username: client.username,
         password,
-        fulldomain: fulldomainOf(domain),
+        fulldomain: writeNameOf(client, domain),
         subdomain: client.subdomains[domain] ?? '',
         allowfrom: client.allowFrom,
         server_url: options.serverUrl,

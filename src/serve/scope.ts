@@ -5,7 +5,7 @@
  */
 import { normalizeDomain } from '../challenge/names.js';
 import { AddressRanges } from './cidr.js';
-import { fulldomainOf, type ServeClient } from './registry.js';
+import { fulldomainOf, writeNameOf, type ServeClient } from './registry.js';
 
 /** Whether the client may connect from `address` (no `--allow-from`: from anywhere). */
 export function sourceAllowed(client: ServeClient, address: string): boolean {
@@ -22,9 +22,9 @@ export function normalizeRecordName(input: string): string | undefined {
   }
 }
 
-/** The client's domain whose challenge name is exactly `name`, if any. */
+/** The client's domain whose challenge name (or, delegated, the name serve writes) is exactly `name`. */
 export function domainByChallengeName(client: ServeClient, name: string): string | undefined {
-  return client.domains.find((domain) => fulldomainOf(domain) === name);
+  return client.domains.find((domain) => fulldomainOf(domain) === name || writeNameOf(client, domain) === name);
 }
 
 /**
@@ -37,7 +37,7 @@ export async function domainForRecordName(client: ServeClient, name: string, tar
   if (direct !== undefined) return direct;
   for (const domain of client.domains) {
     try {
-      if ((await targetOf(fulldomainOf(domain))) === name) return domain;
+      if ((await targetOf(writeNameOf(client, domain))) === name) return domain;
     } catch {
       // A domain whose challenge name does not resolve cannot match; the others still may.
     }

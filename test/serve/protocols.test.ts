@@ -235,3 +235,30 @@ describe('registry changes while serve runs', () => {
     expect((await runCli(['clients', 'remove', 'later'], { env })).stderr).toContain('serve-client-not-found');
   });
 });
+
+describe('delegation mode (--delegation-zone)', () => {
+  it('a domain not on the box writes only at its own name in the box zone, by both protocols', async () => {
+    const { client } = await addClient(env, 'foreign', ['foreign.test'], ['--delegation-zone', 'other.test']);
+    const account = client.acme_dns['foreign.test'];
+    if (!account) throw new Error('no account');
+    expect(account.fulldomain).toBe(`_acme-challenge.${account.subdomain}.other.test`);
+    const first = newValue();
+    expect((await acmeDnsUpdate(serve.url, account, first, '127.0.0.10')).status).toBe(200);
+    expect(txt(account.fulldomain)).toEqual([first]);
+    // lego follows the CNAME and sends the target; a client that does not sends its own name.
+    const second = newValue();
+    expect((await present(serve.url, client, `${account.fulldomain}.`, second, '127.0.0.10')).status).toBe(200);
+    const third = newValue();
+    expect((await present(serve.url, client, '_acme-challenge.foreign.test.', third, '127.0.0.10')).status).toBe(200);
+    expect(txt(account.fulldomain).sort()).toEqual([first, second, third].sort());
+    expect(txt('_acme-challenge.foreign.test')).toEqual([]);
+    // Another delegated name in the same zone is not this client's.
+    const web1Sub = web1.acme_dns['a.example.test']?.subdomain ?? '';
+    expect((await present(serve.url, client, `_acme-challenge.${web1Sub}.other.test.`, newValue(), '127.0.0.10')).status).toBe(403);
+    expect((await present(serve.url, client, '_acme-challenge.other.test.', newValue(), '127.0.0.10')).status).toBe(403);
+    for (const value of [second, third]) {
+      expect((await send(serve.url, { path: '/cleanup', headers: basic(client.username, client.password), body: JSON.stringify({ fqdn: '_acme-challenge.foreign.test.', value }), from: '127.0.0.10' })).status).toBe(200);
+    }
+    expect(txt(account.fulldomain)).toEqual([first]);
+  });
+});
