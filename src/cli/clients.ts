@@ -3,7 +3,7 @@
  * Needs only the state dir (no box credentials): it can run before the box is configured.
  * `add` prints the password once, in the JSON that lego, cert-manager and Caddy read.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, MiabDns01Error } from '../errors.js';
 import { collectSettings } from '../config/settings.js';
 import { resolveStateDir } from '../config/config.js';
 import { parseCidr } from '../serve/cidr.js';
@@ -51,7 +51,18 @@ function usage(message: string): ConfigError {
   return new ConfigError('usage', `${message}; see "miab-dns01 clients --help"`);
 }
 
-const clients: Command = async (tokens, context) => {
+/** File-system failures (read-only or missing state dir) as a configuration error, not a crash. */
+function stateDirError(error: unknown): never {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+  if (error instanceof Error && !(error instanceof MiabDns01Error) && code !== undefined) {
+    throw new ConfigError('config-invalid', `cannot use the client registry under MIAB_STATE_DIR (${error.message}); use a writable --state-dir, the same as serve's`);
+  }
+  throw error;
+}
+
+const clients: Command = (tokens, context) => runClients(tokens, context).catch(stateDirError);
+
+const runClients: Command = async (tokens, context) => {
   const [sub, ...rest] = tokens;
   if (sub === undefined || sub === '--help' || rest.includes('--help')) {
     if (sub === undefined) throw usage('"clients" needs add, list or remove');
