@@ -3,8 +3,8 @@
  * from already-checked data only (client name, normalized record name), never from headers or
  * bodies as sent, so no password, key or box secret can reach it.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { chmod, open } from 'node:fs/promises';
+import type { WriteStream } from 'node:fs';
+import { openPrivateAppendStream } from '../state/files.js';
 import { redact } from '../secrets.js';
 
 export type AuditAction = 'update' | 'present' | 'cleanup' | 'register' | 'health' | 'scope' | 'expire' | 'evict' | 'unknown';
@@ -30,11 +30,7 @@ export const noAudit: AuditSink = { write: () => undefined, close: async () => u
 
 /** @param onError told when a line cannot be written (disk full...): serving goes on. */
 export async function openAuditLog(path: string, onError: (error: Error) => void = () => undefined): Promise<AuditSink> {
-  // Create with 0600, and tighten a file that existed with a looser mode.
-  const handle = await open(path, 'a', 0o600);
-  await handle.close();
-  await chmod(path, 0o600);
-  const stream: WriteStream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+  const stream: WriteStream = await openPrivateAppendStream(path);
   stream.on('error', onError);
   return {
     write(entry) {
