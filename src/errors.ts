@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   'nameserver-discovery-failed': { exit: 1, meaning: "the zone's nameservers could not be found" },
   'dns-query-failed': { exit: 1, meaning: 'a DNS query failed in a way no retry can mend (the message names the server and the error)' },
   'propagation-timeout': { exit: 1, meaning: 'not every nameserver served the value in time (the message shows what each said)' },
+  'state-corrupt': { exit: 1, meaning: 'a state file (e.g. the client registry of `serve`) is damaged: the message names it and how to recover' },
   'acme-failed': { exit: 1, meaning: "the ACME server refused, or the deploy hook failed; the server's problem document is in the message" },
   interrupted: { exit: 'signal', meaning: 'stopped by signal N (exit 128+N) after removing what the process wrote' },
 } as const satisfies Readonly<Record<string, ErrorCodeInfo>>;

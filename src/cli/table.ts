@@ -6,6 +6,7 @@
  */
 import type { HookContext } from '../adapters/context.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
+import { CLIENTS_DETAILS, CLIENTS_OPTIONS, SERVE_DETAILS, SERVE_OPTIONS } from './serve-spec.js';
 
 export interface CommandContext extends HookContext {
   /** `--json` was given: the result goes to stdout as JSON. */
@@ -146,6 +147,22 @@ Install for zsh:   miab-dns01 completion zsh > ~/.zfunc/_miab-dns01   (with fpat
     options: [],
     details: 'Install: miab-dns01 man > ~/.local/share/man/man1/miab-dns01.1',
     load: async () => (await import('./help.js')).manCommand,
+  },
+  {
+    name: 'serve',
+    summary: 'scoped DNS-01 credentials for remote machines (acme-dns + httpreq protocols)',
+    usage: ['serve --listen <host:port> [--tls-cert <pem> --tls-key <pem>] [--audit-log <file>] [--expire-after <dur>] [--trust-proxy <cidr>]...'],
+    options: SERVE_OPTIONS,
+    details: SERVE_DETAILS,
+    load: async () => (await import('./serve.js')).serve,
+  },
+  {
+    name: 'clients',
+    summary: "manage serve's clients: one credential per machine, limited to its names and networks",
+    usage: ['clients add <name> --domain <domain> [--domain <domain>]... [--allow-from <cidr>]... [--server-url <url>] [--delegation-zone <zone>]', 'clients list', 'clients remove <name>'],
+    options: CLIENTS_OPTIONS,
+    details: CLIENTS_DETAILS,
+    load: async () => (await import('./clients.js')).clients,
   },
   {
     name: 'hook',
