@@ -38,7 +38,8 @@ describe('help, completion and man page come from the command table', () => {
       const script = `${bashCompletion()}\nCOMP_WORDS=(${words.map((word) => `'${word}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _miab_dns01; printf '%s\\n' "\${COMPREPLY[@]}"`;
       return execFileSync('bash', ['-c', script], { encoding: 'utf8' }).split('\n').filter(Boolean);
     };
-    expect(complete(['miab-dns01', 'cl'])).toEqual(['cleanup']);
+    expect(complete(['miab-dns01', 'cl'])).toEqual(['cleanup', 'clients']);
+    expect(complete(['miab-dns01', 'cle'])).toEqual(['cleanup']);
     expect(complete(['miab-dns01', '--url', 'x', 'iss'])).toEqual(['issue']);
     expect(complete(['miab-dns01', 'issue', '--con'])).toEqual(expect.arrayContaining(['--contact', '--config']));
     expect(complete(['miab-dns01', 'cleanup', '--st'])).toEqual(['--stale', '--state-dir']);
