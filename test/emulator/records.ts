@@ -9,6 +9,9 @@ import { matchesDomainRe, sortDomains, zoneOf } from './domains.js';
 import type { JsonValue } from './python.js';
 import type { CustomRecord } from './types.js';
 
+/** The zone TTL every upstream record gets, and a fork record without its own TTL. */
+export const DEFAULT_RECORD_TTL = 86400;
+
 /** A ValueError from set_custom_dns_record: the daemon answers 400 with this text. */
 export class RecordError extends Error {}
 
@@ -59,7 +62,7 @@ export class CustomDnsStore {
    * empty A/AAAA without X-Forwarded-For). Returns the zone that changed, or null when
    * nothing changed (the daemon then answers "OK").
    */
-  set(qname: string, rtypeIn: string, valueIn: string | null, action: RecordAction): string | null {
+  set(qname: string, rtypeIn: string, valueIn: string | null, action: RecordAction, ttl?: number): string | null {
     const zone = zoneOf(qname, this.zones);
     if (zone === undefined) {
       throw new RecordError(`${qname} is not a domain name or a subdomain of a domain name managed by this box.`);
@@ -108,7 +111,8 @@ export class CustomDnsStore {
       next.push(r);
     }
     if ((action === 'add' || action === 'set') && needsAdd && value !== null) {
-      next.push({ qname, rtype, value });
+      // A TTL only comes with the fork's form body; removal ignores it (matches the value).
+      next.push(ttl === undefined ? { qname, rtype, value } : { qname, rtype, value, ttl });
       changed = true;
     }
     if (!changed) return null;
@@ -120,7 +124,7 @@ export class CustomDnsStore {
    * daemon.py dns_get_records: records filtered by exact qname/rtype, each with its zone and
    * its position in creation order and in the control panel's qname order.
    */
-  list(qname?: string, rtype?: string): JsonValue[] {
+  list(qname?: string, rtype?: string, withTtl = false): JsonValue[] {
     const records = this.stored.filter((r) => (!qname || r.qname === qname) && (!rtype || r.rtype === rtype));
     const domainOrder = sortDomains(
       records.map((r) => r.qname),
@@ -145,6 +149,9 @@ export class CustomDnsStore {
         'sort-order': { created: row.created, qname: row.qnameOrder },
       };
       if (row.zone) out.zone = row.zone;
+      // The fork lists every record's TTL; one set without `ttl` has the zone's 86400 s (a
+      // guess: the spec only says each record's TTL is included).
+      if (withTtl) out.ttl = row.record.ttl ?? DEFAULT_RECORD_TTL;
       return out;
     });
   }
