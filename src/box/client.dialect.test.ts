@@ -64,6 +64,21 @@ describe('BoxClient dialects', () => {
     expect(sent.map((request) => request.method)).toEqual(['POST', 'GET']);
   });
 
+  it('upstream: a listing whose records carry a ttl (only the fork lists one) blocks every later DELETE', async () => {
+    const forkListing: BoxResponse = { status: 200, headers: {}, text: JSON.stringify([{ qname: NAME, rtype: 'TXT', value: 'partner', ttl: 86400 }]) };
+    for (const read of [(box: BoxClient) => box.records(NAME, 'TXT'), (box: BoxClient) => box.cnames()]) {
+      const { client: box, sent } = client([forkListing]);
+      await read(box);
+      await expect(box.removeRecord(NAME, 'TXT', 'v')).rejects.toMatchObject({ code: 'box-dialect-mismatch', exitCode: 2, message: expect.stringContaining('MIAB_FLAVOR=power') });
+      expect(sent.map((request) => request.method)).toEqual(['GET']);
+    }
+    // An upstream listing (no ttl) changes nothing.
+    const { client: box, sent } = client([{ status: 200, headers: {}, text: JSON.stringify([{ qname: NAME, rtype: 'TXT', value: 'partner' }]) }]);
+    await box.records(NAME, 'TXT');
+    await box.removeRecord(NAME, 'TXT', 'v');
+    expect(sent.map((request) => request.method)).toEqual(['GET', 'DELETE']);
+  });
+
   it('upstream: other 400s stay box-rejected and do not block DELETEs', async () => {
     const { client: box, sent } = client([{ status: 400, headers: {}, text: 'Invalid name.' }]);
     await expect(box.addRecord(NAME, 'TXT', 'v')).rejects.toMatchObject({ code: 'box-rejected' });

@@ -7,7 +7,7 @@ import { AuthError, BoxApiError, MiabDns01Error } from '../errors.js';
 import type { Authenticator, LoginEndpoint, LoginResponse } from '../auth/types.js';
 import type { Logger } from '../util/log.js';
 import { sleep } from '../util/poll.js';
-import { deleteRefusedError, dialectMismatchError, isForkRefusal, UPSTREAM_DIALECT, writeBody, type BoxDialect, type WriteBody } from './dialect.js';
+import { deleteRefusedError, dialectMismatchError, isForkRefusal, listsForkTtl, UPSTREAM_DIALECT, writeBody, type BoxDialect, type WriteBody } from './dialect.js';
 import { neverReachedBox, type BoxMethod, type BoxResponse, type Transport } from './transport.js';
 
 /** A record as `GET /dns/custom...` lists it. */
@@ -183,6 +183,7 @@ export class BoxClient implements LoginEndpoint {
   #parseRecords(qname: string, rtype: ReadableRecordType, text: string): string[] {
     const records = parseJson(text, `GET /dns/custom/${qname}/${rtype}`);
     if (!Array.isArray(records)) throw new BoxApiError('box-http', `GET /dns/custom/${qname}/${rtype} did not answer a list`, { body: firstLine(text) });
+    this.#noteListing(records);
     return (records as BoxRecord[]).filter((record) => record.qname === qname && record.rtype === rtype).map((record) => record.value);
   }
 
@@ -191,6 +192,7 @@ export class BoxClient implements LoginEndpoint {
     const text = await this.#read('/dns/custom');
     const records = parseJson(text, 'GET /dns/custom');
     if (!Array.isArray(records)) throw new BoxApiError('box-http', 'GET /dns/custom did not answer a list', { body: firstLine(text) });
+    this.#noteListing(records);
     const cnames: Record<string, string> = {};
     for (const record of records as BoxRecord[]) {
       if (record.rtype === 'CNAME') cnames[record.qname.toLowerCase()] = record.value.toLowerCase().replace(/\.$/, '');
@@ -214,6 +216,14 @@ export class BoxClient implements LoginEndpoint {
 
   // --- internals ------------------------------------------------------------------------------
 
+  /**
+   * A listing in the upstream dialect whose records carry a TTL is the fork's: free evidence
+   * (no extra request) that guards the DELETE of a clean-up that read the name first.
+   */
+  #noteListing(rows: readonly unknown[]): void {
+    if (this.#dialect.flavor === 'upstream' && listsForkTtl(rows)) this.#forkDetected = true;
+  }
+
   async #read(path: string): Promise<string> {
     const response = await this.#retrying(`GET ${path}`, async () => {
       this.counts.reads += 1;
@@ -227,7 +237,8 @@ export class BoxClient implements LoginEndpoint {
     if (typeof value !== 'string' || value.trim() === '') {
       throw new MiabDns01Error('invalid-value', `refusing to send ${method} ${qname} without a value: the box would treat it as "every value"`);
     }
-    // In the upstream dialect, a DELETE on the fork removes every value at the name.
+    // In the upstream dialect, a DELETE on the fork removes every value at the name. A POST
+    // is still sent: on the fork it is refused harmlessly, and that refusal is the proof.
     if (method === 'DELETE' && this.#forkDetected) throw deleteRefusedError(qname);
     const path = `/dns/custom/${encodeQname(qname)}/${rtype}`;
     const body = writeBody(this.#dialect, method, value);

@@ -65,6 +65,14 @@ export function isForkRefusal(error: BoxApiError): boolean {
 
 const SET_FLAVOR = 'set MIAB_FLAVOR=power (or "flavor = power" in the credentials file)';
 
+/**
+ * Whether records listed by `GET /dns/custom...` carry a `ttl`: only the fork lists one (for
+ * every record), so a listing in the upstream dialect that has one shows the box is the fork.
+ */
+export function listsForkTtl(rows: readonly unknown[]): boolean {
+  return rows.some((row) => typeof row === 'object' && row !== null && 'ttl' in row);
+}
+
 /** The POST refused as the fork refuses a raw body: stop the run, nothing was written. */
 export function dialectMismatchError(qname: string, cause: unknown): ConfigError {
   return new ConfigError(
@@ -74,11 +82,11 @@ export function dialectMismatchError(qname: string, cause: unknown): ConfigError
   );
 }
 
-/** A DELETE refused by this client after the mismatch was seen. */
+/** A DELETE refused by this client once the box showed it is the fork. */
 export function deleteRefusedError(qname: string): ConfigError {
   return new ConfigError(
     'box-dialect-mismatch',
-    `not removing TXT ${qname}: this box speaks the Power Mail-in-a-Box dialect, where the DELETE this run would send removes EVERY value at the name. ${SET_FLAVOR}, then remove it with "miab-dns01 cleanup --stale"`,
+    `not removing TXT ${qname}: this box speaks the Power Mail-in-a-Box dialect (it refused a plain-body value, or lists its records with a per-record TTL), where the DELETE this run would send removes EVERY value at the name. ${SET_FLAVOR}, then remove it again (or run "miab-dns01 cleanup --stale")`,
   );
 }
 

@@ -263,7 +263,7 @@ export class ChallengeEngine {
         () => true,
       );
       if (stillThere) throw error;
-      if (isDialectMismatch(error)) log.info(`TXT ${record.fqdn} ${describeValue(record.value)} was never written (the box refused it); nothing to remove`);
+      if (isDialectMismatch(error)) log.info(`TXT ${record.fqdn} ${describeValue(record.value)} is not on the box; nothing to remove`);
       else log.info(`the box answered the removal of TXT ${record.fqdn} with an error (${error instanceof Error ? error.message : String(error)}), but the record is gone`);
     }
     await journal.remove({ apiUrl, fqdn: record.fqdn, value: record.value });
