@@ -59,6 +59,8 @@ describe('BoxClient dialects', () => {
     expect((error as Error).message).toContain('flavor = power');
     await expect(box.removeRecord(NAME, 'TXT', 'v')).rejects.toMatchObject({ code: 'box-dialect-mismatch', message: expect.stringContaining('EVERY value') });
     await expect(box.removeRecord('_acme-challenge.other.example.com', 'TXT', 'w')).rejects.toMatchObject({ code: 'box-dialect-mismatch' });
+    // No further write goes out: the next POST is refused here, not sent.
+    await expect(box.addRecord('_acme-challenge.other.example.com', 'TXT', 'w')).rejects.toMatchObject({ code: 'box-dialect-mismatch', message: expect.stringContaining('refused an earlier value') });
     // Reads still work (the engine reads back what is there).
     expect(await box.records(NAME, 'TXT')).toEqual([]);
     expect(sent.map((request) => request.method)).toEqual(['POST', 'GET']);

@@ -113,8 +113,12 @@ export class BoxClient implements LoginEndpoint {
   readonly #retry: RetryPolicy;
   readonly #signal: AbortSignal | undefined;
   readonly #dialect: BoxDialect;
-  /** Set once the box refused a value as the fork refuses a raw body: no DELETE goes out after. */
-  #forkDetected = false;
+  /**
+   * How this box showed it is the fork while we speak upstream's dialect: `refused` (it refused
+   * a value as the fork refuses a raw body: no write goes out after) or `listed` (its listing
+   * has per-record TTLs: no DELETE goes out after).
+   */
+  #forkSeen: 'refused' | 'listed' | undefined;
   #auth: Authenticator | undefined;
 
   constructor(options: BoxClientOptions) {
@@ -221,7 +225,7 @@ export class BoxClient implements LoginEndpoint {
    * (no extra request) that guards the DELETE of a clean-up that read the name first.
    */
   #noteListing(rows: readonly unknown[]): void {
-    if (this.#dialect.flavor === 'upstream' && listsForkTtl(rows)) this.#forkDetected = true;
+    if (this.#dialect.flavor === 'upstream' && listsForkTtl(rows)) this.#forkSeen ??= 'listed';
   }
 
   async #read(path: string): Promise<string> {
@@ -237,9 +241,10 @@ export class BoxClient implements LoginEndpoint {
     if (typeof value !== 'string' || value.trim() === '') {
       throw new MiabDns01Error('invalid-value', `refusing to send ${method} ${qname} without a value: the box would treat it as "every value"`);
     }
-    // In the upstream dialect, a DELETE on the fork removes every value at the name. A POST
-    // is still sent: on the fork it is refused harmlessly, and that refusal is the proof.
-    if (method === 'DELETE' && this.#forkDetected) throw deleteRefusedError(qname);
+    // In the upstream dialect, a DELETE on the fork removes every value at the name. After a
+    // mere listing a POST is still sent: the fork refuses it harmlessly, and that is the proof.
+    if (method === 'DELETE' && this.#forkSeen !== undefined) throw deleteRefusedError(qname);
+    if (method === 'POST' && this.#forkSeen === 'refused') throw dialectMismatchError(qname, undefined);
     const path = `/dns/custom/${encodeQname(qname)}/${rtype}`;
     const body = writeBody(this.#dialect, method, value);
     let ambiguous = false;
@@ -260,7 +265,7 @@ export class BoxClient implements LoginEndpoint {
         await this.#authenticated(method, path, body);
       } catch (error) {
         if (method === 'POST' && this.#dialect.flavor === 'upstream' && error instanceof BoxApiError && isForkRefusal(error)) {
-          this.#forkDetected = true;
+          this.#forkSeen = 'refused';
           throw dialectMismatchError(qname, error);
         }
         ambiguous = mayHaveApplied(error);

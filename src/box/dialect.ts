@@ -75,10 +75,12 @@ export function listsForkTtl(rows: readonly unknown[]): boolean {
 
 /** The POST refused as the fork refuses a raw body: stop the run, nothing was written. */
 export function dialectMismatchError(qname: string, cause: unknown): ConfigError {
+  // Without a cause: a later POST of the same process, not sent (the box would refuse it too).
+  const seen = cause === undefined ? `not adding TXT ${qname}: the box refused an earlier value with "${FORK_NO_VALUE_ANSWER}"` : `the box refused to add TXT ${qname} with "${FORK_NO_VALUE_ANSWER}" although a value was sent`;
   return new ConfigError(
     'box-dialect-mismatch',
-    `the box refused to add TXT ${qname} with "${FORK_NO_VALUE_ANSWER}" although a value was sent: it speaks the Power Mail-in-a-Box dialect (form bodies). Nothing was written, and no DELETE is sent to this box from now on, because in the dialect used so far a DELETE would remove EVERY value at the name. ${SET_FLAVOR} and run again`,
-    { cause },
+    `${seen}: it speaks the Power Mail-in-a-Box dialect (form bodies). Nothing was written, and no DELETE is sent to this box from now on, because in the dialect used so far a DELETE would remove EVERY value at the name. ${SET_FLAVOR} and run again`,
+    cause === undefined ? {} : { cause },
   );
 }
 

@@ -159,7 +159,16 @@ export class ChallengeEngine {
     };
     await journal.add(entry);
     this.#written.set(keyOf(record), record);
-    await store.appendTxt(record.fqdn, record.value);
+    try {
+      await store.appendTxt(record.fqdn, record.value);
+    } catch (error) {
+      if (isDialectMismatch(error)) {
+        // The box refused the value (or the client did not send it): nothing to take back.
+        this.#written.delete(keyOf(record));
+        await journal.remove({ apiUrl, fqdn: record.fqdn, value: record.value });
+      }
+      throw error;
+    }
     log.info(`added TXT ${record.fqdn} ${describeValue(record.value)} (zone ${record.zone})`);
   }
 
