@@ -39,7 +39,8 @@ describe('parseDialect', () => {
   it('takes a TTL in seconds or as a duration, with the power flavour', () => {
     expect(parseDialect('power', '60')).toEqual({ flavor: 'power', txtTtlSeconds: 60 });
     expect(parseDialect('power', '2m')).toEqual({ flavor: 'power', txtTtlSeconds: 120 });
-    for (const bad of ['0', '-1', 'soon', '1.5', '2d']) {
+    expect(parseDialect('power', '30')).toEqual({ flavor: 'power', txtTtlSeconds: 30 });
+    for (const bad of ['0', '-1', '29', 'soon', '1.5', '2d']) {
       expect(() => parseDialect('power', bad)).toThrow(expect.objectContaining({ code: 'config-invalid', message: expect.stringContaining('MIAB_TXT_TTL') }));
     }
   });

@@ -22,6 +22,8 @@ export type BoxFlavor = (typeof BOX_FLAVORS)[number];
  * raise TTLs below a few minutes anyway. Upstream gives every record the zone TTL (86400 s).
  */
 export const DEFAULT_CHALLENGE_TTL_SECONDS = 300;
+/** The fork raises any TTL below 30 s to 30 s (its TTL_MIN): refuse one it would change. */
+export const MIN_CHALLENGE_TTL_SECONDS = 30;
 /** The longest TTL we send: the zone TTL; a challenge record never needs more. */
 export const MAX_CHALLENGE_TTL_SECONDS = 86_400;
 
@@ -123,8 +125,11 @@ export function parseDialect(flavorRaw: string | undefined, ttlRaw: string | und
   if (!ttlGiven) return Object.freeze({ flavor, txtTtlSeconds: DEFAULT_CHALLENGE_TTL_SECONDS });
   const ms = parseDurationMs(ttlRaw, 's');
   const seconds = ms === undefined ? undefined : ms / 1000;
-  if (seconds === undefined || !Number.isInteger(seconds) || seconds < 1 || seconds > MAX_CHALLENGE_TTL_SECONDS) {
-    throw new ConfigError('config-invalid', `${ttlOrigin}=${JSON.stringify(ttlRaw)} must be ${durationForms('s')}, a whole number of seconds from 1 to ${MAX_CHALLENGE_TTL_SECONDS}`);
+  if (seconds === undefined || !Number.isInteger(seconds) || seconds < MIN_CHALLENGE_TTL_SECONDS || seconds > MAX_CHALLENGE_TTL_SECONDS) {
+    throw new ConfigError(
+      'config-invalid',
+      `${ttlOrigin}=${JSON.stringify(ttlRaw)} must be ${durationForms('s')}, a whole number of seconds from ${MIN_CHALLENGE_TTL_SECONDS} (Power Mail-in-a-Box raises anything shorter to 30) to ${MAX_CHALLENGE_TTL_SECONDS}`,
+    );
   }
   return Object.freeze({ flavor, txtTtlSeconds: seconds });
 }

@@ -16,7 +16,7 @@ import {
   pyStrip,
   type JsonValue,
 } from './python.js';
-import { RecordError, type CustomDnsStore, type RecordAction, type ZoneRenderer } from './records.js';
+import { FORK_TTL_MAX, FORK_TTL_MIN, pyRepr, RecordError, type CustomDnsStore, type RecordAction, type ZoneRenderer } from './records.js';
 import type { AuthKind, CustomRecord, EmulatorFlavor } from './types.js';
 
 export interface DaemonRequest {
@@ -262,9 +262,11 @@ export class Daemon {
     const value = pyStrip(form.get('value') ?? '');
     const ttlText = pyStrip(form.get('ttl') ?? '');
     if (ttlText === '') return { value };
-    // int() of the field; the fork's message for a bad TTL is a guess.
-    if (!/^[+-]?\d+$/.test(ttlText) || Number(ttlText) <= 0) return { error: 'Invalid TTL.' };
-    return { value, ttl: Number(ttlText) };
+    // A guess at the view: Python's int() of the field, its ValueError answered as a 400 like
+    // every ValueError of dns_set_record. The stored TTL is clamped to [30 s, 30 days], as the
+    // fork's write_custom_dns_config does.
+    if (!/^[+-]?\d+$/.test(ttlText)) return { error: `invalid literal for int() with base 10: ${pyRepr(ttlText)}` };
+    return { value, ttl: Math.min(Math.max(FORK_TTL_MIN, Number(ttlText)), FORK_TTL_MAX) };
   }
 
   /** /dns/custom/<qname>[/<rtype>] (dns_set_record). */

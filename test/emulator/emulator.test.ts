@@ -550,11 +550,11 @@ describe('Power Mail-in-a-Box dialect (flavor: power)', () => {
     const key = await login(emu);
     const listed = JSON.parse((await call(emu, 'GET', '/dns/custom', { auth: basic(ADMIN, key) })).text) as { value: string; ttl: number }[];
     expect(listed.map((r) => [r.value, r.ttl])).toEqual([
-      ['partner', 86400],
+      ['partner', null],
       ['token+1/=', 300],
     ]);
     const one = JSON.parse((await call(emu, 'GET', TXT, { auth: basic(ADMIN, key) })).text) as { ttl: number }[];
-    expect(one.map((r) => r.ttl)).toEqual([86400, 300]);
+    expect(one.map((r) => r.ttl)).toEqual([null, 300]);
   });
 
   it('a form DELETE removes exactly that value (its ttl is not needed); the partner stays', async () => {
@@ -595,13 +595,19 @@ describe('Power Mail-in-a-Box dialect (flavor: power)', () => {
     ]);
   });
 
-  it('refuses a ttl that is not a positive whole number', async () => {
+  it('refuses a ttl that is not a whole number, and clamps one to [30 s, 30 days]', async () => {
     const { emu } = await start({ flavor: 'power' });
-    for (const ttl of ['soon', '-5', '0', '1.5']) {
+    for (const ttl of ['soon', '1.5']) {
       const res = await call(emu, 'POST', TXT, form({ value: 'v', ttl }));
-      expect({ ttl, status: res.status }).toEqual({ ttl, status: 400 });
+      expect({ ttl, status: res.status, text: res.text }).toEqual({ ttl, status: 400, text: `invalid literal for int() with base 10: '${ttl}'` });
     }
     expect(emu.records()).toEqual([]);
+    await call(emu, 'POST', TXT, form({ value: 'short', ttl: '5' }));
+    await call(emu, 'POST', TXT, form({ value: 'long', ttl: '99999999' }));
+    expect(emu.records().map((r) => [r.value, r.ttl])).toEqual([
+      ['short', 30],
+      ['long', 2_592_000],
+    ]);
   });
 
   it('keeps upstream login, TOTP and session rules', async () => {

@@ -9,8 +9,9 @@ import { matchesDomainRe, sortDomains, zoneOf } from './domains.js';
 import type { JsonValue } from './python.js';
 import type { CustomRecord } from './types.js';
 
-/** The zone TTL every upstream record gets, and a fork record without its own TTL. */
-export const DEFAULT_RECORD_TTL = 86400;
+/** The TTL bounds the fork clamps a record's TTL to (dns_update.py TTL_MIN, TTL_MAX). */
+export const FORK_TTL_MIN = 30;
+export const FORK_TTL_MAX = 2_592_000;
 
 /** A ValueError from set_custom_dns_record: the daemon answers 400 with this text. */
 export class RecordError extends Error {}
@@ -18,7 +19,7 @@ export class RecordError extends Error {}
 export type RecordAction = 'add' | 'set' | 'remove';
 
 /** Python's repr() of a str, enough for the ipaddress error message. */
-function pyRepr(s: string): string {
+export function pyRepr(s: string): string {
   return s.includes("'") && !s.includes('"') ? `"${s}"` : `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
@@ -149,9 +150,10 @@ export class CustomDnsStore {
         'sort-order': { created: row.created, qname: row.qnameOrder },
       };
       if (row.zone) out.zone = row.zone;
-      // The fork lists every record's TTL; one set without `ttl` has the zone's 86400 s (a
-      // guess: the spec only says each record's TTL is included).
-      if (withTtl) out.ttl = row.record.ttl ?? DEFAULT_RECORD_TTL;
+      // The fork lists every record's TTL. One stored without a TTL (the zone's 86400 s
+      // applies) is listed as null: a guess, from the fork's get_custom_dns_config yielding
+      // None for it.
+      if (withTtl) out.ttl = row.record.ttl ?? null;
       return out;
     });
   }
