@@ -2,7 +2,8 @@
  * Power Mail-in-a-Box (the fork) through the real CLI, TOTP on, with a PARTNER value at the
  * challenge name that another client wrote and that must survive every step:
  * - `MIAB_FLAVOR=power`: form bodies with a short TTL, present/cleanup of a wildcard + apex
- *   pair, the TTL visible in GET, certbot and `issue` obtaining certificates from Pebble;
+ *   pair, the TTL visible in GET, certbot, lego, dehydrated and `issue` obtaining
+ *   certificates from Pebble;
  * - without it: the first POST is refused, the run stops with `box-dialect-mismatch` (exit 2)
  *   naming MIAB_FLAVOR=power, and NO DELETE reaches the box (on the fork, the upstream DELETE
  *   wipes every value of the name);
@@ -12,10 +13,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { certificateNames, runCertbot, type ClientRun } from './fixtures/acme-clients.js';
+import { certificateNames, runCertbot, runDehydrated, runLego, type ClientRun } from './fixtures/acme-clients.js';
 import { runCli } from './fixtures/cli.js';
 import { TEST_PASSWORD, TEST_TOTP_SECRET } from './fixtures/topology.js';
-import { challengeRecords, expectNoSecretLeak, failureDump, HOOKS, loginCount, NAMES, startClientSuite, UNRELATED, type ClientSuite } from './clients/harness.js';
+import { challengeRecords, expectNoSecretLeak, failureDump, HOOKS, loginCount, NAMES, startClientSuite, UNRELATED, type ClientSuite, type RunContext } from './clients/harness.js';
 import { startEmulator, type CustomRecord, type EmulatorFlavor, type MiabEmulator, type RequestLogEntry } from './emulator/index.js';
 
 const NAME = '_acme-challenge.a.example.test';
@@ -189,11 +190,32 @@ describe('ACME clients against Power Mail-in-a-Box (nsd + Pebble)', () => {
   let suite: ClientSuite;
   beforeAll(async () => {
     // UNRELATED is the partner here: a value at the apex's challenge name, not ours.
-    suite = await startClientSuite({ name: 'power', runs: 3, flavor: 'power' });
+    suite = await startClientSuite({ name: 'power', runs: 5, flavor: 'power' });
   });
   afterAll(async () => {
     await suite?.stop();
   });
+
+  /** What every client run against the fork with the flavour set must show. */
+  async function expectForkRunClean(run: ClientRun, context: RunContext): Promise<void> {
+    const { emulator, pebble } = suite.topology;
+    expect(run.timedOut).toBe(false);
+    expect(run.exitCode).toBe(0);
+    expect((await certificateNames(run.certPath ?? '')).sort()).toEqual([...NAMES].sort());
+    await pebble?.verifyIssued(await readFile(run.fullchainPath ?? '', 'utf8'));
+    const sent = writes(emulator);
+    const posts = sent.filter((request) => request.method === 'POST');
+    const deletes = sent.filter((request) => request.method === 'DELETE');
+    expect(posts).toHaveLength(3);
+    for (const post of posts) expect(formOf(post)).toMatchObject({ ttl: '300' });
+    // Each DELETE removed exactly a value this run POSTed at that name, by form.
+    expect(deletes.map((request) => `${request.path} ${formOf(request)?.value ?? '(raw body)'}`).sort()).toEqual(posts.map((request) => `${request.path} ${formOf(request)?.value ?? ''}`).sort());
+    expect(sent.every((request) => request.status === 200)).toBe(true);
+    expect(challengeRecords(emulator)).toEqual([UNRELATED]);
+    expect(await readdir(join(context.stateDir, 'journal')).catch(() => [])).toEqual([]);
+    expect(loginCount(emulator)).toBe(1);
+    await expectNoSecretLeak(context, run.commands);
+  }
 
   it('certbot with MIAB_FLAVOR=power issues apex + wildcard + second zone; the partner survives', async ({ onTestFailed }) => {
     let run: ClientRun | undefined;
@@ -211,23 +233,47 @@ describe('ACME clients against Power Mail-in-a-Box (nsd + Pebble)', () => {
       env: { ...context.env, MIAB_FLAVOR: 'power' },
       workDir: context.workDir,
     });
-    expect(run.timedOut).toBe(false);
-    expect(run.exitCode).toBe(0);
-    expect((await certificateNames(run.certPath ?? '')).sort()).toEqual([...NAMES].sort());
-    await pebble.verifyIssued(await readFile(run.fullchainPath ?? '', 'utf8'));
+    await expectForkRunClean(run, context);
+  });
 
-    const sent = writes(emulator);
-    const posts = sent.filter((request) => request.method === 'POST');
-    const deletes = sent.filter((request) => request.method === 'DELETE');
-    expect(posts).toHaveLength(3);
-    for (const post of posts) expect(formOf(post)).toMatchObject({ ttl: '300' });
-    // Each DELETE removed exactly a value this run POSTed at that name, by form.
-    expect(deletes.map((request) => `${request.path} ${formOf(request)?.value ?? '(raw body)'}`).sort()).toEqual(posts.map((request) => `${request.path} ${formOf(request)?.value ?? ''}`).sort());
-    expect(sent.every((request) => request.status === 200)).toBe(true);
-    expect(challengeRecords(emulator)).toEqual([UNRELATED]);
-    expect(await readdir(join(context.stateDir, 'journal')).catch(() => [])).toEqual([]);
-    expect(loginCount(emulator)).toBe(1);
-    await expectNoSecretLeak(context, run.commands);
+  it('lego (--dns exec) with MIAB_FLAVOR=power; the partner survives', async ({ onTestFailed }) => {
+    let run: ClientRun | undefined;
+    onTestFailed(failureDump(() => suite, () => run));
+    const { emulator, pebble, primaryAddress, dnsPort } = suite.topology;
+    if (!pebble) throw new Error('no Pebble');
+    emulator.clearLog();
+    const context = await suite.newRun('lego-power');
+    run = await runLego({
+      directoryUrl: pebble.directoryUrl,
+      caFile: pebble.caFile,
+      domains: NAMES,
+      execPath: join(HOOKS, 'lego-exec'),
+      mode: 'default',
+      resolvers: [`${primaryAddress}:${dnsPort}`],
+      env: { ...context.env, MIAB_FLAVOR: 'power' },
+      workDir: context.workDir,
+    });
+    await expectForkRunClean(run, context);
+  });
+
+  it('dehydrated (HOOK_CHAIN=yes) with MIAB_FLAVOR=power; the partner survives', async ({ onTestFailed }) => {
+    let run: ClientRun | undefined;
+    onTestFailed(failureDump(() => suite, () => run));
+    const { emulator, pebble } = suite.topology;
+    if (!pebble) throw new Error('no Pebble');
+    emulator.clearLog();
+    const context = await suite.newRun('dehydrated-power');
+    run = await runDehydrated({
+      directoryUrl: pebble.directoryUrl,
+      caFile: pebble.caFile,
+      domains: NAMES,
+      hook: join(HOOKS, 'dehydrated-hook'),
+      hookChain: true,
+      config: { KEYSIZE: '2048' },
+      env: { ...context.env, MIAB_FLAVOR: 'power' },
+      workDir: context.workDir,
+    });
+    await expectForkRunClean(run, context);
   });
 
   it('issue without the flavour: a three-name order stops at the first POST, nothing else is written, no DELETE at all', async () => {
