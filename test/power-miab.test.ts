@@ -190,7 +190,7 @@ describe('ACME clients against Power Mail-in-a-Box (nsd + Pebble)', () => {
   let suite: ClientSuite;
   beforeAll(async () => {
     // UNRELATED is the partner here: a value at the apex's challenge name, not ours.
-    suite = await startClientSuite({ name: 'power', runs: 5, flavor: 'power' });
+    suite = await startClientSuite({ name: 'power', runs: 6, flavor: 'power' });
   });
   afterAll(async () => {
     await suite?.stop();
@@ -274,6 +274,31 @@ describe('ACME clients against Power Mail-in-a-Box (nsd + Pebble)', () => {
       workDir: context.workDir,
     });
     await expectForkRunClean(run, context);
+  });
+
+  it('certbot without the flavour: the auth hook stops with the clear error, the cleanup hooks send no DELETE, the partner survives', async ({ onTestFailed }) => {
+    let run: ClientRun | undefined;
+    onTestFailed(failureDump(() => suite, () => run));
+    const { emulator, pebble } = suite.topology;
+    if (!pebble) throw new Error('no Pebble');
+    emulator.clearLog();
+    const context = await suite.newRun('certbot-upstream-dialect');
+    run = await runCertbot({
+      directoryUrl: pebble.directoryUrl,
+      caFile: pebble.caFile,
+      domains: NAMES,
+      authHook: join(HOOKS, 'certbot-auth'),
+      cleanupHook: join(HOOKS, 'certbot-cleanup'),
+      env: context.env,
+      workDir: context.workDir,
+    });
+    expect(run.timedOut).toBe(false);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.commands.map((command) => command.stderr).join('\n')).toContain('MIAB_FLAVOR=power');
+    expect(writes(emulator).filter((request) => request.method === 'POST').every((request) => request.status === 400)).toBe(true);
+    expect(emulator.requests.filter((request) => request.method === 'DELETE')).toEqual([]);
+    expect(challengeRecords(emulator)).toEqual([UNRELATED]);
+    expect(await readdir(join(context.stateDir, 'journal')).catch(() => [])).toEqual([]);
   });
 
   it('issue without the flavour: a three-name order stops at the first POST, nothing else is written, no DELETE at all', async () => {
