@@ -65,7 +65,7 @@ export function isForkRefusal(error: BoxApiError): boolean {
   return error.code === 'box-rejected' && error.status === 400 && error.body?.trim() === FORK_NO_VALUE_ANSWER;
 }
 
-const SET_FLAVOR = 'set MIAB_FLAVOR=power (or "flavor = power" in the credentials file)';
+const SET_FLAVOR = 'Set MIAB_FLAVOR=power (or "flavor = power" in the credentials file)';
 
 /**
  * Whether records listed by `GET /dns/custom...` carry a `ttl`: only the fork lists one (for
