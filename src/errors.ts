@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   'auth-not-admin': { exit: 2, meaning: 'the account is not an admin of the box' },
   'tls-untrusted': { exit: 2, meaning: "the box's certificate is not trusted: set `MIAB_CA_FILE` or `MIAB_TLS_FINGERPRINT`" },
   'tls-fingerprint-mismatch': { exit: 2, meaning: "the box's certificate is not the pinned one" },
+  'box-dialect-mismatch': { exit: 2, meaning: 'the box is Power Mail-in-a-Box (it refused a plain-body value): set `MIAB_FLAVOR=power`; no DELETE was sent, and records left are listed and journaled' },
   'serve-client-exists': { exit: 2, meaning: '`clients add`: a client of that name exists already' },
   'serve-client-not-found': { exit: 2, meaning: '`clients remove`: no client of that name' },
   'auth-session-rejected': { exit: 1, meaning: 'the box refused a fresh session too' },

@@ -58,7 +58,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const config = await loadBoxConfig({ env: options.env, flags: options.flags, configFile: options.configFile });
   const propagation = parsePropagationSettings(config.settings);
   const transport = new BoxTransport({ tls: config.tls, log, requestTimeoutMs: options.requestTimeoutMs });
-  const client = new BoxClient({ apiUrl: config.apiUrl, transport, log, retry: options.retry, signal: options.signal });
+  const client = new BoxClient({ apiUrl: config.apiUrl, transport, log, retry: options.retry, signal: options.signal, dialect: config.dialect });
   const auth =
     config.auth.kind === 'system-key'
       ? new SystemKeyAuthenticator(config.auth.keyFile)

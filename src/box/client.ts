@@ -7,6 +7,7 @@ import { AuthError, BoxApiError, MiabDns01Error } from '../errors.js';
 import type { Authenticator, LoginEndpoint, LoginResponse } from '../auth/types.js';
 import type { Logger } from '../util/log.js';
 import { sleep } from '../util/poll.js';
+import { deleteRefusedError, dialectMismatchError, isForkRefusal, listsForkTtl, UPSTREAM_DIALECT, writeBody, type BoxDialect, type WriteBody } from './dialect.js';
 import { neverReachedBox, type BoxMethod, type BoxResponse, type Transport } from './transport.js';
 
 /** A record as `GET /dns/custom...` lists it. */
@@ -44,6 +45,8 @@ export interface BoxClientOptions {
    * caller can take back what it wrote.
    */
   readonly signal?: AbortSignal;
+  /** How record writes are encoded: upstream's raw body or Power Mail-in-a-Box's form. @default upstream */
+  readonly dialect?: BoxDialect;
 }
 
 /** Counters a benchmark or test can read: what this client sent to the box. */
@@ -109,6 +112,13 @@ export class BoxClient implements LoginEndpoint {
   readonly #log: Logger;
   readonly #retry: RetryPolicy;
   readonly #signal: AbortSignal | undefined;
+  readonly #dialect: BoxDialect;
+  /**
+   * How this box showed it is the fork while we speak upstream's dialect: `refused` (it refused
+   * a value as the fork refuses a raw body: no write goes out after) or `listed` (its listing
+   * has per-record TTLs: no DELETE goes out after).
+   */
+  #forkSeen: 'refused' | 'listed' | undefined;
   #auth: Authenticator | undefined;
 
   constructor(options: BoxClientOptions) {
@@ -117,6 +127,7 @@ export class BoxClient implements LoginEndpoint {
     this.#log = options.log;
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#signal = options.signal;
+    this.#dialect = options.dialect ?? UPSTREAM_DIALECT;
   }
 
   /** Set after construction because the session authenticator logs in through this client. */
@@ -176,6 +187,7 @@ export class BoxClient implements LoginEndpoint {
   #parseRecords(qname: string, rtype: ReadableRecordType, text: string): string[] {
     const records = parseJson(text, `GET /dns/custom/${qname}/${rtype}`);
     if (!Array.isArray(records)) throw new BoxApiError('box-http', `GET /dns/custom/${qname}/${rtype} did not answer a list`, { body: firstLine(text) });
+    this.#noteListing(records);
     return (records as BoxRecord[]).filter((record) => record.qname === qname && record.rtype === rtype).map((record) => record.value);
   }
 
@@ -184,6 +196,7 @@ export class BoxClient implements LoginEndpoint {
     const text = await this.#read('/dns/custom');
     const records = parseJson(text, 'GET /dns/custom');
     if (!Array.isArray(records)) throw new BoxApiError('box-http', 'GET /dns/custom did not answer a list', { body: firstLine(text) });
+    this.#noteListing(records);
     const cnames: Record<string, string> = {};
     for (const record of records as BoxRecord[]) {
       if (record.rtype === 'CNAME') cnames[record.qname.toLowerCase()] = record.value.toLowerCase().replace(/\.$/, '');
@@ -207,6 +220,14 @@ export class BoxClient implements LoginEndpoint {
 
   // --- internals ------------------------------------------------------------------------------
 
+  /**
+   * A listing in the upstream dialect whose records carry a TTL is the fork's: free evidence
+   * (no extra request) that guards the DELETE of a clean-up that read the name first.
+   */
+  #noteListing(rows: readonly unknown[]): void {
+    if (this.#dialect.flavor === 'upstream' && listsForkTtl(rows)) this.#forkSeen ??= 'listed';
+  }
+
   async #read(path: string): Promise<string> {
     const response = await this.#retrying(`GET ${path}`, async () => {
       this.counts.reads += 1;
@@ -220,7 +241,12 @@ export class BoxClient implements LoginEndpoint {
     if (typeof value !== 'string' || value.trim() === '') {
       throw new MiabDns01Error('invalid-value', `refusing to send ${method} ${qname} without a value: the box would treat it as "every value"`);
     }
+    // In the upstream dialect, a DELETE on the fork removes every value at the name. After a
+    // mere listing a POST is still sent: the fork refuses it harmlessly, and that is the proof.
+    if (method === 'DELETE' && this.#forkSeen !== undefined) throw deleteRefusedError(qname);
+    if (method === 'POST' && this.#forkSeen === 'refused') throw dialectMismatchError(qname, undefined);
     const path = `/dns/custom/${encodeQname(qname)}/${rtype}`;
+    const body = writeBody(this.#dialect, method, value);
     let ambiguous = false;
     await this.#retrying(`${method} ${path}`, async () => {
       if (ambiguous) {
@@ -236,8 +262,12 @@ export class BoxClient implements LoginEndpoint {
       }
       try {
         this.counts.writes += 1;
-        await this.#authenticated(method, path, value);
+        await this.#authenticated(method, path, body);
       } catch (error) {
+        if (method === 'POST' && this.#dialect.flavor === 'upstream' && error instanceof BoxApiError && isForkRefusal(error)) {
+          this.#forkSeen = 'refused';
+          throw dialectMismatchError(qname, error);
+        }
         ambiguous = mayHaveApplied(error);
         throw error;
       }
@@ -265,20 +295,20 @@ export class BoxClient implements LoginEndpoint {
     }
   }
 
-  async #authenticated(method: BoxMethod, path: string, body?: string): Promise<BoxResponse> {
+  async #authenticated(method: BoxMethod, path: string, body?: WriteBody): Promise<BoxResponse> {
     const auth = this.authenticator;
     const headers = (authorization: string): Record<string, string> => ({
       authorization,
       accept: 'application/json',
-      ...(body === undefined ? {} : { 'content-type': 'text/plain; charset=us-ascii' }),
+      ...(body === undefined ? {} : { 'content-type': body.contentType }),
     });
     const first = await this.#fromAuthenticator(() => auth.authorization());
     // A read in flight is cut short by a signal; a write finishes (its undo may follow).
     const signal = method === 'GET' && this.#signal?.aborted !== true ? this.#signal : undefined;
-    let response = await this.#transport.send(method, `${this.apiUrl}${path}`, headers(first), body, signal);
+    let response = await this.#transport.send(method, `${this.apiUrl}${path}`, headers(first), body?.text, signal);
     if (response.status === 401 && !this.#notAdmin(response)) {
       const fresh = await this.#fromAuthenticator(() => auth.refreshAfterRejection(first));
-      if (fresh !== undefined) response = await this.#transport.send(method, `${this.apiUrl}${path}`, headers(fresh), body, signal);
+      if (fresh !== undefined) response = await this.#transport.send(method, `${this.apiUrl}${path}`, headers(fresh), body?.text, signal);
     }
     if (response.status >= 200 && response.status < 300) return response;
     throw this.#statusError(method, path, response);

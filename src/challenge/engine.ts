@@ -8,7 +8,7 @@
  * which would otherwise kill the process), removes every record this process wrote and still
  * owns before passing the error on.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, MiabDns01Error } from '../errors.js';
 import { processIdentity } from '../state/processes.js';
 import type { Journal, JournalEntry } from '../records/journal.js';
 import type { TxtRecordStore } from '../records/store.js';
@@ -159,7 +159,16 @@ export class ChallengeEngine {
     };
     await journal.add(entry);
     this.#written.set(keyOf(record), record);
-    await store.appendTxt(record.fqdn, record.value);
+    try {
+      await store.appendTxt(record.fqdn, record.value);
+    } catch (error) {
+      if (isDialectMismatch(error)) {
+        // The box refused the value (or the client did not send it): nothing to take back.
+        this.#written.delete(keyOf(record));
+        await journal.remove({ apiUrl, fqdn: record.fqdn, value: record.value });
+      }
+      throw error;
+    }
     log.info(`added TXT ${record.fqdn} ${describeValue(record.value)} (zone ${record.zone})`);
   }
 
@@ -263,7 +272,8 @@ export class ChallengeEngine {
         () => true,
       );
       if (stillThere) throw error;
-      log.info(`the box answered the removal of TXT ${record.fqdn} with an error (${error instanceof Error ? error.message : String(error)}), but the record is gone`);
+      if (isDialectMismatch(error)) log.info(`TXT ${record.fqdn} ${describeValue(record.value)} is not on the box; nothing to remove`);
+      else log.info(`the box answered the removal of TXT ${record.fqdn} with an error (${error instanceof Error ? error.message : String(error)}), but the record is gone`);
     }
     await journal.remove({ apiUrl, fqdn: record.fqdn, value: record.value });
     this.#written.delete(keyOf(record));
@@ -273,12 +283,20 @@ export class ChallengeEngine {
 
   /** Takes back everything this process wrote and still owns (on failure or on a signal). */
   async removeWritten(): Promise<void> {
+    // Left because the box speaks the other dialect: removing them would wipe their names.
+    const unsafe: ChallengeRecord[] = [];
     for (const record of this.pendingWrites) {
       try {
         await this.remove(record);
       } catch (error) {
-        this.#options.log.warn(`could not remove TXT ${record.fqdn}: ${error instanceof Error ? error.message : String(error)}; it stays in the journal for "miab-dns01 cleanup --stale"`);
+        if (isDialectMismatch(error)) unsafe.push(record);
+        else this.#options.log.warn(`could not remove TXT ${record.fqdn}: ${error instanceof Error ? error.message : String(error)}; it stays in the journal for "miab-dns01 cleanup --stale"`);
       }
+    }
+    if (unsafe.length > 0) {
+      this.#options.log.warn(
+        `could not undo safely: the box speaks the Power Mail-in-a-Box dialect, so no DELETE was sent. Left on the box and in the journal: ${unsafe.map((record) => `TXT ${record.fqdn} ${describeValue(record.value)}`).join(', ')}. Set MIAB_FLAVOR=power (or "flavor = power" in the credentials file), then run "miab-dns01 cleanup --stale"`,
+      );
     }
   }
 
@@ -290,6 +308,11 @@ export class ChallengeEngine {
       (entry) => entry.ownerPid === owner.pid && (entry.ownerStartTime === undefined || owner.startTime === undefined || entry.ownerStartTime === owner.startTime),
     );
   }
+}
+
+/** The box client refused a DELETE (or a POST) because the box speaks the fork's dialect. */
+function isDialectMismatch(error: unknown): boolean {
+  return error instanceof MiabDns01Error && error.code === 'box-dialect-mismatch';
 }
 
 /** Enough of a value to tell the two records of a wildcard + apex pair apart in a log. */

@@ -7,6 +7,7 @@
 import { access, constants, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { parseDialect, type BoxDialect } from '../box/dialect.js';
 import { ConfigError } from '../errors.js';
 import { parsePropagationSettings } from '../propagation/settings.js';
 import { collectSourcedSettings, combineProblems, SECRET_SETTINGS, type Environment, type SettingName, type SettingOrigins, type Settings, type SettingsSources } from './settings.js';
@@ -58,6 +59,11 @@ export interface BoxConfig {
   readonly settings: Settings;
   /** Where each setting came from (`--url`, `MIAB_URL`, `url (/etc/miab.conf line 1)`). */
   readonly origins: SettingOrigins;
+  /**
+   * Upstream Mail-in-a-Box or Power Mail-in-a-Box (`MIAB_FLAVOR`), with the fork's challenge
+   * TTL (`MIAB_TXT_TTL`). @default { flavor: 'upstream' }
+   */
+  readonly dialect: BoxDialect;
 }
 
 export function isLoopbackHost(hostname: string): boolean {
@@ -228,6 +234,7 @@ export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig
   }
   const fingerprint = raw.MIAB_TLS_FINGERPRINT ? problems.check(() => normalizeFingerprint(raw.MIAB_TLS_FINGERPRINT ?? '', where('MIAB_TLS_FINGERPRINT'))) : undefined;
   const stateDir = problems.check(() => resolveStateDir(raw.MIAB_STATE_DIR, sources.env, where('MIAB_STATE_DIR')));
+  const dialect = problems.check(() => parseDialect(raw.MIAB_FLAVOR, raw.MIAB_TXT_TTL, { flavor: where('MIAB_FLAVOR'), ttl: where('MIAB_TXT_TTL') }));
   const settings = Object.freeze(Object.fromEntries(Object.entries(raw).filter(([name]) => !SECRET_SETTINGS.has(name as SettingName)))) as Settings;
   // The propagation settings are parsed by their own module; checking them here reports
   // their problems with the others, and a value from the credentials file by its line.
@@ -241,8 +248,8 @@ export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig
       throw origin === undefined || variable === undefined || origin === variable ? error : new ConfigError(error.code, `${origin}: ${error.message}`);
     }
   });
-  if (problems.list.length > 0 || apiUrl === undefined || stateDir === undefined || resolved === undefined) throw combineProblems(problems.list);
-  const config: BoxConfig = Object.freeze({ apiUrl, auth: Object.freeze(resolved.auth), tls: Object.freeze({ caPem, fingerprint }), stateDir, settings, origins });
+  if (problems.list.length > 0 || apiUrl === undefined || stateDir === undefined || resolved === undefined || dialect === undefined) throw combineProblems(problems.list);
+  const config: BoxConfig = Object.freeze({ apiUrl, auth: Object.freeze(resolved.auth), tls: Object.freeze({ caPem, fingerprint }), stateDir, settings, origins, dialect });
   if (resolved.secrets !== undefined) SECRETS.set(config, Object.freeze(resolved.secrets));
   return config;
 }

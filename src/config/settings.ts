@@ -22,6 +22,8 @@ export const SETTING_NAMES = [
   'MIAB_NAMESERVERS',
   'MIAB_PROPAGATION_TIMEOUT',
   'MIAB_PROPAGATION_WAIT',
+  'MIAB_FLAVOR',
+  'MIAB_TXT_TTL',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];

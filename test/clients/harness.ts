@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { expect } from 'vitest';
-import type { CustomRecord, MiabEmulator } from '../emulator/index.js';
+import type { CustomRecord, EmulatorFlavor, MiabEmulator } from '../emulator/index.js';
 import type { ClientRun, CommandRun } from '../fixtures/acme-clients.js';
 import { REPO } from '../fixtures/cli.js';
 import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from '../fixtures/topology.js';
@@ -57,7 +57,7 @@ function clientEmail(index: number): string {
   return `client${index}@example.test`;
 }
 
-export async function startClientSuite(options: { runs: number; name: string; records?: readonly CustomRecord[] }): Promise<ClientSuite> {
+export async function startClientSuite(options: { runs: number; name: string; records?: readonly CustomRecord[]; flavor?: EmulatorFlavor }): Promise<ClientSuite> {
   const users = Array.from({ length: options.runs }, (_, index) => ({
     email: clientEmail(index + 1),
     password: TEST_PASSWORD,
@@ -66,7 +66,7 @@ export async function startClientSuite(options: { runs: number; name: string; re
   const root = await mkdtemp(join(tmpdir(), `miab-clients-${options.name}-`));
   let topology: Topology;
   try {
-    topology = await startTopology({ pebble: true, users, records: [UNRELATED, ...(options.records ?? [])] });
+    topology = await startTopology({ pebble: true, users, records: [UNRELATED, ...(options.records ?? [])], ...(options.flavor === undefined ? {} : { flavor: options.flavor }) });
   } catch (error) {
     await rm(root, { recursive: true, force: true });
     throw error;
