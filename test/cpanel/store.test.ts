@@ -56,7 +56,7 @@ describe('records on the zone', () => {
       ],
     });
     const provider = await h.open();
-    expect(await provider.check()).toEqual({ account: 'alice', zones: ['example.test', 'sub.example.test'] });
+    expect(await provider.check()).toMatchObject({ account: 'alice', authMode: 'token', session: undefined, zones: ['example.test', 'sub.example.test'] });
     expect(await provider.store.cnameTarget('_acme-challenge.www.example.test')).toBe('_acme-challenge.other.test');
     expect(await provider.store.cnameTarget('_acme-challenge.sub.example.test')).toBe('target.sub.example.test');
     await provider.store.appendTxt('_acme-challenge.a.sub.example.test', 'v');
