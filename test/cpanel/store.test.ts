@@ -15,9 +15,18 @@ const NAME = '_acme-challenge.example.test';
 
 for (const mode of ['token', 'otp-header', 'session'] as const satisfies readonly Mode[]) {
   describe(`record-store contract, ${mode}`, () => {
-    recordStoreConformance(async () => (await (await harness(mode)).open()).store);
+    recordStoreConformance(async () => (await (await harness(mode)).openViaRegistry()).store);
   });
 }
+
+describe('provider identity', () => {
+  it('keys the journal by the account: cpanel:<user>@<server>, never a box URL', async () => {
+    const h = await harness('token');
+    const provider = await h.openViaRegistry();
+    expect(provider.name).toBe('cpanel');
+    expect(provider.identity).toBe(`cpanel:alice@${h.emulator.url}`);
+  });
+});
 
 describe('records on the zone', () => {
   it('keeps a wildcard + apex pair as two records; removing one leaves the other and a partner written relative', async () => {
