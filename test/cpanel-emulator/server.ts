@@ -43,6 +43,8 @@ export interface CpanelEmulatorOptions {
   /** HTTP status of the HTML login page sent when a session is gone. GUESS. @default 401 */
   readonly sessionGoneStatus?: number;
   readonly records?: readonly SeedRecord[];
+  /** SOA serial of every zone at start (an emulator that replaces another on the same nameservers starts higher). */
+  readonly firstSerial?: number;
   readonly tls?: { readonly key: string; readonly cert: string };
   readonly now?: () => number;
   /**
@@ -137,7 +139,7 @@ export async function startCpanelEmulator(options: CpanelEmulatorOptions): Promi
   const host = options.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new Error(`the cPanel emulator listens on loopback only (got ${host})`);
   const now = options.now ?? Date.now;
-  const book = new ZoneBook([...options.zones, ...(options.parkedZones ?? [])], options.records ?? []);
+  const book = new ZoneBook([...options.zones, ...(options.parkedZones ?? [])], options.records ?? [], options.firstSerial);
   const tokens = new Map((options.tokens ?? []).map((token) => [token.token, { ...token }]));
   const sessions = new Map<string, Session>();
   const requests: CpanelRequestLogEntry[] = [];
