@@ -20,7 +20,7 @@ import { certificateNames, runCertbot, runCommand, runDehydrated, runLego, type 
 import { CLI, REPO, runCli, runProgram } from '../fixtures/cli.js';
 import { requireBinary } from '../fixtures/system.js';
 import { expectNoSecretLeak, failureDump, hookArgv, HOOKS, NAMES, shellQuote, txtAt, watchJournal } from '../clients/harness.js';
-import { AUTH_MODES, challengeTxt, CPANEL_PASSWORD, CPANEL_TOKEN, CPANEL_TOTP_SECRET, CPANEL_USER, expectAccountClean, PARTNER_NAME, PARTNER_VALUE, startCpanelTopology, writes, type AuthMode, type CpanelRun, type CpanelTopology } from './topology.js';
+import { AUTH_MODES, challengeTxt, CPANEL_PASSWORD, CPANEL_TOKEN, CPANEL_TOTP_SECRET, CPANEL_USER, expectAccountClean, PARTNER_NAME, PARTNER_VALUE, startCpanelTopology, writes, ZONES, type AuthMode, type CpanelRun, type CpanelTopology } from './topology.js';
 
 let topology: CpanelTopology;
 
@@ -200,27 +200,41 @@ console.log(JSON.stringify(result));
 }
 
 describe('stale serial during a real run', () => {
-  it('certbot (token): every write meets a foreign edit first, is re-read and retried, and the partner survives', async ({ onTestFailed }) => {
+  it('certbot (token): the zone changes under the first add and under the first removal; both re-read and retry, the partner survives', async ({ onTestFailed }) => {
     let client: ClientRun | undefined;
     onTestFailed(failureDump(suite, () => client));
     const run = await topology.newRun('certbot-race', 'token');
-    // Three adds and three removes: each of the first five finds the zone changed under it.
-    run.emulator.staleSerialOnNextWrites(5);
-    client = await runCertbot({
-      directoryUrl: topology.pebble.directoryUrl,
-      caFile: topology.pebble.caFile,
-      domains: NAMES,
-      authHook: join(HOOKS, 'certbot-auth'),
-      cleanupHook: join(HOOKS, 'certbot-cleanup'),
-      env: run.env,
-      workDir: run.workDir,
-    });
+    const { emulator } = run;
+    // Another editor changes the zone twice between our read and write of the first record...
+    emulator.staleSerialOnNextWrites(2);
+    // ...and twice again once all three values are in (certbot is validating): the removals
+    // then meet shifted line indexes and must still hit our lines, not the partner's.
+    let stop = false;
+    const raceCleanup = (async () => {
+      while (!stop && writes(emulator).adds < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (!stop) emulator.staleSerialOnNextWrites(2);
+    })();
+    try {
+      client = await runCertbot({
+        directoryUrl: topology.pebble.directoryUrl,
+        caFile: topology.pebble.caFile,
+        domains: NAMES,
+        authHook: join(HOOKS, 'certbot-auth'),
+        cleanupHook: join(HOOKS, 'certbot-cleanup'),
+        env: run.env,
+        workDir: run.workDir,
+      });
+    } finally {
+      stop = true;
+      await raceCleanup;
+    }
     expect(client.exitCode).toBe(0);
     await expectIssued(run, client.fullchainPath, client.certPath);
-    const refused = run.emulator.requests.filter((request) => request.path.includes('/DNS/mass_edit_zone') && request.uapiStatus === 0);
-    expect(refused).toHaveLength(5);
-    // The foreign edits are still in the zone: they were another editor's, not ours to undo.
-    expect(run.emulator.lines('example.test').filter((line) => line.type === 'comment' && line.text.startsWith('; edited elsewhere')).length).toBeGreaterThan(0);
+    const refused = emulator.requests.filter((request) => request.path.includes('/DNS/mass_edit_zone') && request.uapiStatus === 0);
+    expect(refused.map((request) => (/[?&]add=/.test(request.path) ? 'add' : 'remove'))).toEqual(['add', 'add', 'remove', 'remove']);
+    // The foreign edits stay in the zone: they were another editor's, not ours to undo.
+    const foreign = ZONES.flatMap((zone) => emulator.lines(zone)).filter((line) => line.type === 'comment' && line.text.startsWith('; edited elsewhere'));
+    expect(foreign).toHaveLength(4);
   });
 });
 
