@@ -51,7 +51,7 @@ export type RecordsWaiter = (records: readonly ChallengeRecord[], signal?: Abort
 export interface ChallengeEngineOptions {
   readonly store: TxtRecordStore;
   readonly journal: Journal;
-  /** Identifies the box in journal entries. */
+  /** The provider identity (`DnsProvider.identity`; for Mail-in-a-Box the admin API URL): keys the journal entries. */
   readonly apiUrl: string;
   readonly waitForRecords: RecordsWaiter;
   readonly log: Logger;

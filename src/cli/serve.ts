@@ -74,7 +74,7 @@ export const serve: CommandHandler = async (args, context) => {
       });
     }
     // Fail at start, not at the first client's request, when the box configuration is wrong.
-    const zones = await runtime.client.zones();
+    const zones = await runtime.provider.store.zones();
     const instance = await startServe({
       host: listen.host,
       port: listen.port,
@@ -93,7 +93,7 @@ export const serve: CommandHandler = async (args, context) => {
       }
       throw error;
     });
-    log.info(`listening on ${instance.url} (box ${runtime.config.apiUrl}, zones ${zones.join(', ') || '(none)'})`);
+    log.info(`listening on ${instance.url} (${runtime.provider.name} ${runtime.provider.identity}, zones ${zones.join(', ') || '(none)'})`);
     await new Promise<void>((resolve) => {
       if (context.signal.aborted) resolve();
       context.signal.addEventListener('abort', () => resolve(), { once: true });

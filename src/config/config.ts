@@ -7,10 +7,39 @@
 import { access, constants, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { parseDialect, type BoxDialect } from '../box/dialect.js';
+import { parseDialect, type BoxDialect } from '../providers/mailinabox/dialect.js';
 import { ConfigError } from '../errors.js';
 import { parsePropagationSettings } from '../propagation/settings.js';
-import { collectSourcedSettings, combineProblems, SECRET_SETTINGS, type Environment, type SettingName, type SettingOrigins, type Settings, type SettingsSources } from './settings.js';
+import { parseCpanelConfig, type CpanelConfig } from '../providers/cpanel/config.js';
+import {
+  collectSourcedSettings,
+  combineProblems,
+  SECRET_SETTINGS,
+  type Environment,
+  type SettingName,
+  type SettingOrigins,
+  type Settings,
+  type SettingsSources,
+  type SourcedSettings,
+} from './settings.js';
+
+/** The DNS hosts `--provider` / `MIAB_DNS01_PROVIDER` / the file's `provider` can name. */
+export const PROVIDER_NAMES = ['mailinabox', 'cpanel'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+export const DEFAULT_PROVIDER: ProviderName = 'mailinabox';
+
+/** The selected provider's own configuration (may hold secrets: only the registry reads it). */
+export type ProviderConfig = { readonly name: 'mailinabox'; readonly box: BoxConfig } | { readonly name: 'cpanel'; readonly cpanel: CpanelConfig };
+
+/** What every provider shares; holds no secret (library callers see it as `Runtime.config`). */
+export interface RuntimeConfig {
+  readonly provider: ProviderName;
+  readonly stateDir: string;
+  /** The raw settings without the secrets, for the propagation settings parser. */
+  readonly settings: Settings;
+  /** Where each setting came from (`--url`, `MIAB_URL`, `url (/etc/miab.conf line 1)`). */
+  readonly origins: SettingOrigins;
+}
 
 export const DEFAULT_SYSTEM_KEY_FILE = '/var/lib/mailinabox/api.key';
 /** Where the admin daemon listens on the box itself (no nginx, no `/admin` prefix). */
@@ -201,14 +230,39 @@ function resolveAuth(settings: Settings, origins: SettingOrigins, systemKeyUsabl
   return { auth: { kind: 'session', email: settings.MIAB_EMAIL.trim(), totp: settings.MIAB_TOTP_SECRET !== undefined && settings.MIAB_TOTP_SECRET !== '' }, secrets: { password, totpSecret } };
 }
 
-/**
- * Reads and validates everything needed to talk to the box, in one pass: every problem found
- * (missing settings, malformed values, unreadable files, bad propagation settings) is
- * reported in one `ConfigError`, each naming where the value came from.
- */
-export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig> {
-  const { settings: raw, origins } = await collectSourcedSettings(sources);
-  const problems = new Problems();
+/** `mailinabox` (default) or another name of PROVIDER_NAMES, any case. */
+export function parseProviderName(raw: string | undefined, origin = 'MIAB_DNS01_PROVIDER'): ProviderName {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_PROVIDER;
+  const name = raw.trim().toLowerCase();
+  const known = PROVIDER_NAMES.find((candidate) => candidate === name);
+  if (known === undefined) throw new ConfigError('config-invalid', `${origin}=${JSON.stringify(raw)} is not a known DNS provider; use one of: ${PROVIDER_NAMES.join(', ')}`);
+  return known;
+}
+
+/** The settings every provider shares: state dir and the propagation settings. */
+function commonSettings(sourced: SourcedSettings, env: Environment, problems: Problems): { stateDir: string | undefined; settings: Settings } {
+  const { settings: raw, origins } = sourced;
+  const where = (name: SettingName): string => origins.get(name) ?? name;
+  const stateDir = problems.check(() => resolveStateDir(raw.MIAB_STATE_DIR, env, where('MIAB_STATE_DIR')));
+  const settings = Object.freeze(Object.fromEntries(Object.entries(raw).filter(([name]) => !SECRET_SETTINGS.has(name as SettingName)))) as Settings;
+  // The propagation settings are parsed by their own module; checking them here reports
+  // their problems with the others, and a value from the credentials file by its line.
+  problems.check(() => {
+    try {
+      parsePropagationSettings(settings);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const variable = PROPAGATION_SETTINGS.find((name) => error.message.startsWith(name));
+      const origin = variable === undefined ? undefined : origins.get(variable);
+      throw origin === undefined || variable === undefined || origin === variable ? error : new ConfigError(error.code, `${origin}: ${error.message}`);
+    }
+  });
+  return { stateDir, settings };
+}
+
+/** The Mail-in-a-Box settings; problems go to `problems`, undefined when there were any. */
+async function boxConfigFrom(sourced: SourcedSettings, env: Environment, problems: Problems): Promise<BoxConfig | undefined> {
+  const { settings: raw, origins } = sourced;
   const where = (name: SettingName): string => origins.get(name) ?? name;
   const apiUrl = problems.check(() => normalizeApiUrl(raw.MIAB_URL ?? ON_BOX_URL, where('MIAB_URL')));
   const onLoopback = apiUrl !== undefined && isLoopbackHost(new URL(apiUrl).hostname);
@@ -233,25 +287,50 @@ export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig
     });
   }
   const fingerprint = raw.MIAB_TLS_FINGERPRINT ? problems.check(() => normalizeFingerprint(raw.MIAB_TLS_FINGERPRINT ?? '', where('MIAB_TLS_FINGERPRINT'))) : undefined;
-  const stateDir = problems.check(() => resolveStateDir(raw.MIAB_STATE_DIR, sources.env, where('MIAB_STATE_DIR')));
+  const { stateDir, settings } = commonSettings(sourced, env, problems);
   const dialect = problems.check(() => parseDialect(raw.MIAB_FLAVOR, raw.MIAB_TXT_TTL, { flavor: where('MIAB_FLAVOR'), ttl: where('MIAB_TXT_TTL') }));
-  const settings = Object.freeze(Object.fromEntries(Object.entries(raw).filter(([name]) => !SECRET_SETTINGS.has(name as SettingName)))) as Settings;
-  // The propagation settings are parsed by their own module; checking them here reports
-  // their problems with the others, and a value from the credentials file by its line.
-  problems.check(() => {
-    try {
-      parsePropagationSettings(settings);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      const variable = PROPAGATION_SETTINGS.find((name) => error.message.startsWith(name));
-      const origin = variable === undefined ? undefined : origins.get(variable);
-      throw origin === undefined || variable === undefined || origin === variable ? error : new ConfigError(error.code, `${origin}: ${error.message}`);
-    }
-  });
-  if (problems.list.length > 0 || apiUrl === undefined || stateDir === undefined || resolved === undefined || dialect === undefined) throw combineProblems(problems.list);
+  if (problems.list.length > 0 || apiUrl === undefined || stateDir === undefined || resolved === undefined || dialect === undefined) return undefined;
   const config: BoxConfig = Object.freeze({ apiUrl, auth: Object.freeze(resolved.auth), tls: Object.freeze({ caPem, fingerprint }), stateDir, settings, origins, dialect });
   if (resolved.secrets !== undefined) SECRETS.set(config, Object.freeze(resolved.secrets));
   return config;
+}
+
+/**
+ * Reads and validates everything needed to talk to the box, in one pass: every problem found
+ * (missing settings, malformed values, unreadable files, bad propagation settings) is
+ * reported in one `ConfigError`, each naming where the value came from.
+ */
+export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig> {
+  const problems = new Problems();
+  const config = await boxConfigFrom(await collectSourcedSettings(sources), sources.env, problems);
+  if (config === undefined) throw combineProblems(problems.list);
+  return config;
+}
+
+/**
+ * The one pass from flags, environment and credentials file to the selected provider's
+ * configuration and the shared settings. Every problem (the provider's and the shared ones)
+ * is reported in one `ConfigError`.
+ */
+export async function loadConfig(sources: SettingsSources): Promise<{ readonly config: RuntimeConfig; readonly provider: ProviderConfig }> {
+  const sourced = await collectSourcedSettings(sources);
+  const problems = new Problems();
+  const name = problems.check(() => parseProviderName(sourced.settings.MIAB_DNS01_PROVIDER, sourced.origins.get('MIAB_DNS01_PROVIDER')));
+  const shared = (stateDir: string): RuntimeConfig => Object.freeze({ provider: name ?? DEFAULT_PROVIDER, stateDir, settings: sourcedSettings(sourced), origins: sourced.origins });
+  if (name === 'mailinabox') {
+    const box = await boxConfigFrom(sourced, sources.env, problems);
+    if (box === undefined) throw combineProblems(problems.list);
+    return { config: shared(box.stateDir), provider: { name, box } };
+  }
+  const { stateDir } = commonSettings(sourced, sources.env, problems);
+  // Without a known provider there is nothing more to check against.
+  const cpanel = name === 'cpanel' ? problems.check(() => parseCpanelConfig(sources.env, sourced.providerFileValues)) : undefined;
+  if (problems.list.length > 0 || stateDir === undefined || cpanel === undefined) throw combineProblems(problems.list);
+  return { config: shared(stateDir), provider: { name: 'cpanel', cpanel } };
+}
+
+function sourcedSettings(sourced: SourcedSettings): Settings {
+  return Object.freeze(Object.fromEntries(Object.entries(sourced.settings).filter(([name]) => !SECRET_SETTINGS.has(name as SettingName)))) as Settings;
 }
 
 const PROPAGATION_SETTINGS: readonly SettingName[] = ['MIAB_DNS_RESOLVERS', 'MIAB_DNS_PORT', 'MIAB_NAMESERVERS', 'MIAB_PROPAGATION_TIMEOUT', 'MIAB_PROPAGATION_WAIT'];

@@ -5,7 +5,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config/config.js';
 import { openCpanelProvider, parseCpanelConfig, type CpanelProvider, type CpanelProviderOptions } from '../../src/providers/cpanel/index.js';
+import { openProvider } from '../../src/providers/index.js';
 import type { Logger } from '../../src/util/log.js';
 import { startCpanelEmulator, type CpanelEmulator, type CpanelEmulatorOptions } from '../cpanel-emulator/server.js';
 
@@ -19,6 +21,8 @@ export interface Harness {
   readonly env: Record<string, string>;
   readonly logs: string[];
   open(overrides?: Partial<CpanelProviderOptions>, env?: Record<string, string>): Promise<CpanelProvider>;
+  /** Opens the provider the way the runtime does: `MIAB_DNS01_PROVIDER=cpanel` through the one-pass config and the registry. */
+  openViaRegistry(env?: Record<string, string>): Promise<CpanelProvider>;
 }
 
 const emulators: CpanelEmulator[] = [];
@@ -55,6 +59,12 @@ export async function harness(mode: Mode, options: Partial<CpanelEmulatorOptions
     logs,
     async open(overrides = {}, extraEnv = {}) {
       const provider = await openCpanelProvider(parseCpanelConfig({ ...env, ...extraEnv }), { stateDir, log, ...overrides });
+      providers.push(provider);
+      return provider;
+    },
+    async openViaRegistry(extraEnv = {}) {
+      const { config, provider: providerConfig } = await loadConfig({ env: { ...env, ...extraEnv, MIAB_DNS01_PROVIDER: 'cpanel', MIAB_STATE_DIR: stateDir } });
+      const provider = await openProvider(providerConfig, { stateDir: config.stateDir, log, ownerPid: process.pid });
       providers.push(provider);
       return provider;
     },

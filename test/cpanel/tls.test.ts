@@ -34,7 +34,7 @@ afterAll(async () => {
 async function zonesVia(env: Record<string, string>): Promise<string[]> {
   const provider = await openCpanelProvider(parseCpanelConfig({ CPANEL_USERNAME: 'alice', CPANEL_TOKEN: TOKEN, ...env }), { stateDir, log: silentLogger });
   try {
-    return (await provider.check()).zones;
+    return [...(await provider.check()).zones];
   } finally {
     await provider.close();
   }

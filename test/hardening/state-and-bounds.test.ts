@@ -12,9 +12,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionAuthenticator, sessionPaths } from '../../src/auth/session.js';
-import { BoxClient } from '../../src/box/client.js';
-import type { BoxMethod, BoxResponse, Transport } from '../../src/box/transport.js';
+import { SessionAuthenticator, sessionPaths } from '../../src/providers/mailinabox/session.js';
+import { BoxClient } from '../../src/providers/mailinabox/client.js';
+import type { BoxMethod, BoxResponse, Transport } from '../../src/providers/mailinabox/transport.js';
 import { writePrivateFile } from '../../src/state/files.js';
 import { withLock } from '../../src/state/lock.js';
 import { silentLogger } from '../../src/util/log.js';

@@ -2,7 +2,7 @@
  * The serve-client provider: records through a `miab-dns01 serve` instance instead of the box.
  * `openServeClientStore` is what the composition root calls when MIAB_DNS01_SERVE_URL is set.
  */
-import { BoxTransport } from '../../box/transport.js';
+import { BoxTransport } from '../mailinabox/transport.js';
 import type { TxtRecordStore } from '../../records/store.js';
 import type { Logger } from '../../util/log.js';
 import { loadServeClientConfig, type ServeClientConfig, type ServeClientEnvironment } from './config.js';

@@ -12,7 +12,7 @@
  * - `txtValues(name)`: not offered by the protocol: throws.
  */
 import { AuthError, BoxApiError, ConfigError, MiabDns01Error } from '../../errors.js';
-import type { BoxResponse, Transport } from '../../box/transport.js';
+import type { BoxResponse, Transport } from '../mailinabox/transport.js';
 import type { TxtRecordStore } from '../../records/store.js';
 import type { ServeClientConfig } from './config.js';
 

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../../util/log.js';
 import { BoxTransport, connectionError, neverReachedBox } from './transport.js';
 
 const API_KEY = 'f'.repeat(64);

@@ -6,11 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { AuthError } from '../errors.js';
-import { registerDerivedSecret } from '../secrets.js';
-import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../state/files.js';
-import { withLock } from '../state/lock.js';
-import type { Logger } from '../util/log.js';
+import { AuthError } from '../../errors.js';
+import { registerDerivedSecret } from '../../secrets.js';
+import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../../state/files.js';
+import { withLock } from '../../state/lock.js';
+import type { Logger } from '../../util/log.js';
 import { basicAuthorization, type Authenticator, type LoginEndpoint, type LoginResponse } from './types.js';
 
 export interface SessionCredentials {

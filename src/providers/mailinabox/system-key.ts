@@ -3,8 +3,8 @@
  * username. The daemon writes a new key at every start, so a rejection re-reads the file.
  */
 import { readFile } from 'node:fs/promises';
-import { ConfigError } from '../errors.js';
-import { registerDerivedSecret } from '../secrets.js';
+import { ConfigError } from '../../errors.js';
+import { registerDerivedSecret } from '../../secrets.js';
 import { basicAuthorization, type Authenticator } from './types.js';
 
 export class SystemKeyAuthenticator implements Authenticator {

@@ -1,7 +1,7 @@
 /** The box client in both dialects, and its refusal to DELETE once the box turned out to be the fork. */
 import { describe, expect, it } from 'vitest';
-import type { Authenticator } from '../auth/types.js';
-import { silentLogger } from '../util/log.js';
+import type { Authenticator } from './types.js';
+import { silentLogger } from '../../util/log.js';
 import { BoxClient } from './client.js';
 import type { BoxDialect } from './dialect.js';
 import type { BoxMethod, BoxResponse, Transport } from './transport.js';

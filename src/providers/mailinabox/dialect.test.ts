@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoxApiError } from '../errors.js';
+import { BoxApiError } from '../../errors.js';
 import { DEFAULT_CHALLENGE_TTL_SECONDS, FORK_NO_VALUE_ANSWER, isForkRefusal, parseDialect, parseFlavor, writeBody } from './dialect.js';
 
 describe('writeBody', () => {

@@ -8,8 +8,8 @@
  * flavour is an explicit setting, and the one safe symptom of a wrong setting (a POST refused
  * with "No value for the record provided.") stops every later DELETE of the process.
  */
-import { ConfigError, type BoxApiError } from '../errors.js';
-import { durationForms, parseDurationMs } from '../util/duration.js';
+import { ConfigError, type BoxApiError } from '../../errors.js';
+import { durationForms, parseDurationMs } from '../../util/duration.js';
 
 export const BOX_FLAVORS = ['upstream', 'power'] as const;
 /** `upstream`: Mail-in-a-Box; `power`: Power Mail-in-a-Box. */

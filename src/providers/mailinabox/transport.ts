@@ -6,9 +6,9 @@
 import type { TLSSocket } from 'node:tls';
 import { rootCertificates } from 'node:tls';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
-import { BoxApiError } from '../errors.js';
-import type { TlsSettings } from '../config/config.js';
-import type { Logger } from '../util/log.js';
+import { BoxApiError } from '../../errors.js';
+import type { TlsSettings } from '../../config/config.js';
+import type { Logger } from '../../util/log.js';
 
 export type BoxMethod = 'GET' | 'POST' | 'DELETE';
 

@@ -3,10 +3,10 @@
  * here: `PUT` (replaces every value of a name, wiping the other value of a wildcard+apex pair)
  * and a `DELETE` without a value (removes every value).
  */
-import { AuthError, BoxApiError, MiabDns01Error } from '../errors.js';
-import type { Authenticator, LoginEndpoint, LoginResponse } from '../auth/types.js';
-import type { Logger } from '../util/log.js';
-import { sleep } from '../util/poll.js';
+import { AuthError, BoxApiError, MiabDns01Error } from '../../errors.js';
+import type { Authenticator, LoginEndpoint, LoginResponse } from './types.js';
+import type { Logger } from '../../util/log.js';
+import { sleep } from '../../util/poll.js';
 import { deleteRefusedError, dialectMismatchError, isForkRefusal, listsForkTtl, UPSTREAM_DIALECT, writeBody, type BoxDialect, type WriteBody } from './dialect.js';
 import { neverReachedBox, type BoxMethod, type BoxResponse, type Transport } from './transport.js';
 

@@ -10,7 +10,7 @@
  * caller holds the login lock around `reserveTotpCode` and the login it is used for).
  */
 import { generateSync } from 'otplib';
-import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../state/files.js';
+import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../../state/files.js';
 
 export const TOTP_STEP_SECONDS = 30;
 

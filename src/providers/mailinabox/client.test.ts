@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../util/log.js';
-import type { Authenticator } from '../auth/types.js';
+import { silentLogger } from '../../util/log.js';
+import type { Authenticator } from './types.js';
 import { BoxClient, firstLine, type RetryPolicy } from './client.js';
 import type { BoxMethod, BoxResponse, Transport } from './transport.js';
 

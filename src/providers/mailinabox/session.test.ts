@@ -2,8 +2,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BoxApiError } from '../errors.js';
-import { silentLogger } from '../util/log.js';
+import { BoxApiError } from '../../errors.js';
+import { silentLogger } from '../../util/log.js';
 import { SessionAuthenticator } from './session.js';
 import type { LoginEndpoint, LoginResponse } from './types.js';
 

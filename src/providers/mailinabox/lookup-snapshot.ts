@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../state/files.js';
+import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../../state/files.js';
 
 export interface LookupSource {
   zones(): Promise<string[]>;

@@ -3,9 +3,9 @@
  * delegation go through a snapshot shared by the processes of one ACME run; the CNAME safety
  * check before a write and the writes themselves always go to the box.
  */
-import type { BoxClient } from '../box/client.js';
+import type { BoxClient } from './client.js';
 import { LookupSnapshot, type LookupSnapshotOptions } from './lookup-snapshot.js';
-import type { TxtRecordStore } from './store.js';
+import type { TxtRecordStore } from '../../records/store.js';
 
 export class BoxRecordStore implements TxtRecordStore {
   readonly #client: BoxClient;
