@@ -11,6 +11,7 @@ import { parseDialect, type BoxDialect } from '../providers/mailinabox/dialect.j
 import { ConfigError } from '../errors.js';
 import { parsePropagationSettings } from '../propagation/settings.js';
 import { parseCpanelConfig, type CpanelConfig } from '../providers/cpanel/config.js';
+import { loadServeClientConfig, usesServe, type ServeClientConfig } from '../providers/serve-client/config.js';
 import {
   collectSourcedSettings,
   combineProblems,
@@ -24,12 +25,15 @@ import {
 } from './settings.js';
 
 /** The DNS hosts `--provider` / `MIAB_DNS01_PROVIDER` / the file's `provider` can name. */
-export const PROVIDER_NAMES = ['mailinabox', 'cpanel'] as const;
+export const PROVIDER_NAMES = ['mailinabox', 'cpanel', 'serve'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 export const DEFAULT_PROVIDER: ProviderName = 'mailinabox';
 
 /** The selected provider's own configuration (may hold secrets: only the registry reads it). */
-export type ProviderConfig = { readonly name: 'mailinabox'; readonly box: BoxConfig } | { readonly name: 'cpanel'; readonly cpanel: CpanelConfig };
+export type ProviderConfig =
+  | { readonly name: 'mailinabox'; readonly box: BoxConfig }
+  | { readonly name: 'cpanel'; readonly cpanel: CpanelConfig }
+  | { readonly name: 'serve'; readonly serve: ServeClientConfig };
 
 /** What every provider shares; holds no secret (library callers see it as `Runtime.config`). */
 export interface RuntimeConfig {
@@ -230,9 +234,12 @@ function resolveAuth(settings: Settings, origins: SettingOrigins, systemKeyUsabl
   return { auth: { kind: 'session', email: settings.MIAB_EMAIL.trim(), totp: settings.MIAB_TOTP_SECRET !== undefined && settings.MIAB_TOTP_SECRET !== '' }, secrets: { password, totpSecret } };
 }
 
-/** `mailinabox` (default) or another name of PROVIDER_NAMES, any case. */
-export function parseProviderName(raw: string | undefined, origin = 'MIAB_DNS01_PROVIDER'): ProviderName {
-  if (raw === undefined || raw.trim() === '') return DEFAULT_PROVIDER;
+/**
+ * `mailinabox` (default) or another name of PROVIDER_NAMES, any case. Unset, a machine given
+ * MIAB_DNS01_SERVE_URL talks to a `serve` instance: it holds no host credentials at all.
+ */
+export function parseProviderName(raw: string | undefined, origin = 'MIAB_DNS01_PROVIDER', env: Environment = {}): ProviderName {
+  if (raw === undefined || raw.trim() === '') return usesServe(env) ? 'serve' : DEFAULT_PROVIDER;
   const name = raw.trim().toLowerCase();
   const known = PROVIDER_NAMES.find((candidate) => candidate === name);
   if (known === undefined) throw new ConfigError('config-invalid', `${origin}=${JSON.stringify(raw)} is not a known DNS provider; use one of: ${PROVIDER_NAMES.join(', ')}`);
@@ -315,7 +322,7 @@ export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig
 export async function loadConfig(sources: SettingsSources): Promise<{ readonly config: RuntimeConfig; readonly provider: ProviderConfig }> {
   const sourced = await collectSourcedSettings(sources);
   const problems = new Problems();
-  const name = problems.check(() => parseProviderName(sourced.settings.MIAB_DNS01_PROVIDER, sourced.origins.get('MIAB_DNS01_PROVIDER')));
+  const name = problems.check(() => parseProviderName(sourced.settings.MIAB_DNS01_PROVIDER, sourced.origins.get('MIAB_DNS01_PROVIDER'), sources.env));
   const shared = (stateDir: string): RuntimeConfig => Object.freeze({ provider: name ?? DEFAULT_PROVIDER, stateDir, settings: sourcedSettings(sourced), origins: sourced.origins });
   if (name === 'mailinabox') {
     const box = await boxConfigFrom(sourced, sources.env, problems);
@@ -323,6 +330,11 @@ export async function loadConfig(sources: SettingsSources): Promise<{ readonly c
     return { config: shared(box.stateDir), provider: { name, box } };
   }
   const { stateDir } = commonSettings(sourced, sources.env, problems);
+  if (name === 'serve') {
+    const serve = await problems.checkAsync(() => loadServeClientConfig(sources.env));
+    if (problems.list.length > 0 || stateDir === undefined || serve === undefined) throw combineProblems(problems.list);
+    return { config: shared(stateDir), provider: { name, serve } };
+  }
   // Without a known provider there is nothing more to check against.
   const cpanel = name === 'cpanel' ? problems.check(() => parseCpanelConfig(sources.env, sourced.providerFileValues)) : undefined;
   if (problems.list.length > 0 || stateDir === undefined || cpanel === undefined) throw combineProblems(problems.list);

@@ -8,6 +8,7 @@ import type { Logger } from '../util/log.js';
 import { openCpanelProvider } from './cpanel/index.js';
 import { openMailinaboxProvider, type RetryPolicy } from './mailinabox/index.js';
 import type { DnsProvider } from './provider.js';
+import { openServeClientProvider } from './serve-client/index.js';
 
 export type { DnsProvider, ProviderCheck, ProviderLogout } from './provider.js';
 export type { RetryPolicy } from './mailinabox/index.js';
@@ -39,6 +40,8 @@ const OPENERS: { readonly [Name in ProviderName]: Opener<Name> } = {
       ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     }),
   cpanel: (config, options) => openCpanelProvider(config.cpanel, { stateDir: options.stateDir, log: options.log, ...(options.signal ? { signal: options.signal } : {}) }),
+  serve: (config, options) =>
+    openServeClientProvider(config.serve, { log: options.log, ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}) }),
 };
 
 /** Opens the configured provider. */
@@ -48,5 +51,7 @@ export function openProvider(config: ProviderConfig, options: ProviderOpenOption
       return OPENERS.mailinabox(config, options);
     case 'cpanel':
       return OPENERS.cpanel(config, options);
+    case 'serve':
+      return OPENERS.serve(config, options);
   }
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ChallengeEngine } from '../../src/challenge/engine.js';
 import { waitForPropagation } from '../../src/propagation/wait.js';
 import { parsePropagationSettings } from '../../src/propagation/settings.js';
-import { loadServeClientConfig, openServeClientStore } from '../../src/providers/serve-client/index.js';
+import { loadServeClientConfig, openServeClientProvider } from '../../src/providers/serve-client/index.js';
 import { Journal } from '../../src/records/journal.js';
 import { silentLogger } from '../../src/util/log.js';
 import { txtAt } from '../clients/harness.js';
@@ -42,7 +42,12 @@ afterAll(async () => {
 async function remoteEngine(password: string): Promise<{ engine: ChallengeEngine; close(): Promise<void> }> {
   const passwordFile = join(scratch, `password-${Math.random().toString(36).slice(2)}`);
   await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-  const { store, close } = await openServeClientStore({ MIAB_DNS01_SERVE_URL: serve.url, MIAB_DNS01_SERVE_USERNAME: web.username, MIAB_DNS01_SERVE_PASSWORD_FILE: passwordFile }, silentLogger);
+  const provider = await openServeClientProvider(
+    await loadServeClientConfig({ MIAB_DNS01_SERVE_URL: serve.url, MIAB_DNS01_SERVE_USERNAME: web.username, MIAB_DNS01_SERVE_PASSWORD_FILE: passwordFile }),
+    { log: silentLogger },
+  );
+  const { store } = provider;
+  const close = (): Promise<void> => provider.close();
   const propagation = parsePropagationSettings({ MIAB_DNS_RESOLVERS: `${topology.primaryAddress}:${topology.dnsPort}`, MIAB_DNS_PORT: String(topology.dnsPort), MIAB_PROPAGATION_TIMEOUT: '30' });
   const engine = new ChallengeEngine({
     store,

@@ -1,26 +1,43 @@
 /**
  * The serve-client provider: records through a `miab-dns01 serve` instance instead of the box.
- * `openServeClientStore` is what the composition root calls when MIAB_DNS01_SERVE_URL is set.
+ * Selected by `--provider serve`, or by MIAB_DNS01_SERVE_URL when no provider is named. The
+ * machine holds only its scoped credential; `serve` holds the host's.
  */
-import { BoxTransport } from '../mailinabox/transport.js';
-import type { TxtRecordStore } from '../../records/store.js';
 import type { Logger } from '../../util/log.js';
-import { loadServeClientConfig, type ServeClientConfig, type ServeClientEnvironment } from './config.js';
+import { BoxTransport } from '../mailinabox/transport.js';
+import type { DnsProvider } from '../provider.js';
+import type { ServeClientConfig } from './config.js';
 import { ServeRecordStore } from './store.js';
 
 export { loadServeClientConfig, usesServe, type ServeClientConfig, type ServeClientEnvironment } from './config.js';
 export { ServeRecordStore } from './store.js';
 
-export interface ServeClientStore {
-  readonly config: ServeClientConfig;
-  readonly store: TxtRecordStore;
-  /** Identifies the place records went in journal entries (serve's URL). */
-  readonly apiUrl: string;
-  close(): Promise<void>;
+export interface ServeClientOpenOptions {
+  readonly log: Logger;
+  readonly requestTimeoutMs?: number;
 }
 
-export async function openServeClientStore(env: ServeClientEnvironment, log: Logger, options: { requestTimeoutMs?: number } = {}): Promise<ServeClientStore> {
-  const config = await loadServeClientConfig(env);
-  const transport = new BoxTransport({ tls: config.tls, log, requestTimeoutMs: options.requestTimeoutMs });
-  return { config, store: new ServeRecordStore(config, transport), apiUrl: config.url, close: () => transport.close() };
+export function openServeClientProvider(config: ServeClientConfig, options: ServeClientOpenOptions): Promise<DnsProvider> {
+  const transport = new BoxTransport({ tls: config.tls, log: options.log, requestTimeoutMs: options.requestTimeoutMs });
+  const store = new ServeRecordStore(config, transport);
+  return Promise.resolve({
+    name: 'serve',
+    // The client's own name in the journal: two credentials on one serve never share entries.
+    identity: `serve:${config.username}@${config.url}`,
+    store,
+    async check() {
+      const zones = await store.zones();
+      return {
+        server: { label: 'serve', url: config.url },
+        authMode: 'serve-client',
+        account: config.username,
+        accountText: `serve client ${config.username}`,
+        session: undefined,
+        zones,
+        facts: {},
+      };
+    },
+    logout: () => Promise.resolve({ ended: false, message: 'a serve client has no session to end' }),
+    close: () => transport.close(),
+  });
 }
