@@ -28,6 +28,11 @@ export default async function setup(): Promise<() => Promise<void>> {
       if (process.env.CI === 'true' || process.env.MIAB_TEST_STRICT_TMP === '1') problems.push(message);
       else console.warn(`warning: ${message}\n(they may belong to a concurrent run; MIAB_TEST_STRICT_TMP=1 makes this an error)`);
     }
-    if (problems.length > 0) throw new Error(problems.join('\n\n'));
+    if (problems.length > 0) {
+      // vitest 4 only logs an error thrown here ("error during close") and still exits 0:
+      // the exit code has to be set by hand.
+      process.exitCode = 1;
+      throw new Error(problems.join('\n\n'));
+    }
   };
 }
