@@ -3,8 +3,7 @@
  * the box emulator with TOTP on: the same suite the in-memory store passes. Each store gets a
  * fresh emulator (a box with no custom records) and a fresh state dir (its own login).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SessionAuthenticator } from '../src/auth/session.js';
@@ -15,6 +14,7 @@ import { recordStoreConformance } from '../src/records/conformance.js';
 import type { Logger } from '../src/util/log.js';
 import { startEmulator, type MiabEmulator } from './emulator/index.js';
 import { TEST_PASSWORD, TEST_TOTP_SECRET } from './fixtures/topology.js';
+import { scratchDir } from './fixtures/scratch.js';
 
 const silent: Logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 const EMAIL = 'admin@example.test';
@@ -30,7 +30,7 @@ afterAll(async () => {
 
 async function boxStore(): Promise<{ store: BoxRecordStore; emulator: MiabEmulator }> {
   const emulator = await startEmulator({ zones: ['example.test', 'other.test'], users: [{ email: EMAIL, password: TEST_PASSWORD, totpSecret: TEST_TOTP_SECRET }] });
-  const dir = await mkdtemp(join(tmpdir(), 'miab-conformance-'));
+  const dir = await scratchDir('conformance');
   const transport = new BoxTransport({ tls: { caPem: undefined, fingerprint: undefined }, log: silent });
   const client = new BoxClient({ apiUrl: emulator.url, transport, log: silent });
   opened.push({ emulator, client, dir });
