@@ -124,7 +124,7 @@ describe('the docker-compose services\' entry scripts, run as loopback processes
     const logs: string[] = [];
     const start = (name: string, argv: readonly string[], env: Record<string, string>): ChildProcess => {
       const [file = '', ...args] = argv;
-      const child = spawn(file, args, { cwd: REPO, env: { PATH: path, HOME: dir, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      const child = spawn(file, args, { cwd: REPO, env: { PATH: path, HOME: dir, TMPDIR: dir, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
       let log = '';
       child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
       child.once('exit', (code) => {
