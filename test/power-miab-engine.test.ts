@@ -3,9 +3,7 @@
  * client refuses every DELETE, and the engine reports (and keeps journaled) what it left,
  * instead of wiping the names. Wired with the real box client over a scripted transport.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Authenticator } from '../src/providers/mailinabox/types.js';
 import { BoxClient } from '../src/providers/mailinabox/client.js';
@@ -14,6 +12,7 @@ import { Journal } from '../src/records/journal.js';
 import type { TxtRecordStore } from '../src/records/store.js';
 import type { Logger } from '../src/util/log.js';
 import { ChallengeEngine } from '../src/challenge/engine.js';
+import { scratchDir } from './fixtures/scratch.js';
 
 const APEX = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
 const WILDCARD = '-starts-with-a-dash_Zm9vYmFyYmF6cXV4cXV1eA';
@@ -62,7 +61,7 @@ function scriptedBox(postAnswers: ('ok' | 'fork-refusal')[]) {
 }
 
 async function engineFor(store: TxtRecordStore) {
-  const dir = await mkdtemp(join(tmpdir(), 'miab-engine-dialect-'));
+  const dir = await scratchDir('engine-dialect');
   dirs.push(dir);
   const journal = new Journal(dir);
   const lines: string[] = [];

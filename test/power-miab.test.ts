@@ -9,8 +9,7 @@
  *   wipes every value of the name);
  * - upstream (the default) against an upstream box is unchanged.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { certificateNames, runCertbot, runDehydrated, runLego, type ClientRun } from './fixtures/acme-clients.js';
@@ -18,12 +17,12 @@ import { runCli } from './fixtures/cli.js';
 import { TEST_PASSWORD, TEST_TOTP_SECRET } from './fixtures/topology.js';
 import { challengeRecords, expectNoSecretLeak, failureDump, HOOKS, loginCount, NAMES, startClientSuite, UNRELATED, type ClientSuite, type RunContext } from './clients/harness.js';
 import { startEmulator, type CustomRecord, type EmulatorFlavor, type MiabEmulator, type RequestLogEntry } from './emulator/index.js';
+import { scratchDir } from './fixtures/scratch.js';
 
 const NAME = '_acme-challenge.a.example.test';
 const PARTNER: CustomRecord = { qname: NAME, rtype: 'TXT', value: 'partner-value_written-by-another-client' };
 const APEX = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
 const WILDCARD = '-starts-with-a-dash_Zm9vYmFyYmF6cXV4cXV1eA';
-const FORM = 'application/x-www-form-urlencoded';
 
 function txt(emulator: MiabEmulator, name = NAME): CustomRecord[] {
   return emulator.records().filter((record) => record.qname === name && record.rtype === 'TXT');
@@ -73,7 +72,7 @@ describe('the CLI against Power Mail-in-a-Box (no DNS: present --no-wait)', () =
   });
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'miab-power-'));
+    dir = await scratchDir('power');
     await writeFile(join(dir, 'password'), `${TEST_PASSWORD}\n`, { mode: 0o600 });
     await writeFile(join(dir, 'totp'), TEST_TOTP_SECRET, { mode: 0o600 });
     // One user per test: a TOTP code is refused when the same user used it last.

@@ -4,9 +4,7 @@
  * reference, Mail-in-a-Box against the box emulator with TOTP on, and cPanel against its
  * emulator in each auth mode. Each store gets a fresh emulator and a fresh state dir.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, PROVIDER_NAMES, type ProviderName } from '../src/config/config.js';
 import { openProvider, type DnsProvider } from '../src/providers/index.js';
@@ -17,6 +15,7 @@ import { silentLogger } from '../src/util/log.js';
 import { harness, stopAll } from './cpanel/harness.js';
 import { startEmulator, type MiabEmulator } from './emulator/index.js';
 import { TEST_PASSWORD, TEST_TOTP_SECRET } from './fixtures/topology.js';
+import { scratchDir } from './fixtures/scratch.js';
 
 const EMAIL = 'admin@example.test';
 const opened: { emulator: MiabEmulator; provider: DnsProvider; dir: string }[] = [];
@@ -32,7 +31,7 @@ afterAll(async () => {
 
 async function boxProvider(): Promise<{ provider: DnsProvider; emulator: MiabEmulator }> {
   const emulator = await startEmulator({ zones: ['example.test', 'other.test'], users: [{ email: EMAIL, password: TEST_PASSWORD, totpSecret: TEST_TOTP_SECRET }] });
-  const dir = await mkdtemp(join(tmpdir(), 'miab-conformance-'));
+  const dir = await scratchDir('conformance');
   const { config, provider: providerConfig } = await loadConfig({
     env: { MIAB_URL: emulator.url, MIAB_EMAIL: EMAIL, MIAB_PASSWORD: TEST_PASSWORD, MIAB_TOTP_SECRET: TEST_TOTP_SECRET, MIAB_STATE_DIR: dir },
   });

@@ -1,9 +1,9 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadBoxConfig, normalizeApiUrl, normalizeFingerprint, normalizeTotpSecret, sessionSecrets } from './config.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 const made: string[] = [];
 afterAll(async () => {
@@ -11,12 +11,12 @@ afterAll(async () => {
 });
 
 async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'miab-config-'));
+  const dir = await scratchDir('config');
   made.push(dir);
   return dir;
 }
 
-const BASE = { MIAB_STATE_DIR: '/tmp/unused-state' };
+const BASE = { MIAB_STATE_DIR: '/nonexistent/unused-state' };
 
 describe('normalizeApiUrl', () => {
   it.each([

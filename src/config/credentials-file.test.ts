@@ -1,17 +1,17 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBoxConfig, sessionSecrets } from './config.js';
 import { parseCredentials } from './credentials-file.js';
 import { SETTING_NAMES } from './settings.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 const KEYS = new Set<string>(SETTING_NAMES);
 const parse = (text: string): Map<string, string> => parseCredentials(text, '/etc/miab.conf', KEYS);
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'miab-credentials-'));
+  dir = await scratchDir('credentials');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

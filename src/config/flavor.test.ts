@@ -1,13 +1,13 @@
 /** MIAB_FLAVOR and MIAB_TXT_TTL through the whole configuration pass (env and credentials file). */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadBoxConfig } from './config.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'miab-flavor-'));
+  dir = await scratchDir('flavor');
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -1,9 +1,9 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseProviderName, PROVIDER_NAMES } from './config.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 const made: string[] = [];
 afterAll(async () => {
@@ -11,7 +11,7 @@ afterAll(async () => {
 });
 
 async function credentialsFile(text: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'miab-provider-'));
+  const dir = await scratchDir('provider');
   made.push(dir);
   const file = join(dir, 'credentials.ini');
   await writeFile(file, text);

@@ -3,11 +3,9 @@
  * timeouts (slow headers, slow body), a chunked body over 4 KiB, the bounded wait (answered
  * anyway, and the audit line says so), and graceful close cutting a wait short.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ChallengeEngine, type RecordsWaiter } from '../challenge/engine.js';
 import { Journal } from '../records/journal.js';
@@ -16,6 +14,7 @@ import type { Logger } from '../util/log.js';
 import type { AuditEntry } from './audit.js';
 import { ClientRegistry, type NewClientCredentials } from './registry.js';
 import { startServe, type ServeInstance } from './server.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 let stateDir: string;
 let store: MemoryRecordStore;
@@ -29,7 +28,7 @@ let waiter: RecordsWaiter;
 const log: Logger = { info: () => undefined, debug: () => undefined, warn: (message) => void warnings.push(message) };
 
 beforeEach(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'miab-serve-unit-'));
+  stateDir = await scratchDir('serve-unit');
   store = new MemoryRecordStore(['example.test']);
   audit = [];
   warnings = [];

@@ -14,8 +14,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { createSocket } from 'node:dgram';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { expect } from 'vitest';
@@ -23,6 +22,7 @@ import type { CustomRecord, EmulatorFlavor, MiabEmulator } from '../emulator/ind
 import type { ClientRun, CommandRun } from '../fixtures/acme-clients.js';
 import { REPO } from '../fixtures/cli.js';
 import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from '../fixtures/topology.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 /** Apex + wildcard in one zone (two values at one name) and a name in the second zone. */
 export const NAMES = ['a.example.test', '*.a.example.test', 'b.other.test'] as const;
@@ -63,7 +63,7 @@ export async function startClientSuite(options: { runs: number; name: string; re
     password: TEST_PASSWORD,
     totpSecret: TEST_TOTP_SECRET,
   }));
-  const root = await mkdtemp(join(tmpdir(), `miab-clients-${options.name}-`));
+  const root = await scratchDir(`clients-${options.name}`);
   let topology: Topology;
   try {
     topology = await startTopology({ pebble: true, users, records: [UNRELATED, ...(options.records ?? [])], ...(options.flavor === undefined ? {} : { flavor: options.flavor }) });

@@ -20,7 +20,7 @@ import { certificateNames, runCertbot, runCommand, runDehydrated, runLego, type 
 import { CLI, REPO, runCli, runProgram } from '../fixtures/cli.js';
 import { requireBinary } from '../fixtures/system.js';
 import { expectNoSecretLeak, failureDump, hookArgv, HOOKS, NAMES, shellQuote, txtAt, watchJournal } from '../clients/harness.js';
-import { AUTH_MODES, challengeTxt, CPANEL_PASSWORD, CPANEL_TOKEN, CPANEL_TOTP_SECRET, CPANEL_USER, expectAccountClean, PARTNER_NAME, PARTNER_VALUE, startCpanelTopology, writes, ZONES, type AuthMode, type CpanelRun, type CpanelTopology } from './topology.js';
+import { AUTH_MODES, CPANEL_PASSWORD, CPANEL_TOKEN, CPANEL_TOTP_SECRET, CPANEL_USER, expectAccountClean, PARTNER_NAME, PARTNER_VALUE, startCpanelTopology, writes, ZONES, type AuthMode, type CpanelRun, type CpanelTopology } from './topology.js';
 
 let topology: CpanelTopology;
 

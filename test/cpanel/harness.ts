@@ -2,14 +2,13 @@
  * Starts a cPanel emulator and opens the cPanel provider against it in one auth mode, with a
  * private state dir; `stopAll` stops every emulator and removes every state dir it made.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { loadConfig } from '../../src/config/config.js';
 import { openCpanelProvider, parseCpanelConfig, type CpanelProvider, type CpanelProviderOptions } from '../../src/providers/cpanel/index.js';
 import { openProvider } from '../../src/providers/index.js';
 import type { Logger } from '../../src/util/log.js';
 import { startCpanelEmulator, type CpanelEmulator, type CpanelEmulatorOptions } from '../cpanel-emulator/server.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 export const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 export const TOKEN = 'TOKEN0123456789ABCDEFGHIJKLMNOPQ';
@@ -47,7 +46,7 @@ export async function harness(mode: Mode, options: Partial<CpanelEmulatorOptions
     ...options,
   });
   emulators.push(emulator);
-  const stateDir = await mkdtemp(join(tmpdir(), 'cpanel-test-'));
+  const stateDir = await scratchDir('cpanel-test');
   dirs.push(stateDir);
   const env = envFor(mode, emulator.url);
   const logs: string[] = [];

@@ -6,8 +6,7 @@
  * starts from the same zones: one partner TXT value at `_acme-challenge.a.example.test`,
  * written relative as another tool would, which must survive every run.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { installNodeRecorder } from '../clients/harness.js';
@@ -16,6 +15,7 @@ import type { SeedRecord } from '../cpanel-emulator/zone.js';
 import { freePort, loopbackAddress } from '../fixtures/net.js';
 import { NsdServer } from '../fixtures/nsd.js';
 import { startPebble, type Pebble } from '../fixtures/pebble.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 export type AuthMode = 'token' | 'otp-header' | 'session';
 export const AUTH_MODES: readonly AuthMode[] = ['token', 'otp-header', 'session'];
@@ -61,7 +61,7 @@ export interface CpanelTopology {
 }
 
 export async function startCpanelTopology(name: string, options: { lagMs?: number } = {}): Promise<CpanelTopology> {
-  const root = await mkdtemp(join(tmpdir(), `cpanel-e2e-${name}-`));
+  const root = await scratchDir(`cpanel-e2e-${name}`);
   const stoppers: (() => Promise<void>)[] = [];
   let emulator: CpanelEmulator | undefined;
   const stop = async (): Promise<void> => {

@@ -3,8 +3,7 @@
  * in-memory publishers; time-dependent behaviour uses the injectable clock.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -15,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ZoneData, ZonePublisher } from '../fixtures/zones.js';
 import { currentTotp, startEmulator, type EmulatorOptions, type MiabEmulator } from './index.js';
 import { loadRunnerConfig } from './main.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 const ZONE = 'example.test';
 const OTHER_ZONE = 'other.test';
@@ -361,7 +361,7 @@ describe('sessions', () => {
 
 describe('system key', () => {
   it('is 32 hex, written 0600 without newline, regenerated on restart, admin without TOTP', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-emu-'));
+    const dir = await scratchDir('emu');
     try {
       const file = join(dir, 'api.key');
       const { emu } = await start({ systemKeyFile: file });
@@ -382,7 +382,7 @@ describe('system key', () => {
   });
 
   it('can be written in the pre-v60 format with a trailing newline', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-emu-'));
+    const dir = await scratchDir('emu');
     try {
       const file = join(dir, 'api.key');
       const { emu } = await start({ systemKeyFile: file, systemKeyTrailingNewline: true });
@@ -812,7 +812,7 @@ describe('transport', () => {
   });
 
   it('serves HTTPS with a given certificate', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-emu-tls-'));
+    const dir = await scratchDir('emu-tls');
     try {
       await promisify(execFile)('openssl', [
         'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',

@@ -1,8 +1,8 @@
-import { mkdtemp, readdir, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LookupSnapshot, type LookupSource } from './lookup-snapshot.js';
+import { scratchDir } from '../../../test/fixtures/scratch.js';
 
 function countingSource(): LookupSource & { calls: string[] } {
   const calls: string[] = [];
@@ -15,7 +15,7 @@ function countingSource(): LookupSource & { calls: string[] } {
 
 describe('LookupSnapshot', () => {
   it('reads the box once for all processes of one run, in a 0600 file', async () => {
-    const stateDir = await mkdtemp(join(tmpdir(), 'miab-lookups-'));
+    const stateDir = await scratchDir('lookups');
     const source = countingSource();
     const options = { stateDir, apiUrl: 'https://box.test/admin', ownerPid: 4242 };
     for (let process = 0; process < 3; process++) {
@@ -29,7 +29,7 @@ describe('LookupSnapshot', () => {
   });
 
   it('reads afresh for another run, after expiry, and after refresh()', async () => {
-    const stateDir = await mkdtemp(join(tmpdir(), 'miab-lookups-'));
+    const stateDir = await scratchDir('lookups');
     const source = countingSource();
     await new LookupSnapshot(source, { stateDir, apiUrl: 'u', ownerPid: 1 }).zones();
     await new LookupSnapshot(source, { stateDir, apiUrl: 'u', ownerPid: 2 }).zones();
@@ -41,7 +41,7 @@ describe('LookupSnapshot', () => {
   });
 
   it('removes expired snapshots of earlier runs', async () => {
-    const stateDir = await mkdtemp(join(tmpdir(), 'miab-lookups-'));
+    const stateDir = await scratchDir('lookups');
     const source = countingSource();
     await new LookupSnapshot(source, { stateDir, apiUrl: 'u', ownerPid: 1 }).zones();
     const old = join(stateDir, 'lookups', 'old.json');

@@ -1,11 +1,11 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BoxApiError } from '../../errors.js';
 import { silentLogger } from '../../util/log.js';
 import { SessionAuthenticator } from './session.js';
 import type { LoginEndpoint, LoginResponse } from './types.js';
+import { scratchDir } from '../../../test/fixtures/scratch.js';
 
 const SECRET = 'JBSWY3DPEHPK3PXPMIABTOTPSECRETQQ';
 const OK: LoginResponse = { status: 'ok', api_key: 'a'.repeat(64), privileges: ['admin'] };
@@ -29,7 +29,7 @@ function endpoint(answers: (LoginResponse | Error)[]): LoginEndpoint & { codes: 
 
 let stateDir: string;
 beforeEach(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'miab-session-'));
+  stateDir = await scratchDir('session');
 });
 afterEach(async () => {
   await rm(stateDir, { recursive: true, force: true });

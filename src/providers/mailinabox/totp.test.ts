@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chooseTotpStep, reserveTotpCode, totpCode, totpStep } from './totp.js';
+import { scratchDir } from '../../../test/fixtures/scratch.js';
 
 const SECRET = 'JBSWY3DPEHPK3PXPMIABTOTPSECRETQQ';
 const NOW = 1_700_000_020_000; // 10 s into a step
@@ -10,7 +10,7 @@ const STEP = totpStep(NOW);
 
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'miab-totp-'));
+  dir = await scratchDir('totp');
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
