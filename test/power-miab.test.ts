@@ -112,6 +112,23 @@ describe('the CLI against Power Mail-in-a-Box (no DNS: present --no-wait)', () =
     expect(await readdir(join(env.MIAB_STATE_DIR ?? '', 'journal')).catch(() => [])).toEqual([]);
   });
 
+  it('cleanup --stale without the flavour never touches records written with it; with it they are swept with a form DELETE', async () => {
+    await use('power', { MIAB_FLAVOR: 'power' });
+    expect(await runCli(['present', '--no-wait', 'a.example.test', APEX], { env })).toMatchObject({ code: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const { MIAB_FLAVOR: _flavor, ...withoutFlavor } = env;
+    emulator.clearLog();
+    const blind = await runCli(['cleanup', '--stale', '--older-than', '1s'], { env: withoutFlavor });
+    expect(blind.code, blind.stderr).toBe(0);
+    expect(emulator.requests.filter((request) => request.method === 'DELETE')).toEqual([]);
+    expect(txt(emulator).map((record) => record.value)).toEqual([PARTNER.value, APEX]);
+
+    const swept = await runCli(['cleanup', '--stale', '--older-than', '1s'], { env });
+    expect(swept.code, swept.stderr).toBe(0);
+    expect(writes(emulator).map((request) => [request.method, formOf(request)])).toEqual([['DELETE', { value: APEX }]]);
+    expect(txt(emulator)).toEqual([PARTNER]);
+  });
+
   it('the credentials file: flavor = power and txt_ttl = 60', async () => {
     await use('power');
     const file = join(dir, 'miab.conf');

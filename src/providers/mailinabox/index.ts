@@ -52,7 +52,10 @@ export async function openMailinaboxProvider(config: BoxConfig, options: Mailina
   const settings = config.auth;
   return {
     name: 'mailinabox',
-    identity: config.apiUrl,
+    // Records written in the fork's dialect are journaled apart: a clean-up run without
+    // MIAB_FLAVOR=power never sees them, so it cannot send the raw-body DELETE that would wipe
+    // every value at the name on the fork. They are swept once the flavour is set again.
+    identity: config.dialect.flavor === 'power' ? `${config.apiUrl}#power` : config.apiUrl,
     store,
     async check() {
       const reused = auth.mode === 'session' && (await auth.hasCachedSession());
