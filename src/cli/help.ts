@@ -7,7 +7,7 @@ import { CONNECTION_OPTIONS, GLOBAL_OPTIONS, OUTPUT_OPTIONS, usageError, type Op
 import { COMMANDS, findCommand, type CommandHandler, type CommandSpec } from './table.js';
 
 const ENVIRONMENT = `Settings (flag > environment > credentials file):
-  MIAB_DNS01_PROVIDER               mailinabox (default) or cpanel (--provider; file key: provider)
+  MIAB_DNS01_PROVIDER               mailinabox (default), cpanel, or serve (--provider; file key: provider)
   MIAB_URL, MIAB_EMAIL              the box and an admin account (--url, --email)
   MIAB_PASSWORD[_FILE]              its password (never as a flag)
   MIAB_TOTP_SECRET[_FILE]           base32 TOTP secret, when 2FA is on

@@ -9,6 +9,9 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseDialect, type BoxDialect } from '../providers/mailinabox/dialect.js';
 import { ConfigError } from '../errors.js';
+import { normalizeFingerprint, normalizeTotpSecret } from '../util/credential-formats.js';
+
+export { normalizeFingerprint, normalizeTotpSecret } from '../util/credential-formats.js';
 import { parsePropagationSettings } from '../propagation/settings.js';
 import { parseCpanelConfig, type CpanelConfig } from '../providers/cpanel/config.js';
 import { loadServeClientConfig, usesServe, type ServeClientConfig } from '../providers/serve-client/config.js';
@@ -138,30 +141,6 @@ export function normalizeApiUrl(raw: string, origin = 'MIAB_URL'): string {
     url.pathname = '/admin';
   }
   return url.toString().replace(/\/+$/, '');
-}
-
-/** Accepts `AB:CD:...`, `abcd...` and openssl's `sha256 Fingerprint=AB:CD...`. */
-export function normalizeFingerprint(raw: string, origin = 'MIAB_TLS_FINGERPRINT'): string {
-  const hex = raw.replace(/^.*=/, '').replace(/[:\s]/g, '').toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(hex)) {
-    throw new ConfigError(
-      'config-invalid',
-      `${origin} must be a SHA-256 fingerprint (64 hex digits, colons optional), as printed by: openssl s_client -connect <box>:443 </dev/null | openssl x509 -noout -fingerprint -sha256`,
-    );
-  }
-  return hex;
-}
-
-export function normalizeTotpSecret(raw: string, origin = 'MIAB_TOTP_SECRET'): string {
-  const secret = raw.replace(/[\s-]/g, '').toUpperCase().replace(/=+$/, '');
-  if (!/^[A-Z2-7]+$/.test(secret)) {
-    throw new ConfigError('config-invalid', `${origin} must be the base32 secret shown when you enabled two-factor authentication (letters A-Z and digits 2-7)`);
-  }
-  // RFC 4226 asks for at least 128 bits, and the TOTP library refuses less; the box makes 160.
-  if (secret.length < 26) {
-    throw new ConfigError('config-invalid', `${origin} is ${secret.length} characters long: a TOTP secret has at least 26 base32 characters (Mail-in-a-Box shows 32); copy the whole secret`);
-  }
-  return secret;
 }
 
 export function defaultStateDir(env: Environment): string {

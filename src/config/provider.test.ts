@@ -27,7 +27,7 @@ describe('provider selection', () => {
   it('defaults to mailinabox; names are case-insensitive', () => {
     expect(parseProviderName(undefined)).toBe('mailinabox');
     expect(parseProviderName(' cPanel ')).toBe('cpanel');
-    expect(PROVIDER_NAMES).toEqual(['mailinabox', 'cpanel']);
+    expect(PROVIDER_NAMES).toEqual(['mailinabox', 'cpanel', 'serve']);
   });
 
   it('refuses an unknown provider as config-invalid, naming the allowed ones and where it came from', async () => {

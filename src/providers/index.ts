@@ -5,10 +5,8 @@
  */
 import type { ProviderConfig, ProviderName } from '../config/config.js';
 import type { Logger } from '../util/log.js';
-import { openCpanelProvider } from './cpanel/index.js';
-import { openMailinaboxProvider, type RetryPolicy } from './mailinabox/index.js';
+import type { RetryPolicy } from './mailinabox/index.js';
 import type { DnsProvider } from './provider.js';
-import { openServeClientProvider } from './serve-client/index.js';
 
 export type { DnsProvider, ProviderCheck, ProviderLogout } from './provider.js';
 export type { RetryPolicy } from './mailinabox/index.js';
@@ -31,17 +29,19 @@ type Opener<Name extends ProviderName> = (config: Extract<ProviderConfig, { name
 
 /** One entry per provider name: adding a name to PROVIDER_NAMES without a factory does not compile. */
 const OPENERS: { readonly [Name in ProviderName]: Opener<Name> } = {
-  mailinabox: (config, options) =>
-    openMailinaboxProvider(config.box, {
+  // Each provider's code loads only when it is the one configured: a hook process pays for one.
+  mailinabox: async (config, options) =>
+    (await import('./mailinabox/index.js')).openMailinaboxProvider(config.box, {
       log: options.log,
       ownerPid: options.ownerPid,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     }),
-  cpanel: (config, options) => openCpanelProvider(config.cpanel, { stateDir: options.stateDir, log: options.log, ...(options.signal ? { signal: options.signal } : {}) }),
-  serve: (config, options) =>
-    openServeClientProvider(config.serve, { log: options.log, ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}) }),
+  cpanel: async (config, options) =>
+    (await import('./cpanel/index.js')).openCpanelProvider(config.cpanel, { stateDir: options.stateDir, log: options.log, ...(options.signal ? { signal: options.signal } : {}) }),
+  serve: async (config, options) =>
+    (await import('./serve-client/index.js')).openServeClientProvider(config.serve, { log: options.log, ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}) }),
 };
 
 /** Opens the configured provider. */

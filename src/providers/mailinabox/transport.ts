@@ -30,7 +30,17 @@ export interface TransportOptions {
   /** Give up on one request after this long. The box's nginx answers 504 after 60 s. @default 90_000 */
   readonly requestTimeoutMs?: number;
   readonly log: Logger;
+  /** Who is at the other end and which setting names it, for error messages. @default the box, MIAB_URL (--url) */
+  readonly peer?: PeerNames;
 }
+
+/** How messages name the server and the setting the user fixes when it cannot be reached. */
+export interface PeerNames {
+  readonly what: string;
+  readonly setting: string;
+}
+
+const BOX: PeerNames = { what: 'the box', setting: 'MIAB_URL (--url)' };
 
 const TLS_TRUST_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -123,8 +133,8 @@ function isHandshakeFailure(code: string): boolean {
   return code.startsWith('ERR_SSL') || code === 'EPROTO';
 }
 
-function unreachable(host: string, why: string, cause: unknown): BoxApiError {
-  return new BoxApiError('box-unreachable', `cannot reach the box at ${host}: ${why}; check MIAB_URL (--url), that the box is up, and the network or firewall between here and it`, { cause });
+function unreachable(host: string, why: string, cause: unknown, peer: PeerNames): BoxApiError {
+  return new BoxApiError('box-unreachable', `cannot reach ${peer.what} at ${host}: ${why}; check ${peer.setting}, that it is up, and the network or firewall between here and it`, { cause });
 }
 
 /** True when the request surely never reached the box (see NOT_SENT_CODES). */
@@ -137,7 +147,7 @@ export function neverReachedBox(error: unknown): boolean {
 }
 
 /** Maps a failure to reach the box to a typed error naming the host and saying what to do. */
-export function connectionError(url: string, error: unknown): BoxApiError {
+export function connectionError(url: string, error: unknown, peer: PeerNames = BOX): BoxApiError {
   const code = errorCode(error);
   const host = new URL(url).host;
   if (error instanceof FingerprintMismatch || code === 'MIAB_FINGERPRINT_MISMATCH') {
@@ -158,7 +168,7 @@ export function connectionError(url: string, error: unknown): BoxApiError {
     return new BoxApiError('box-unreachable', `cannot reach the box at ${host}: the TLS handshake failed (${code}); is MIAB_URL's scheme right (https:// for the box, http:// only for 127.0.0.1:10222 on the box)?`, { cause: error });
   }
   const why = (code !== undefined ? CONNECT_FAILURES[code] : undefined) ?? code ?? (error instanceof Error ? error.message : String(error));
-  return unreachable(host, why, error);
+  return unreachable(host, why, error, peer);
 }
 
 const SECRET_HEADERS = new Set(['authorization', 'x-auth-token']);
@@ -201,12 +211,14 @@ function eitherSignal(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; di
 export class BoxTransport implements Transport {
   readonly #dispatcher: Dispatcher;
   readonly #log: Logger;
+  readonly #peer: PeerNames;
   readonly #timeoutMs: number;
 
   constructor(options: TransportOptions) {
     this.#timeoutMs = options.requestTimeoutMs ?? 90_000;
     this.#dispatcher = createDispatcher(options.tls, this.#timeoutMs);
     this.#log = options.log;
+    this.#peer = options.peer ?? BOX;
   }
 
   async send(method: BoxMethod, url: string, headers: Record<string, string>, body?: string, signal?: AbortSignal): Promise<BoxResponse> {
@@ -228,8 +240,8 @@ export class BoxTransport implements Transport {
     } catch (error) {
       // Stopped by the caller: its reason, not a connection problem.
       if (signal?.aborted && !timeout.aborted) throw signal.reason;
-      if (error instanceof Error && error.name === 'TimeoutError') throw connectionError(url, Object.assign(error, { code: 'UND_ERR_HEADERS_TIMEOUT' }));
-      throw connectionError(url, error);
+      if (error instanceof Error && error.name === 'TimeoutError') throw connectionError(url, Object.assign(error, { code: 'UND_ERR_HEADERS_TIMEOUT' }), this.#peer);
+      throw connectionError(url, error, this.#peer);
     } finally {
       combined.dispose();
     }

@@ -18,7 +18,7 @@ export interface ServeClientOpenOptions {
 }
 
 export function openServeClientProvider(config: ServeClientConfig, options: ServeClientOpenOptions): Promise<DnsProvider> {
-  const transport = new BoxTransport({ tls: config.tls, log: options.log, requestTimeoutMs: options.requestTimeoutMs });
+  const transport = new BoxTransport({ tls: config.tls, log: options.log, requestTimeoutMs: options.requestTimeoutMs, peer: { what: 'serve', setting: 'MIAB_DNS01_SERVE_URL' } });
   const store = new ServeRecordStore(config, transport);
   return Promise.resolve({
     name: 'serve',
