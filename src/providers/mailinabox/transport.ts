@@ -3,10 +3,9 @@
  * (MIAB_TLS_FINGERPRINT) for a fresh box's self-signed certificate. There is deliberately no
  * way to turn verification off.
  */
-import type { TLSSocket } from 'node:tls';
-import { rootCertificates } from 'node:tls';
-import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { BoxApiError } from '../../errors.js';
+import { createTlsAgent, errorCode, FINGERPRINT_MISMATCH, FingerprintMismatch, TLS_TRUST_CODES } from '../http/tls-agent.js';
 import type { TlsSettings } from '../../config/config.js';
 import type { Logger } from '../../util/log.js';
 
@@ -42,56 +41,6 @@ export interface PeerNames {
 
 const BOX: PeerNames = { what: 'the box', setting: 'MIAB_URL (--url)' };
 
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-class FingerprintMismatch extends Error {
-  readonly code = 'MIAB_FINGERPRINT_MISMATCH';
-}
-
-function createDispatcher(tls: TlsSettings, timeoutMs: number): Dispatcher {
-  const pinned = tls.fingerprint;
-  const connect = buildConnector({
-    // A pin replaces chain validation: the certificate must be exactly the pinned one.
-    rejectUnauthorized: pinned === undefined,
-    ...(tls.caPem !== undefined && pinned === undefined ? { ca: [...rootCertificates, tls.caPem] } : {}),
-    timeout: Math.min(timeoutMs, 30_000),
-  });
-  return new Agent({
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connections: 1,
-    connect: (options, callback) => {
-      connect(options, (error, socket) => {
-        if (error !== null) return callback(error, null);
-        if (pinned !== undefined && options.protocol === 'https:') {
-          const seen = (socket as TLSSocket).getPeerCertificate().fingerprint256?.replace(/:/g, '').toLowerCase();
-          if (seen !== pinned) {
-            socket.destroy();
-            return callback(new FingerprintMismatch(seen ?? 'none'), null);
-          }
-        }
-        callback(null, socket);
-      });
-    },
-  });
-}
-
-function errorCode(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
-    if (typeof current === 'object' && 'code' in current && typeof current.code === 'string') return current.code;
-    current = typeof current === 'object' && 'cause' in current ? current.cause : undefined;
-  }
-  return undefined;
-}
 
 /**
  * Failures that happen before a request is written to the socket: nothing reached the box, so
@@ -108,7 +57,7 @@ const NOT_SENT_CODES = new Set([
   'EHOSTDOWN',
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
-  'MIAB_FINGERPRINT_MISMATCH',
+  FINGERPRINT_MISMATCH,
   ...TLS_TRUST_CODES,
 ]);
 
@@ -150,7 +99,7 @@ export function neverReachedBox(error: unknown): boolean {
 export function connectionError(url: string, error: unknown, peer: PeerNames = BOX): BoxApiError {
   const code = errorCode(error);
   const host = new URL(url).host;
-  if (error instanceof FingerprintMismatch || code === 'MIAB_FINGERPRINT_MISMATCH') {
+  if (error instanceof FingerprintMismatch || code === FINGERPRINT_MISMATCH) {
     const seen = error instanceof Error ? error.message : '';
     return new BoxApiError('tls-fingerprint-mismatch', `the certificate of ${host} (SHA-256 ${seen}) does not match MIAB_TLS_FINGERPRINT; if the box's certificate changed on purpose, update the pin`, { cause: error });
   }
@@ -216,7 +165,7 @@ export class BoxTransport implements Transport {
 
   constructor(options: TransportOptions) {
     this.#timeoutMs = options.requestTimeoutMs ?? 90_000;
-    this.#dispatcher = createDispatcher(options.tls, this.#timeoutMs);
+    this.#dispatcher = createTlsAgent(options.tls, { timeoutMs: this.#timeoutMs, connections: 1 });
     this.#log = options.log;
     this.#peer = options.peer ?? BOX;
   }
