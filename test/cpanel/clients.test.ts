@@ -169,11 +169,16 @@ for (const mode of AUTH_MODES) {
     it('miab-dns01 issue', async () => {
       const run = await topology.newRun(`issue-${mode}`, mode);
       const out = join(run.workDir, 'cert');
-      const result = await runCli(['issue', ...NAMES.flatMap((name) => ['-d', name]), '--out', out, '--agree-tos', '--server', topology.pebble.directoryUrl], {
-        env: { ...run.env, NODE_EXTRA_CA_CERTS: topology.pebble.caFile },
-      });
+      // The secret in the environment itself this time (not as _FILE): the deploy hook must not get it.
+      const secretEnv: Record<string, string> = mode === 'token' ? { CPANEL_TOKEN: CPANEL_TOKEN } : { CPANEL_PASSWORD: CPANEL_PASSWORD, CPANEL_TOTP_SECRET: CPANEL_TOTP_SECRET };
+      const env = Object.fromEntries(Object.entries({ ...run.env, ...secretEnv, NODE_EXTRA_CA_CERTS: topology.pebble.caFile }).filter(([name]) => !name.endsWith('_FILE')));
+      const deployEnv = join(run.workDir, 'deploy-env');
+      const argv = ['issue', ...NAMES.flatMap((name) => ['-d', name]), '--out', out, '--agree-tos', '--server', topology.pebble.directoryUrl, '--deploy-hook', `env > ${shellQuote(deployEnv)}`];
+      const result = await runCli(argv, { env });
       expect(result.code, result.stderr).toBe(0);
       await expectIssued(run, join(out, 'fullchain.pem'), join(out, 'cert.pem'));
+      // The hook ran (with the paths) and its environment, scanned below with every file, holds no secret.
+      expect(await readFile(deployEnv, 'utf8')).toContain(`MIAB_CERT_DIR=${out}`);
       await expectNoSecretLeak(run, [asCommandRun('issue', result, ['miab-dns01', 'issue'])], [], run.secrets);
     });
 
