@@ -79,7 +79,12 @@ for (const mode of AUTH_MODES) {
       expect(writes(run.emulator)).toEqual({ adds: 2, removes: 2 });
       expect((await txtAt(primary(), PARTNER_NAME)).sort()).toEqual([PARTNER_VALUE]);
       await expectAccountClean(run);
-      const commands = [check, first, second, ...cleanups].map((result, index) => asCommandRun(String(index), result, ['miab-dns01']));
+      // logout ends the session (session mode) or says there is none; it never logs in to log out.
+      const logout = await runCli(['logout'], { env: run.env });
+      expect(logout.code, logout.stderr).toBe(0);
+      expect(logout.stderr).toMatch(mode === 'session' ? /ended the cached cPanel session/ : /has no session to end/);
+      expect(run.emulator.liveSessions()).toBe(0);
+      const commands = [check, first, second, ...cleanups, logout].map((result, index) => asCommandRun(String(index), result, ['miab-dns01']));
       await expectNoSecretLeak(run, commands, [], run.secrets);
       // Only cPanel: nothing was sent anywhere else (the box settings are unset).
       expect(run.env.MIAB_URL).toBeUndefined();
