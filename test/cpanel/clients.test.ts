@@ -61,6 +61,10 @@ for (const mode of AUTH_MODES) {
       expect(check.code, check.stderr).toBe(0);
       expect(check.stdout).toMatch(new RegExp(`provider: +cpanel\\nserver: +${run.emulator.url.replace(/\./g, '\\.')}\\nauth mode: +${mode}\\naccount: +${CPANEL_USER}`));
       expect(check.stdout).toMatch(/zones: +example\.test, other\.test/);
+      // A name outside the account: usage error before any write, worded for cPanel.
+      const outside = await runCli(['present', 'www.not-here.test', DASH_VALUE], { env: run.env });
+      expect(outside.code).toBe(2);
+      expect(outside.stderr).toMatch(/\[zone-not-found\].*not in any zone of this cPanel account; the cPanel account serves: example\.test, other\.test/);
       const first = await runCli(['present', 'a.example.test', DASH_VALUE], { env: run.env });
       expect(first.code, first.stderr).toBe(0);
       // Journaled under the cPanel account's identity: a box's entries are never mixed in.

@@ -53,6 +53,7 @@ export async function openMailinaboxProvider(config: BoxConfig, options: Mailina
   return {
     name: 'mailinabox',
     identity: config.apiUrl,
+    hostLabel: 'box',
     store,
     async check() {
       const reused = auth.mode === 'session' && (await auth.hasCachedSession());
