@@ -67,7 +67,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       isTTY: options.isTTY ?? process.stderr.isTTY === true,
     });
   };
-  const engine = new ChallengeEngine({ store: provider.store, journal, apiUrl: provider.identity, waitForRecords, log, ownerPid });
+  const engine = new ChallengeEngine({ store: provider.store, journal, apiUrl: provider.identity, host: provider.hostLabel, waitForRecords, log, ownerPid });
   return { config, propagation, provider, journal, engine, close: () => provider.close() };
 }
 

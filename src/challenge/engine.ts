@@ -53,6 +53,8 @@ export interface ChallengeEngineOptions {
   readonly journal: Journal;
   /** The provider identity (`DnsProvider.identity`; for Mail-in-a-Box the admin API URL): keys the journal entries. */
   readonly apiUrl: string;
+  /** How messages name the DNS host (`DnsProvider.hostLabel`). @default 'box' */
+  readonly host?: string;
   readonly waitForRecords: RecordsWaiter;
   readonly log: Logger;
   /** The process that owns our records (for hooks, the ACME client). @default process.ppid */
@@ -63,11 +65,13 @@ const MAX_CNAME_HOPS = 4;
 
 export class ChallengeEngine {
   readonly #options: ChallengeEngineOptions;
+  readonly #host: string;
   /** Records this process wrote and has not removed: what a signal handler must take back. */
   readonly #written = new Map<string, ChallengeRecord>();
 
   constructor(options: ChallengeEngineOptions) {
     this.#options = options;
+    this.#host = options.host ?? 'box';
   }
 
   get pendingWrites(): readonly ChallengeRecord[] {
@@ -91,7 +95,7 @@ export class ChallengeEngine {
       if (zone === undefined) {
         throw new ConfigError(
           'zone-not-found',
-          `${fqdn} is not in any zone of this box; the box serves: ${zones.length > 0 ? zones.join(', ') : '(no zones)'}. Use a name under one of them, or a CNAME from _acme-challenge.<name> into one`,
+          `${fqdn} is not in any zone of this ${this.#host}; the ${this.#host} serves: ${zones.length > 0 ? zones.join(', ') : '(no zones)'}. Use a name under one of them, or a CNAME from _acme-challenge.<name> into one`,
         );
       }
       return zone;
@@ -106,7 +110,7 @@ export class ChallengeEngine {
       if (targetZone === undefined) {
         throw new ConfigError(
           'cname-conflict',
-          `${fqdn} is a CNAME to ${target}, which is not in any zone of this box, and a TXT record beside a CNAME would make the box's nameserver drop the whole zone ${zone}. Remove the CNAME on the box, or point it into one of: ${zones.join(', ')}`,
+          `${fqdn} is a CNAME to ${target}, which is not in any zone of this ${this.#host}, and a TXT record beside a CNAME would make the ${this.#host}'s nameserver drop the whole zone ${zone}. Remove the CNAME on the ${this.#host}, or point it into one of: ${zones.join(', ')}`,
         );
       }
       this.#options.log.debug(`${fqdn} is delegated by CNAME to ${target}`);
@@ -139,7 +143,7 @@ export class ChallengeEngine {
     if (cname !== undefined) {
       throw new ConfigError(
         'cname-conflict',
-        `${record.fqdn} is now a CNAME to ${cname} (added after this run looked), and a TXT record beside a CNAME would make the box's nameserver drop the whole zone ${record.zone}; nothing was written there. Run the ACME client again to follow the CNAME, or remove it on the box`,
+        `${record.fqdn} is now a CNAME to ${cname} (added after this run looked), and a TXT record beside a CNAME would make the ${this.#host}'s nameserver drop the whole zone ${record.zone}; nothing was written there. Run the ACME client again to follow the CNAME, or remove it on the ${this.#host}`,
       );
     }
     const ownerPid = this.#options.ownerPid ?? process.ppid;
@@ -272,8 +276,8 @@ export class ChallengeEngine {
         () => true,
       );
       if (stillThere) throw error;
-      if (isDialectMismatch(error)) log.info(`TXT ${record.fqdn} ${describeValue(record.value)} is not on the box; nothing to remove`);
-      else log.info(`the box answered the removal of TXT ${record.fqdn} with an error (${error instanceof Error ? error.message : String(error)}), but the record is gone`);
+      if (isDialectMismatch(error)) log.info(`TXT ${record.fqdn} ${describeValue(record.value)} is not on the ${this.#host}; nothing to remove`);
+      else log.info(`the ${this.#host} answered the removal of TXT ${record.fqdn} with an error (${error instanceof Error ? error.message : String(error)}), but the record is gone`);
     }
     await journal.remove({ apiUrl, fqdn: record.fqdn, value: record.value });
     this.#written.delete(keyOf(record));

@@ -62,3 +62,14 @@ describe('help, completion and man page come from the command table', () => {
     for (const command of listed) expect(page).toContain(`.B ${command.name}`);
   });
 });
+
+describe('provider selection in help', () => {
+  it('offers --provider everywhere and documents MIAB_DNS01_PROVIDER and the cPanel settings', () => {
+    expect(GLOBAL_OPTIONS.find((option) => option.name === 'provider')).toMatchObject({ takesValue: true, setting: 'MIAB_DNS01_PROVIDER' });
+    const main = mainHelp();
+    expect(main).toMatch(/--provider <name> +DNS host: mailinabox \(default\), cpanel, or serve/);
+    expect(main).toMatch(/MIAB_DNS01_PROVIDER +mailinabox \(default\), cpanel, or serve/);
+    for (const name of ['CPANEL_BASE_URL', 'CPANEL_USERNAME', 'CPANEL_TOKEN', 'CPANEL_PASSWORD', 'CPANEL_TOTP_SECRET', 'CPANEL_AUTH']) expect(main).toContain(name);
+    expect(manPage('1.2.3')).toContain('MIAB_DNS01_PROVIDER');
+  });
+});

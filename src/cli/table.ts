@@ -76,7 +76,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'zones',
-    summary: "list the box's zones",
+    summary: "list the zones the DNS host serves for this account",
     usage: ['zones'],
     options: [],
     json: true,
@@ -118,7 +118,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     json: true,
     details: `The deploy hook gets MIAB_CERT_DIR, MIAB_CERT_PATH, MIAB_KEY_PATH, MIAB_CHAIN_PATH,
 MIAB_FULLCHAIN_PATH, MIAB_DOMAINS (and certbot's RENEWED_LINEAGE, RENEWED_DOMAINS).
-The box account is MIAB_EMAIL (or --email before "issue"); --contact is the ACME contact.
+The DNS host's account comes from the usual settings (MIAB_EMAIL, or --email before "issue"); --contact is the ACME contact.
 A private ACME CA (Pebble) needs NODE_EXTRA_CA_CERTS=<its CA file>.`,
     load: async () => (await import('./issue.js')).issue,
   },

@@ -1,8 +1,10 @@
 /**
  * Typed, validated configuration, built in one pass from flags > environment > credentials
- * file. Every problem is reported before anything touches the box, all of them in one error,
- * each naming where the value came from (flag, variable, or file and line). The secrets stay
- * out of the returned object: library callers see it as `Runtime.config`.
+ * file: which DNS host (`--provider` / `MIAB_DNS01_PROVIDER` / `provider`), that provider's
+ * settings (Mail-in-a-Box here, cPanel by its own parser with the file's `cpanel_*` keys) and
+ * the shared ones. Every problem is reported before anything touches the host, all of them in
+ * one error, each naming where the value came from (flag, variable, or file and line). The
+ * secrets stay out of `RuntimeConfig`, which library callers see as `Runtime.config`.
  */
 import { access, constants, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';

@@ -54,6 +54,8 @@ export interface DnsProvider {
    * providers prefix their name (`cpanel:alice@https://host:2083`).
    */
   readonly identity: string;
+  /** How messages name the host to the user: `box` (Mail-in-a-Box), `cPanel account`. */
+  readonly hostLabel: string;
   /** The records. See TxtRecordStore for the exact semantics every provider honours. */
   readonly store: TxtRecordStore;
   /**

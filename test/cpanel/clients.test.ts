@@ -61,6 +61,10 @@ for (const mode of AUTH_MODES) {
       expect(check.code, check.stderr).toBe(0);
       expect(check.stdout).toMatch(new RegExp(`provider: +cpanel\\nserver: +${run.emulator.url.replace(/\./g, '\\.')}\\nauth mode: +${mode}\\naccount: +${CPANEL_USER}`));
       expect(check.stdout).toMatch(/zones: +example\.test, other\.test/);
+      // A name outside the account: usage error before any write, worded for cPanel.
+      const outside = await runCli(['present', 'www.not-here.test', DASH_VALUE], { env: run.env });
+      expect(outside.code).toBe(2);
+      expect(outside.stderr).toMatch(/\[zone-not-found\].*not in any zone of this cPanel account; the cPanel account serves: example\.test, other\.test/);
       const first = await runCli(['present', 'a.example.test', DASH_VALUE], { env: run.env });
       expect(first.code, first.stderr).toBe(0);
       // Journaled under the cPanel account's identity: a box's entries are never mixed in.
@@ -79,7 +83,12 @@ for (const mode of AUTH_MODES) {
       expect(writes(run.emulator)).toEqual({ adds: 2, removes: 2 });
       expect((await txtAt(primary(), PARTNER_NAME)).sort()).toEqual([PARTNER_VALUE]);
       await expectAccountClean(run);
-      const commands = [check, first, second, ...cleanups].map((result, index) => asCommandRun(String(index), result, ['miab-dns01']));
+      // logout ends the session (session mode) or says there is none; it never logs in to log out.
+      const logout = await runCli(['logout'], { env: run.env });
+      expect(logout.code, logout.stderr).toBe(0);
+      expect(logout.stderr).toMatch(mode === 'session' ? /ended the cached cPanel session/ : /has no session to end/);
+      expect(run.emulator.liveSessions()).toBe(0);
+      const commands = [check, first, second, ...cleanups, logout].map((result, index) => asCommandRun(String(index), result, ['miab-dns01']));
       await expectNoSecretLeak(run, commands, [], run.secrets);
       // Only cPanel: nothing was sent anywhere else (the box settings are unset).
       expect(run.env.MIAB_URL).toBeUndefined();
@@ -169,11 +178,16 @@ for (const mode of AUTH_MODES) {
     it('miab-dns01 issue', async () => {
       const run = await topology.newRun(`issue-${mode}`, mode);
       const out = join(run.workDir, 'cert');
-      const result = await runCli(['issue', ...NAMES.flatMap((name) => ['-d', name]), '--out', out, '--agree-tos', '--server', topology.pebble.directoryUrl], {
-        env: { ...run.env, NODE_EXTRA_CA_CERTS: topology.pebble.caFile },
-      });
+      // The secret in the environment itself this time (not as _FILE): the deploy hook must not get it.
+      const secretEnv: Record<string, string> = mode === 'token' ? { CPANEL_TOKEN: CPANEL_TOKEN } : { CPANEL_PASSWORD: CPANEL_PASSWORD, CPANEL_TOTP_SECRET: CPANEL_TOTP_SECRET };
+      const env = Object.fromEntries(Object.entries({ ...run.env, ...secretEnv, NODE_EXTRA_CA_CERTS: topology.pebble.caFile }).filter(([name]) => !name.endsWith('_FILE')));
+      const deployEnv = join(run.workDir, 'deploy-env');
+      const argv = ['issue', ...NAMES.flatMap((name) => ['-d', name]), '--out', out, '--agree-tos', '--server', topology.pebble.directoryUrl, '--deploy-hook', `env > ${shellQuote(deployEnv)}`];
+      const result = await runCli(argv, { env });
       expect(result.code, result.stderr).toBe(0);
       await expectIssued(run, join(out, 'fullchain.pem'), join(out, 'cert.pem'));
+      // The hook ran (with the paths) and its environment, scanned below with every file, holds no secret.
+      expect(await readFile(deployEnv, 'utf8')).toContain(`MIAB_CERT_DIR=${out}`);
       await expectNoSecretLeak(run, [asCommandRun('issue', result, ['miab-dns01', 'issue'])], [], run.secrets);
     });
 

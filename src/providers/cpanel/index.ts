@@ -67,6 +67,7 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
   return {
     name: 'cpanel',
     identity: cpanelIdentity(config),
+    hostLabel: 'cPanel account',
     store,
     async check() {
       const reused = auth.method === 'session' && (await client.hasCachedSession());

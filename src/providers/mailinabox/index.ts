@@ -56,6 +56,7 @@ export async function openMailinaboxProvider(config: BoxConfig, options: Mailina
     // MIAB_FLAVOR=power never sees them, so it cannot send the raw-body DELETE that would wipe
     // every value at the name on the fork. They are swept once the flavour is set again.
     identity: config.dialect.flavor === 'power' ? `${config.apiUrl}#power` : config.apiUrl,
+    hostLabel: 'box',
     store,
     async check() {
       const reused = auth.mode === 'session' && (await auth.hasCachedSession());

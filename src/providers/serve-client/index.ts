@@ -24,6 +24,7 @@ export function openServeClientProvider(config: ServeClientConfig, options: Serv
     name: 'serve',
     // The client's own name in the journal: two credentials on one serve never share entries.
     identity: `serve:${config.username}@${config.url}`,
+    hostLabel: 'serve instance',
     store,
     async check() {
       const zones = await store.zones();
