@@ -10,7 +10,7 @@ import { parseCidr } from '../serve/cidr.js';
 import { ClientRegistry } from '../serve/registry.js';
 import { single, type ParsedArgs } from './args.js';
 import { CLIENTS_OPTIONS } from './serve-spec.js';
-import type { CommandContext, CommandHandler } from './table.js';
+import type { CommandContext, CommandHandler } from './command.js';
 
 async function registryFor(context: CommandContext): Promise<ClientRegistry> {
   const settings = await collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });

@@ -9,7 +9,7 @@ import { collectSettings } from '../config/settings.js';
 import { formatServer } from '../propagation/address.js';
 import { Journal, isStale, type JournalEntry } from '../records/journal.js';
 import { flag, parseDuration, recordPairs, single, usageError } from './args.js';
-import type { CommandContext, CommandHandler } from './table.js';
+import type { CommandContext, CommandHandler } from './command.js';
 
 function printJson(context: CommandContext, value: unknown): void {
   context.stdout(`${JSON.stringify(value, null, 2)}\n`);

@@ -4,7 +4,8 @@
  */
 import { ConfigError } from '../errors.js';
 import { CONNECTION_OPTIONS, GLOBAL_OPTIONS, OUTPUT_OPTIONS, usageError, type OptionSpec } from './args.js';
-import { COMMANDS, findCommand, type CommandHandler, type CommandSpec } from './table.js';
+import type { CommandHandler, CommandSpec } from './command.js';
+import { COMMANDS, findCommand } from './table.js';
 
 const ENVIRONMENT = `Settings (flag > environment > credentials file):
   MIAB_DNS01_PROVIDER               mailinabox (default), cpanel, or serve (--provider; file key: provider)

@@ -11,7 +11,7 @@ import { renewalDecision, writeCertificateFiles, type CertificatePaths } from '.
 import { KEY_TYPES, LETS_ENCRYPT_STAGING, issueCertificate, normalizeIssueDomains, type KeyType } from '../acme/issue.js';
 import { MiabDns01Error } from '../errors.js';
 import { flag, parseDuration, single, usageError } from './args.js';
-import type { CommandContext, CommandHandler } from './table.js';
+import type { CommandContext, CommandHandler } from './command.js';
 
 /** Every provider's secrets (and acme.sh's names for them): the deploy hook needs none. */
 const SECRET_VARIABLES = ['MIAB_PASSWORD', 'MIAB_TOTP_SECRET', 'MAILINABOX_PASSWORD', 'MIAB_Password', 'CPANEL_TOKEN', 'CPANEL_PASSWORD', 'CPANEL_TOTP_SECRET', 'cPanel_Apitoken'];

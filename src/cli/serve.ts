@@ -13,7 +13,7 @@ import { parseCidr } from '../serve/cidr.js';
 import { startServe } from '../serve/server.js';
 import { contextLogger, runtimeOptions } from '../adapters/context.js';
 import { flag, parseDuration, single } from './args.js';
-import type { CommandHandler } from './table.js';
+import type { CommandHandler } from './command.js';
 
 const GRACE_MS = 9_000;
 

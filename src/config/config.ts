@@ -11,9 +11,9 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseDialect, type BoxDialect } from '../providers/mailinabox/dialect.js';
 import { ConfigError } from '../errors.js';
-import { normalizeFingerprint, normalizeTotpSecret } from '../util/credential-formats.js';
+import { isLoopbackHost, normalizeFingerprint, normalizeTotpSecret } from '../util/credential-formats.js';
 
-export { normalizeFingerprint, normalizeTotpSecret } from '../util/credential-formats.js';
+export { isLoopbackHost, normalizeFingerprint, normalizeTotpSecret } from '../util/credential-formats.js';
 import { parsePropagationSettings } from '../propagation/settings.js';
 import { parseCpanelConfig, type CpanelConfig } from '../providers/cpanel/config.js';
 import { loadServeClientConfig, usesServe, type ServeClientConfig } from '../providers/serve-client/config.js';
@@ -102,11 +102,6 @@ export interface BoxConfig {
    * TTL (`MIAB_TXT_TTL`). @default { flavor: 'upstream' }
    */
   readonly dialect: BoxDialect;
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
 
 /** Normalizes `MIAB_URL`: a bare host means `https://<host>/admin`; plain http only on loopback. */

@@ -1,6 +1,7 @@
 /**
- * The forms of the credentials every provider takes alike (a TOTP secret, a certificate pin):
- * one parser each, so the box and cPanel accept and refuse exactly the same text.
+ * The forms every provider's settings take alike (a TOTP secret, a certificate pin, which
+ * hosts may be reached over plain HTTP): one parser each, so the box, cPanel and a serve
+ * client accept and refuse exactly the same text.
  */
 import { ConfigError } from '../errors.js';
 
@@ -26,4 +27,10 @@ export function normalizeTotpSecret(raw: string, origin = 'MIAB_TOTP_SECRET'): s
     throw new ConfigError('config-invalid', `${origin} is ${secret.length} characters long: a TOTP secret has at least 26 base32 characters (Mail-in-a-Box shows 32); copy the whole secret`);
   }
   return secret;
+}
+
+/** Plain HTTP is allowed only to these: nothing crosses a network in clear text. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
 }

@@ -6,7 +6,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
-import { isLoopbackHost, normalizeFingerprint, type TlsSettings } from '../../config/config.js';
+import { isLoopbackHost, normalizeFingerprint } from '../../util/credential-formats.js';
+import type { TlsTrust } from '../http/tls-agent.js';
 import { registerDerivedSecret, registerSecret } from '../../secrets.js';
 
 export interface ServeClientConfig {
@@ -15,7 +16,7 @@ export interface ServeClientConfig {
   readonly username: string;
   readonly password: string;
   /** MIAB_CA_FILE / MIAB_TLS_FINGERPRINT, applied to serve's certificate. */
-  readonly tls: TlsSettings;
+  readonly tls: TlsTrust;
 }
 
 export type ServeClientEnvironment = Readonly<Record<string, string | undefined>>;
@@ -64,7 +65,7 @@ export async function loadServeClientConfig(env: ServeClientEnvironment): Promis
   return { url: rawUrl, username, password: password ?? '', tls: await tlsFrom(env) };
 }
 
-async function tlsFrom(env: ServeClientEnvironment): Promise<TlsSettings> {
+async function tlsFrom(env: ServeClientEnvironment): Promise<TlsTrust> {
   const caFile = env.MIAB_CA_FILE;
   let caPem: string | undefined;
   if (caFile !== undefined && caFile !== '') {
