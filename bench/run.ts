@@ -19,10 +19,11 @@ import { runColdStart } from './cold-start.js';
 import { runDetection, type Lane } from './detection.js';
 import { running } from './lib/process.js';
 import { renderTable, type Table } from './lib/table.js';
-import { startBenchTopology, type BenchTopology } from './lib/topology.js';
+import { REAL_BOX_WRITE_MS, startBenchTopology, type BenchTopology } from './lib/topology.js';
 import { runManyNames } from './many-names.js';
+import { runOverhead } from './overhead.js';
 
-const PARTS = ['calls', 'cold', 'names', 'detection'] as const;
+const PARTS = ['calls', 'overhead', 'cold', 'names', 'detection'] as const;
 type Part = (typeof PARTS)[number];
 
 // The hooks this process runs look for the ACME client among their ancestors: this process
@@ -80,7 +81,8 @@ async function main(): Promise<void> {
   process.stdout.write(`${header}\n`);
 
   log('bench: starting the topology (emulator, 2 x nsd)');
-  const box = await startBenchTopology(0);
+  const writeMs = numberFromEnv('BENCH_WRITE_MS', REAL_BOX_WRITE_MS);
+  const box = await startBenchTopology({ lagMs: 0, writeMs });
   topologies.push(box);
   const print = (table: Table): void => void process.stdout.write(`${renderTable(table)}\n`);
 
@@ -88,15 +90,16 @@ async function main(): Promise<void> {
   if (parts.includes('calls')) print(await runBoxCalls({ bench: box, stateDir: box.sharedStateDir, log }));
   const runtime = await box.openRuntime();
   runtimes.push(runtime);
+  if (parts.includes('overhead')) for (const table of (await runOverhead({ bench: box, runtime, repeats: numberFromEnv('BENCH_OVERHEAD_REPEATS', 15), log })).tables) print(table);
   if (parts.includes('cold')) for (const table of await runColdStart({ bench: box, runtime, repeats: numberFromEnv('BENCH_COLD_REPEATS', 15), log })) print(table);
   if (parts.includes('names')) {
     print(
       await runManyNames({
         bench: box,
-        counts: listFromEnv('BENCH_NAMES', [1, 5, 20]),
+        counts: listFromEnv('BENCH_NAMES', [1, 20]),
         lagMs: 3000,
         batchedRepeats: numberFromEnv('BENCH_NAMES_REPEATS', 3),
-        perNameRepeats: 1,
+        perNameRepeats: numberFromEnv('BENCH_NAMES_PER_NAME', 0),
         log,
       }),
     );
