@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createServer, type Server } from 'node:net';
 import type { Runtime } from '../src/runtime.js';
 import { CLI, HOOKS, REPO, expectSuccess, measuredRun, shell, type MeasuredRun } from './lib/process.js';
 import { median, millis, percentile } from './lib/stats.js';
@@ -30,9 +31,23 @@ interface Variant {
   readonly label: string;
   /** A shell command line (certbot runs hooks through `sh -c`); none: `node -e 0`. */
   readonly command?: string;
-  /** Not a hook call: no record, no box time. */
+  /** Not a hook call: no record, no box time; this argv (default `node -e 0`). */
   readonly bare?: boolean;
+  readonly argv?: readonly string[];
 }
+
+/**
+ * The client half of a per-run helper process (idea 4 of issue 14): the hook hands its
+ * challenge to a helper that holds the session and the connection, over a Unix socket, and
+ * exits when the helper has taken it. The helper here is a stub in the bench process that
+ * answers at once: this measures the floor of that design, not an implementation of it.
+ */
+const HELPER_CLIENT = [
+  "const s = require('node:net').connect(process.env.MIAB_BENCH_SOCKET);",
+  "s.end(JSON.stringify({ name: process.env.CERTBOT_DOMAIN, value: process.env.CERTBOT_VALIDATION }) + '\\n');",
+  "s.setEncoding('utf8'); let answer = ''; s.on('data', (d) => { answer += d; });",
+  "s.on('close', () => { process.exitCode = answer.startsWith('ok') ? 0 : 1; });",
+].join(' ');
 
 const q = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
@@ -58,10 +73,19 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRes
   const { emulator } = bench.topology;
   const env = await bench.env();
   const bundleDir = await mkdtemp(join(tmpdir(), 'miab-bench-bundle-'));
+  let helper: Server | undefined;
   try {
     const bundle = await buildBundle(bundleDir);
     const node = q(process.execPath);
     const hook = (flags: string, entry = CLI): string => `exec ${node} ${flags} ${q(entry)} hook certbot-auth`.replace(/ {2,}/g, ' ');
+    const socketPath = join(bundleDir, 'helper.sock');
+    helper = createServer((socket) => {
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        if (chunk.includes('\n')) socket.end('ok\n');
+      });
+    });
+    await new Promise<void>((resolve) => helper?.listen(socketPath, resolve));
     const variants: Variant[] = [
       { label: 'node -e 0', bare: true },
       { label: 'shipped hooks/certbot-auth', command: q(`${HOOKS}/certbot-auth`) },
@@ -73,6 +97,9 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRes
       { label: 'node --single-threaded', command: hook('--single-threaded') },
       { label: 'bundle (esbuild), no flags', command: hook('', bundle) },
       { label: 'bundle (esbuild) --liftoff-only', command: hook('--liftoff-only', bundle) },
+      { label: 'import only: undici (whole package)', bare: true, argv: [process.execPath, '-e', "require('undici')"] },
+      { label: 'import only: undici Agent + connector + request (its modules)', bare: true, argv: [process.execPath, '-e', "require('undici/lib/dispatcher/agent.js'); require('undici/lib/core/connect.js'); require('undici/lib/api/api-request.js')"] },
+      { label: 'helper-process client (stub helper, answers at once)', bare: true, argv: [process.execPath, '-e', HELPER_CLIENT] },
     ];
     let boxMs = 0;
     let writes = 0;
@@ -87,7 +114,7 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRes
         const before = bench.writeTimes.length;
         const run = expectSuccess(
           variant.bare
-            ? await measuredRun([process.execPath, '-e', '0'], env)
+            ? await measuredRun(variant.argv ?? [process.execPath, '-e', '0'], { ...env, MIAB_BENCH_SOCKET: socketPath, CERTBOT_DOMAIN: name, CERTBOT_VALIDATION: value })
             : await measuredRun(shell(variant.command ?? ''), { ...env, CERTBOT_DOMAIN: name, CERTBOT_VALIDATION: value, CERTBOT_REMAINING_CHALLENGES: '1' }),
           variant.label,
         ) as MeasuredRun;
@@ -114,10 +141,10 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRes
         variant.bare ? '-' : millis(median(boxes[i] ?? [])),
         millis(median(net)),
         millis(percentile(net, 95)),
-        variant.bare ? '-' : `+${millis(over)}`,
+        i === 0 ? '-' : `+${millis(over)}`,
         variant.bare ? '' : over <= OVERHEAD_GOAL_MS ? 'MET' : 'missed',
         millis(median(cpus[i] ?? [])),
-        variant.bare ? '-' : `+${millis(median(cpus[i] ?? []) - nodeCpu)}`,
+        i === 0 ? '-' : `+${millis(median(cpus[i] ?? []) - nodeCpu)}`,
       ];
     });
     const shippedOverheadMs = median(nets[1] ?? []) - nodeMs;
@@ -140,6 +167,7 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRes
       ],
     };
   } finally {
+    await new Promise<void>((resolve) => (helper ? helper.close(() => resolve()) : resolve()));
     await rm(bundleDir, { recursive: true, force: true });
   }
 }

@@ -27,6 +27,7 @@ import { renderTable, type Table } from './lib/table.js';
 import { REAL_BOX_WRITE_MS, startBenchTopology, type BenchTopology } from './lib/topology.js';
 import { runManyNames } from './many-names.js';
 import { runOverhead } from './overhead.js';
+import { runCnameRead } from './cname-read.js';
 
 const PARTS = ['calls', 'overhead', 'totp', 'names', 'peers', 'serve', 'cold', 'detection'] as const;
 /** What `npm run bench` runs with no part named: the goals of issue 14 (cold and detection on request). */
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
   const runtime = await box.openRuntime();
   runtimes.push(runtime);
   if (parts.includes('overhead')) for (const table of (await runOverhead({ bench: box, runtime, repeats: numberFromEnv('BENCH_OVERHEAD_REPEATS', 15), log })).tables) print(table);
+  if (parts.includes('overhead')) print(await runCnameRead({ bench: box, runtime, records: 20, repeats: numberFromEnv('BENCH_OVERHEAD_REPEATS', 15), log }));
   if (parts.includes('cold')) for (const table of await runColdStart({ bench: box, runtime, repeats: numberFromEnv('BENCH_COLD_REPEATS', 15), log })) print(table);
   if (parts.includes('names')) {
     print(
