@@ -172,7 +172,7 @@ export async function runPeers(options: PeersOptions): Promise<Table[]> {
         rows: issueRows,
         notes: [
           `Median of ${options.issueRepeats} run(s) per N, against Pebble (validating through the lagging secondary), cached box session and ACME account.`,
-          `Physical limit = ACME exchanges + Σ of the box's write times in the run (every add and every delete: the box takes one value per request, one request at a time) + the lag + one authoritative round trip (${millis(rtt)}).`,
+          `Physical limit = ACME exchanges + Σ of the box's write times in the run (every add and every delete: the box takes one value per request, one request at a time) + the lag + one authoritative round trip (${rtt.toFixed(1)} ms).`,
           `ACME exchanges are measured with N=${first}: its total minus its box writes, the lag and the round trip (${seconds(acmeMs)}; this also holds node's start, so it is a generous allowance for N=1 and the ratio shows what each further name costs beyond its two box writes).`,
           ...issueNotes,
         ],
