@@ -53,7 +53,7 @@ export async function runCnameRead(options: { bench: BenchTopology; runtime: Run
   }
   options.log('  cname read: done');
   return {
-    title: `3d. The fresh CNAME check before each write: whole table vs one name (${options.records} challenge TXT records on the box)`,
+    title: `Goal 1b. The fresh CNAME check before each write: whole table vs one name (${options.records} challenge TXT records on the box)`,
     header: ['request', 'median', 'p95', 'response size', 'vs the 0.2 s write'],
     rows: kinds.map((kind, i) => [kind.label, millis(median(times[i] ?? [])), millis(percentile(times[i] ?? [], 95)), `${sizes[i] ?? 0} B`, `${((median(times[i] ?? []) / 200) * 100).toFixed(1)} %`]),
     notes: [

@@ -141,14 +141,14 @@ export async function runManyNames(options: ManyNamesOptions): Promise<Table> {
       const finalWait = median(finalCalls) - mean(writeCalls);
       verdicts.push(
         `Floor of any hook that writes before it returns (as ours does, so certbot's next call starts only after the box answered): the limit + ${count} x node -e 0 (${millis(nodeMs)} now) = ${seconds(floor)} = ${(floor / limit).toFixed(2)}x, before any code of ours runs. ` +
-          `A per-run helper process that takes each challenge over a Unix socket and writes while certbot starts the next hook overlaps the hooks with the box's writes: modelled from this run's figures (first call ${seconds(b[0]?.calls[0]?.ms ?? Number.NaN)}, then the writes back to back, then the last call's wait beyond its own write, ${seconds(finalWait)}): ${seconds((b[0]?.calls[0]?.ms ?? Number.NaN) + writes + finalWait)} = ${(((b[0]?.calls[0]?.ms ?? Number.NaN) + writes + finalWait) / limit).toFixed(2)}x (a model, not a measurement; the helper's client costs +5 ms CPU over node -e 0, part 3).`,
+          `A per-run helper process that takes each challenge over a Unix socket and writes while certbot starts the next hook overlaps the hooks with the box's writes: modelled from this run's figures (first call ${seconds(b[0]?.calls[0]?.ms ?? Number.NaN)}, then the writes back to back, then the last call's wait beyond its own write, ${seconds(finalWait)}): ${seconds((b[0]?.calls[0]?.ms ?? Number.NaN) + writes + finalWait)} = ${(((b[0]?.calls[0]?.ms ?? Number.NaN) + writes + finalWait) / limit).toFixed(2)}x (a model, not a measurement; the helper's client costs +5 ms CPU over node -e 0, Goal 1 table).`,
       );
       verdicts.push(`Goal (certbot, N=${count}, lag ${options.lagMs / 1000} s, writes ${options.bench.writeMs / 1000} s: <= ${GOAL_RATIO.toFixed(2)}x the physical limit): ${(bMedian / 1000).toFixed(2)} s / ${(limit / 1000).toFixed(2)} s = ${r.toFixed(2)}x: ${r <= GOAL_RATIO ? 'MET' : 'MISSED'}.`);
     }
   }
   if (!options.counts.includes(GOAL_NAMES)) verdicts.push(`Goal (certbot, N=${GOAL_NAMES}): not run (BENCH_NAMES has no ${GOAL_NAMES}).`);
   return {
-    title: `4. certbot: N auth calls through the real hooks, secondary lagging ${options.lagMs / 1000} s, box writes ${options.bench.writeMs / 1000} s`,
+    title: `Goal 2. certbot: N auth calls through the real hooks, secondary lagging ${options.lagMs / 1000} s, box writes ${options.bench.writeMs / 1000} s`,
     header: ['names', 'certbot auth phase', "box's writes (Σ)", 'physical limit', 'vs limit', 'per write-only call', 'last call (waits)', 'wait in every call', 'clean-up (N calls)', 'all served at return'],
     rows,
     notes: [

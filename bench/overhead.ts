@@ -155,7 +155,7 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRes
       shippedOverheadMs,
       tables: [
         {
-          title: '3. Hook process overhead: write-only certbot-auth (cached session), box write time excluded',
+          title: 'Goal 1. Hook process overhead: write-only certbot-auth (cached session), box write time excluded',
           header: ['launcher', 'median wall', "box's write time", 'wall minus box', 'p95 minus box', 'over node -e 0', `<= ${OVERHEAD_GOAL_MS} ms`, 'CPU time', 'CPU over node -e 0'],
           rows,
           notes: [

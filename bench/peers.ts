@@ -167,7 +167,7 @@ export async function runPeers(options: PeersOptions): Promise<Table[]> {
     });
     return [
       {
-        title: `5. \`issue\`: N names in one order, secondary lagging ${options.lagMs / 1000} s, box writes ${bench.writeMs / 1000} s`,
+        title: `Goal 3. \`issue\`: N names in one order, secondary lagging ${options.lagMs / 1000} s, box writes ${bench.writeMs / 1000} s`,
         header: ['names', 'total (process start to exit)', "box's writes (Σ, adds + deletes)", 'ACME exchanges (from N=1)', 'physical limit', 'vs limit'],
         rows: issueRows,
         notes: [
@@ -178,7 +178,7 @@ export async function runPeers(options: PeersOptions): Promise<Table[]> {
         ],
       },
       {
-        title: `6. Apex + wildcard, time to certificate, peers' strategies on the same rig (lag ${options.lagMs / 1000} s, box writes ${bench.writeMs / 1000} s)`,
+        title: `Goal 6. Apex + wildcard, time to certificate, peers' strategies on the same rig (lag ${options.lagMs / 1000} s, box writes ${bench.writeMs / 1000} s)`,
         header: ['strategy', 'total', 'vs `issue`', 'vs ours in the same client'],
         rows: peerRows,
         notes: [

@@ -136,15 +136,15 @@ async function main(): Promise<void> {
     const script = `${REPO}bench/serve-load.ts`;
     if (existsSync(script)) {
       const run = await timedRun([process.execPath, '--import', 'tsx', script], { ...process.env } as Record<string, string>, { timeoutMs: 900_000 });
-      process.stdout.write(`### serve (bench/serve-load.ts)\n\n${run.stdout}\n${run.code === 0 ? '' : `serve-load exited with ${run.code ?? run.signal}: ${run.stderr.trim().slice(-2000)}\n`}`);
+      process.stdout.write(`### Goal 5. serve (bench/serve-load.ts)\n\n${run.stdout}\n${run.code === 0 ? '' : `serve-load exited with ${run.code ?? run.signal}: ${run.stderr.trim().slice(-2000)}\n`}`);
     } else {
-      process.stdout.write('### serve\n\nserve: not benchmarked in this run (bench/serve-load.ts is not in this tree).\n\n');
+      process.stdout.write('### Goal 5. serve\n\nserve: not benchmarked in this run (bench/serve-load.ts is not in this tree).\n\n');
     }
   }
   if (parts.includes('detection')) {
     const lanes: Lane[] = [{ bench: box, runtime }];
     for (let i = 1; i < Math.max(1, numberFromEnv('BENCH_LANES', 2)); i++) {
-      const bench = await startBenchTopology(0);
+      const bench = await startBenchTopology({ lagMs: 0, writeMs });
       topologies.push(bench);
       const laneRuntime = await bench.openRuntime();
       runtimes.push(laneRuntime);
