@@ -95,6 +95,8 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRes
       { label: 'node --max-lazy', command: hook('--max-lazy') },
       { label: 'node --liftoff-only --max-lazy', command: hook('--liftoff-only --max-lazy') },
       { label: 'node --single-threaded', command: hook('--single-threaded') },
+      { label: 'node --liftoff-only --no-opt', command: hook('--liftoff-only --no-opt') },
+      { label: 'node --liftoff-only --max-semi-space-size=16', command: hook('--liftoff-only --max-semi-space-size=16') },
       { label: 'bundle (esbuild), no flags', command: hook('', bundle) },
       { label: 'bundle (esbuild) --liftoff-only', command: hook('--liftoff-only', bundle) },
       { label: 'import only: undici (whole package)', bare: true, argv: [process.execPath, '-e', "require('undici')"] },
