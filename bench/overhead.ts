@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,11 +51,37 @@ const HELPER_CLIENT = [
 
 const q = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
-async function buildBundle(dir: string): Promise<string> {
+/**
+ * A copy of dist/ whose box transport imports only the three undici modules it uses instead
+ * of undici's index (which also loads fetch, cookies, WebSocket, mocks, HTTP/2...): what the
+ * proposed change to src/box/transport.ts would give, measured without changing src/. Placed
+ * under the repo (bench/.light-*) so `undici` resolves from the repo's node_modules.
+ */
+const LIGHT_UNDICI = [
+  "import Agent from 'undici/lib/dispatcher/agent.js';",
+  "import buildConnector from 'undici/lib/core/connect.js';",
+  "import __apiRequest from 'undici/lib/api/api-request.js';",
+  '// undici\'s request(url, opts) minus its argument checks: the dispatcher is always given.',
+  'const request = (url, opts) => { const u = new URL(url); return __apiRequest.call(opts.dispatcher, { ...opts, origin: u.origin, path: u.search ? u.pathname + u.search : u.pathname, method: opts.method || "GET" }); };',
+].join('\n');
+
+async function buildLightCopy(): Promise<string> {
+  const root = await mkdtemp(join(REPO, 'bench', '.light-'));
+  await cp(join(REPO, 'dist'), join(root, 'dist'), { recursive: true });
+  await cp(join(REPO, 'package.json'), join(root, 'package.json'));
+  const file = join(root, 'dist', 'box', 'transport.js');
+  const text = await readFile(file, 'utf8');
+  const original = "import { Agent, buildConnector, request } from 'undici';";
+  if (!text.includes(original)) throw new Error(`${file}: the undici import changed; update bench/overhead.ts`);
+  await writeFile(file, text.replace(original, LIGHT_UNDICI));
+  return root;
+}
+
+async function buildBundle(dir: string, entry = CLI): Promise<string> {
   // One ESM file per entry point, lazy imports kept as split chunks; a require() shim for the
   // CommonJS dependencies (undici) that esbuild wraps.
   await promisify(execFile)(`${REPO}node_modules/.bin/esbuild`, [
-    CLI, '--bundle', '--platform=node', '--format=esm', '--splitting', `--outdir=${dir}`, '--log-level=warning',
+    entry, '--bundle', '--platform=node', '--format=esm', '--splitting', `--outdir=${dir}`, '--log-level=warning',
     "--banner:js=import { createRequire as __miabRequire } from 'node:module'; const require = __miabRequire(import.meta.url);",
   ]);
   return join(dir, 'main.js');
@@ -74,8 +100,12 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRes
   const env = await bench.env();
   const bundleDir = await mkdtemp(join(tmpdir(), 'miab-bench-bundle-'));
   let helper: Server | undefined;
+  let lightRoot: string | undefined;
   try {
     const bundle = await buildBundle(bundleDir);
+    lightRoot = await buildLightCopy();
+    const lightEntry = join(lightRoot, 'dist', 'cli', 'main.js');
+    const lightBundle = await buildBundle(join(bundleDir, 'light'), lightEntry);
     const node = q(process.execPath);
     const hook = (flags: string, entry = CLI): string => `exec ${node} ${flags} ${q(entry)} hook certbot-auth`.replace(/ {2,}/g, ' ');
     const socketPath = join(bundleDir, 'helper.sock');
@@ -99,6 +129,8 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRes
       { label: 'node --liftoff-only --max-semi-space-size=16', command: hook('--liftoff-only --max-semi-space-size=16') },
       { label: 'bundle (esbuild), no flags', command: hook('', bundle) },
       { label: 'bundle (esbuild) --liftoff-only', command: hook('--liftoff-only', bundle) },
+      { label: "undici's 3 modules instead of its index (patched dist copy) --liftoff-only", command: hook('--liftoff-only', lightEntry) },
+      { label: 'both: bundle of that copy --liftoff-only', command: hook('--liftoff-only', lightBundle) },
       { label: 'import only: undici (whole package)', bare: true, argv: [process.execPath, '-e', "require('undici')"] },
       { label: 'import only: undici Agent + connector + request (its modules)', bare: true, argv: [process.execPath, '-e', "require('undici/lib/dispatcher/agent.js'); require('undici/lib/core/connect.js'); require('undici/lib/api/api-request.js')"] },
       { label: 'helper-process client (stub helper, answers at once)', bare: true, argv: [process.execPath, '-e', HELPER_CLIENT] },
@@ -171,5 +203,6 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRes
   } finally {
     await new Promise<void>((resolve) => (helper ? helper.close(() => resolve()) : resolve()));
     await rm(bundleDir, { recursive: true, force: true });
+    if (lightRoot !== undefined) await rm(lightRoot, { recursive: true, force: true });
   }
 }
