@@ -17,9 +17,13 @@ import type { BenchTopology } from './lib/topology.js';
 export async function runCnameRead(options: { bench: BenchTopology; runtime: Runtime; records: number; repeats: number; log: (line: string) => void }): Promise<Table> {
   const { bench, runtime } = options;
   const dir = join(bench.sharedStateDir, 'sessions');
-  const file = (await readdir(dir)).find((name) => name.endsWith('.json'));
-  if (file === undefined) throw new Error(`no cached session in ${dir}`);
-  const session = JSON.parse(await readFile(join(dir, file), 'utf8')) as { apiKey: string; email: string };
+  // The sessions dir also holds the TOTP spent-code records: take the file with a key.
+  let session: { apiKey: string; email: string } | undefined;
+  for (const name of (await readdir(dir)).filter((entry) => entry.endsWith('.json'))) {
+    const parsed = JSON.parse(await readFile(join(dir, name), 'utf8')) as { apiKey?: unknown; email?: unknown };
+    if (typeof parsed.apiKey === 'string' && typeof parsed.email === 'string') session = { apiKey: parsed.apiKey, email: parsed.email };
+  }
+  if (session === undefined) throw new Error(`no cached session in ${dir}`);
   const authorization = `Basic ${Buffer.from(`${session.email}:${session.apiKey}`).toString('base64')}`;
   const url = bench.topology.emulator.url;
   const tag = randomBytes(3).toString('hex');
