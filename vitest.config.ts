@@ -9,5 +9,9 @@ export default defineConfig({
     // running files one at a time keeps them from competing for the two cores.
     fileParallelism: false,
     reporters: ['default'],
+    // A private TMPDIR per run, checked empty at the end; scratch dirs not tied to one test are
+    // removed after each file's afterAll (test/fixtures/scratch.ts).
+    globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/fixtures/scratch-setup.ts'],
   },
 });

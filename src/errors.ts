@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   'auth-not-admin': { exit: 2, meaning: 'the account is not an admin of the box' },
   'tls-untrusted': { exit: 2, meaning: "the box's certificate is not trusted: set `MIAB_CA_FILE` or `MIAB_TLS_FINGERPRINT`" },
   'tls-fingerprint-mismatch': { exit: 2, meaning: "the box's certificate is not the pinned one" },
+  'box-dialect-mismatch': { exit: 2, meaning: 'the box is Power Mail-in-a-Box (it refused a plain-body value): set `MIAB_FLAVOR=power`; no DELETE was sent, and records left are listed and journaled' },
   'serve-client-exists': { exit: 2, meaning: '`clients add`: a client of that name exists already' },
   'serve-client-not-found': { exit: 2, meaning: '`clients remove`: no client of that name' },
   'auth-session-rejected': { exit: 1, meaning: 'the box refused a fresh session too' },
@@ -39,6 +40,7 @@ export const ERROR_CODES = {
   'nameserver-discovery-failed': { exit: 1, meaning: "the zone's nameservers could not be found" },
   'dns-query-failed': { exit: 1, meaning: 'a DNS query failed in a way no retry can mend (the message names the server and the error)' },
   'propagation-timeout': { exit: 1, meaning: 'not every nameserver served the value in time (the message shows what each said)' },
+  'state-corrupt': { exit: 1, meaning: 'a state file (e.g. the client registry of `serve`) is damaged: the message names it and how to recover' },
   'acme-failed': { exit: 1, meaning: "the ACME server refused, or the deploy hook failed; the server's problem document is in the message" },
   interrupted: { exit: 'signal', meaning: 'stopped by signal N (exit 128+N) after removing what the process wrote' },
 } as const satisfies Readonly<Record<string, ErrorCodeInfo>>;

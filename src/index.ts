@@ -13,6 +13,9 @@ export { ChallengeEngine } from './challenge/engine.js';
 export type { ChallengeRecord, ChallengeTarget, RecordsWaiter } from './challenge/engine.js';
 export { parseChallengeName, txtValueFromKeyAuthorization, validateTxtValue } from './challenge/names.js';
 export type { TxtRecordStore } from './records/store.js';
+export type { DnsProvider, ProviderCheck, ProviderLogout } from './providers/provider.js';
+export { PROVIDER_NAMES } from './config/config.js';
+export type { ProviderName, RuntimeConfig } from './config/config.js';
 export { MemoryRecordStore } from './records/memory-store.js';
 export {
   MiabDns01Error,

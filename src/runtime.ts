@@ -1,17 +1,13 @@
 /**
- * The composition root: turns configuration into a ready challenge engine (authenticator,
- * box client, record store, journal, propagation waiter). The CLI, the client adapters and
+ * The composition root: turns configuration into a ready challenge engine (the configured
+ * DNS provider from the registry, journal, propagation waiter). The CLI, the client adapters and
  * the ACME driver all start here, so none of them wires the core differently.
  */
-import { SessionAuthenticator } from './auth/session.js';
-import { SystemKeyAuthenticator } from './auth/system-key.js';
-import { BoxClient, type RetryPolicy } from './box/client.js';
-import { BoxTransport } from './box/transport.js';
 import { ChallengeEngine, type RecordsWaiter } from './challenge/engine.js';
-import { loadBoxConfig, sessionSecrets, type BoxConfig, type SessionSecrets } from './config/config.js';
+import { loadConfig, type RuntimeConfig } from './config/config.js';
 import type { Environment, Settings } from './config/settings.js';
 import { parsePropagationSettings, type PropagationSettings } from './propagation/settings.js';
-import { BoxRecordStore } from './records/box-store.js';
+import { openProvider, type DnsProvider, type RetryPolicy } from './providers/index.js';
 import { Journal } from './records/journal.js';
 import { findOwnerPid } from './state/processes.js';
 import type { Logger } from './util/log.js';
@@ -30,46 +26,36 @@ export interface RuntimeOptions {
   readonly progress?: (line: string) => void;
   /** Whether progress goes to a terminal (more frequent updates). @default process.stderr.isTTY */
   readonly isTTY?: boolean;
-  /** Overrides for the box client's retry policy (tests shorten the back-off). */
+  /** Mail-in-a-Box: overrides for the box client's retry policy (tests shorten the back-off). */
   readonly retry?: Partial<RetryPolicy>;
-  /** Per-request timeout for the box. @default 90_000 */
+  /** Mail-in-a-Box: per-request timeout for the box. @default 90_000 */
   readonly requestTimeoutMs?: number;
 }
 
 export interface Runtime {
-  /** The validated configuration. Holds no secret: the password and TOTP secret stay inside the runtime. */
-  readonly config: BoxConfig;
+  /** The validated settings every provider shares. Holds no secret: credentials stay inside the provider. */
+  readonly config: RuntimeConfig;
   readonly propagation: PropagationSettings;
-  readonly client: BoxClient;
-  readonly auth: SessionAuthenticator | SystemKeyAuthenticator;
+  /** The DNS host (`--provider`): its record store, check, logout. */
+  readonly provider: DnsProvider;
   readonly journal: Journal;
   readonly engine: ChallengeEngine;
   close(): Promise<void>;
 }
 
-function requireSecrets(config: BoxConfig): SessionSecrets {
-  const secrets = sessionSecrets(config);
-  if (secrets === undefined) throw new TypeError('a session config without secrets: it was not made by loadBoxConfig');
-  return secrets;
-}
-
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { log } = options;
-  const config = await loadBoxConfig({ env: options.env, flags: options.flags, configFile: options.configFile });
+  const { config, provider: providerConfig } = await loadConfig({ env: options.env, flags: options.flags, configFile: options.configFile });
   const propagation = parsePropagationSettings(config.settings);
-  const transport = new BoxTransport({ tls: config.tls, log, requestTimeoutMs: options.requestTimeoutMs });
-  const client = new BoxClient({ apiUrl: config.apiUrl, transport, log, retry: options.retry, signal: options.signal });
-  const auth =
-    config.auth.kind === 'system-key'
-      ? new SystemKeyAuthenticator(config.auth.keyFile)
-      : new SessionAuthenticator({
-          credentials: { apiUrl: config.apiUrl, email: config.auth.email, ...requireSecrets(config) },
-          stateDir: config.stateDir,
-          endpoint: client,
-          log,
-          signal: options.signal,
-        });
-  client.useAuthenticator(auth);
+  const ownerPid = findOwnerPid();
+  const provider = await openProvider(providerConfig, {
+    stateDir: config.stateDir,
+    log,
+    ownerPid,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+  });
   const journal = new Journal(config.stateDir);
   const waitForRecords: RecordsWaiter = async (records, signal) => {
     // Loaded only when waiting: a hook call that only writes (every certbot auth call but
@@ -81,16 +67,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       isTTY: options.isTTY ?? process.stderr.isTTY === true,
     });
   };
-  const ownerPid = findOwnerPid();
-  const engine = new ChallengeEngine({
-    store: new BoxRecordStore(client, { stateDir: config.stateDir, apiUrl: config.apiUrl, ownerPid }),
-    journal,
-    apiUrl: config.apiUrl,
-    waitForRecords,
-    log,
-    ownerPid,
-  });
-  return { config, propagation, client, auth, journal, engine, close: () => client.close() };
+  const engine = new ChallengeEngine({ store: provider.store, journal, apiUrl: provider.identity, host: provider.hostLabel, waitForRecords, log, ownerPid });
+  return { config, propagation, provider, journal, engine, close: () => provider.close() };
 }
 
 /** Opens a runtime, runs `work`, and always closes the connection to the box. */

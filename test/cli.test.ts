@@ -5,14 +5,14 @@
  * certbot hook's one-line summary, and completion scripts. No DNS (`present --no-wait`).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type MiabEmulator } from './emulator/index.js';
 import { runCli } from './fixtures/cli.js';
 import { startTopology, type Topology } from './fixtures/topology.js';
 import { acmeValue, adminUsers, boxEnv, scratch, STACK_TRACE, TEST_PASSWORD, TEST_TOTP_SECRET, txt, type Scratch } from './hardening/helpers.js';
+import { scratchDir } from './fixtures/scratch.js';
 
 let emulator: MiabEmulator;
 let where: Scratch;
@@ -231,7 +231,7 @@ describe('issue --dry-run against Pebble', () => {
   it('runs a full order, saves no certificate, runs no deploy hook; --json result, --quiet stderr', async () => {
     const pebble = topology?.pebble;
     if (topology === undefined || pebble === undefined) throw new Error('Pebble did not start');
-    const out = await mkdtemp(join(tmpdir(), 'miab-cli-dry-'));
+    const out = await scratchDir('cli-dry');
     try {
       const marker = join(out, 'deployed');
       const env = await topology.env({ NODE_EXTRA_CA_CERTS: pebble.caFile });

@@ -3,13 +3,13 @@
  * processes: auth and the session cache, exact TXT writes, zones and CNAMEs, errors.
  * No DNS here (`present --no-wait`); propagation has its own suite.
  */
-import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { currentTotp, startEmulator, type MiabEmulator } from './emulator/index.js';
 import { runCli } from './fixtures/cli.js';
 import { TEST_EMAIL, TEST_PASSWORD, TEST_TOTP_SECRET } from './fixtures/topology.js';
+import { scratchDir } from './fixtures/scratch.js';
 
 const ZONES = ['example.test', 'other.test'];
 const VALUE_A = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
@@ -66,7 +66,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'miab-core-'));
+  dir = await scratchDir('core');
   await writeFile(join(dir, 'password'), `${TEST_PASSWORD}\n`, { mode: 0o600 });
   await writeFile(join(dir, 'totp'), TEST_TOTP_SECRET, { mode: 0o600 });
   env = {

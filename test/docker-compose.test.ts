@@ -11,8 +11,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -23,6 +22,7 @@ import { sharedFreePort } from './fixtures/nsd.js';
 import { httpsGet } from './fixtures/pebble.js';
 import { requireBinary } from './fixtures/system.js';
 import { TEST_EMAIL, TEST_PASSWORD, TEST_TOTP_SECRET } from './fixtures/topology.js';
+import { scratchDir } from './fixtures/scratch.js';
 
 const execFileAsync = promisify(execFile);
 const COMPOSE_FILE = join(REPO, 'docker-compose.test.yml');
@@ -116,7 +116,7 @@ describe('the docker-compose services\' entry scripts, run as loopback processes
 
   it('issue a wildcard + apex certificate the way the issue service does', async () => {
     for (const program of ['nsd', 'nsd-control', 'pebble', 'openssl']) requireBinary(program);
-    const dir = await mkdtemp(join(tmpdir(), 'miab-compose-'));
+    const dir = await scratchDir('compose');
     dirs.push(dir);
     const certs = join(dir, 'certs');
     const path = process.env.PATH ?? '/usr/bin:/bin';
@@ -124,7 +124,7 @@ describe('the docker-compose services\' entry scripts, run as loopback processes
     const logs: string[] = [];
     const start = (name: string, argv: readonly string[], env: Record<string, string>): ChildProcess => {
       const [file = '', ...args] = argv;
-      const child = spawn(file, args, { cwd: REPO, env: { PATH: path, HOME: dir, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      const child = spawn(file, args, { cwd: REPO, env: { PATH: path, HOME: dir, TMPDIR: dir, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
       let log = '';
       child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
       child.once('exit', (code) => {

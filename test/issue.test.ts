@@ -3,12 +3,12 @@
  * box emulator with TOTP on, the library API and the `issue` command in child processes.
  */
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO, runCli, runProgram } from './fixtures/cli.js';
 import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from './fixtures/topology.js';
+import { scratchDir } from './fixtures/scratch.js';
 
 let topology: Topology;
 let pebble: NonNullable<Topology['pebble']>;
@@ -62,7 +62,7 @@ beforeEach(() => {
 
 describe('miab-dns01 issue', () => {
   it('issues wildcard + apex through the real CLI, writing the four files as one set (archive/ + live/) with a 0600 key', async () => {
-    const out = await mkdtemp(join(tmpdir(), 'miab-issue-'));
+    const out = await scratchDir('issue');
     const env = await envFor();
     const result = await runCli(['issue', '--agree-tos', '--email', 'ops@example.test', '--server', pebble.directoryUrl, '-d', 'a.example.test', '-d', '*.a.example.test', '--out', out], { env });
     expect(result.stderr).toContain('order created');
@@ -86,7 +86,7 @@ describe('miab-dns01 issue', () => {
   });
 
   it('issues a two-zone order, and skips or re-issues with --renew-within', async () => {
-    const out = await mkdtemp(join(tmpdir(), 'miab-issue-'));
+    const out = await scratchDir('issue');
     const env = await envFor();
     const args = ['issue', '--agree-tos', '--server', pebble.directoryUrl, '-d', 'two.example.test', '-d', 'two.other.test', '--out', out];
     expect((await runCli(args, { env })).code).toBe(0);
@@ -113,7 +113,7 @@ describe('miab-dns01 issue', () => {
   it('reuses the account key kept in the state dir', async () => {
     const env = await envFor();
     for (let run = 0; run < 2; run++) {
-      expect((await runCli(['issue', '--agree-tos', '--server', pebble.directoryUrl, '-d', 'acct.example.test', '--out', await mkdtemp(join(tmpdir(), 'miab-issue-'))], { env })).code).toBe(0);
+      expect((await runCli(['issue', '--agree-tos', '--server', pebble.directoryUrl, '-d', 'acct.example.test', '--out', await scratchDir('issue')], { env })).code).toBe(0);
     }
     const accounts = await readdir(join(env.MIAB_STATE_DIR ?? '', 'acme'));
     expect(accounts.filter((file) => file.endsWith('.pem'))).toHaveLength(1);
@@ -123,7 +123,7 @@ describe('miab-dns01 issue', () => {
 
   it('a name outside the box fails before any ACME order exists, exit 2', async () => {
     const env = await envFor();
-    const out = await mkdtemp(join(tmpdir(), 'miab-issue-'));
+    const out = await scratchDir('issue');
     const result = await runCli(['issue', '--agree-tos', '--server', pebble.directoryUrl, '-d', 'a.example.test', '-d', 'www.elsewhere.test', '--out', out], { env });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/zone-not-found.*www\.elsewhere\.test.*example\.test, other\.test/);
@@ -137,7 +137,7 @@ describe('miab-dns01 issue', () => {
   it('an authorization made invalid (record removed behind our back) gives a clear error and leaves no record', async () => {
     // Skip the check and sleep instead, so the test can remove the record during the sleep.
     const env = await envFor({ MIAB_PROPAGATION_WAIT: '3' });
-    const out = await mkdtemp(join(tmpdir(), 'miab-issue-'));
+    const out = await scratchDir('issue');
     topology.emulator.setSecondaryLag(0);
     const removeBehindOurBack = (async () => {
       for (let tries = 0; tries < 200; tries++) {
@@ -171,7 +171,7 @@ describe('miab-dns01 issue', () => {
 describe('library API', () => {
   it('issueCertificate() returns key, certificate and chain for wildcard + apex', async () => {
     const env = await envFor();
-    const dir = await mkdtemp(join(tmpdir(), 'miab-lib-'));
+    const dir = await scratchDir('lib');
     const script = join(dir, 'issue.mjs');
     await writeFile(
       script,

@@ -59,9 +59,9 @@ function codeBlocks(markdown: string): Block[] {
 const blocks = codeBlocks(readme);
 const fenced = blocks.filter((block) => /^ {0,3}(`{3,}|~{3,})/.test(block.raw));
 
-function run(file: string, args: readonly string[], input?: string): Promise<{ code: number; stderr: string }> {
+function run(file: string, args: readonly string[], input?: string, env?: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
   return new Promise((resolvePromise) => {
-    const child = execFile(file, args, { encoding: 'utf8' }, (error, _stdout, stderr) => {
+    const child = execFile(file, args, { encoding: 'utf8', ...(env ? { env } : {}) }, (error, _stdout, stderr) => {
       resolvePromise({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stderr });
     });
     child.stdin?.end(input ?? '');
@@ -162,11 +162,19 @@ describe('README.md', () => {
     expect(lego?.text).toMatch(/--dns\.resolvers \S+/);
   });
 
-  it('certbot advice greps for what certbot really logs about a failing hook', () => {
+  it('certbot advice greps for what certbot really logs about a failing hook, and names our line as the hook prints it', async () => {
     // certbot 2.x (certbot/display/ops.py, report_executed_command):
     //   "Hook '--manual-auth-hook' for <domain> reported error code <n>"
     //   "Hook '--manual-auth-hook' for <domain> ran with error output:\n <stderr, indented>"
     expect(readme).toContain(`grep -A5 "Hook '--manual-auth-hook'" /var/log/letsencrypt/letsencrypt.log`);
-    expect(readme).not.toContain('miab-dns01 certbot-auth: error');
+    // Our stderr sits indented under certbot's line: grepping for our prefix alone finds the
+    // message without the domain and the exit code, so the README never advises it.
+    expect(readme).not.toMatch(/grep[^\n]*miab-dns01 certbot-auth/);
+    // Where the README shows our error line, it is the form the auth hook really prints.
+    expect(readme).toContain('`miab-dns01 certbot-auth: error [<code>]: ...`');
+    const { PATH, HOME } = process.env;
+    const hook = await run(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'hook', 'certbot-auth'], undefined, { PATH, HOME });
+    expect(hook.code).toBe(2);
+    expect(hook.stderr).toMatch(/^miab-dns01 certbot-auth: error \[usage\]: CERTBOT_DOMAIN is not set/);
   });
 });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { lstat, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeCertificateFiles, type IssuedCertificate } from './certificate-files.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 async function outDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'miab-certs-'));
+  const dir = await scratchDir('certs');
   dirs.push(dir);
   return dir;
 }

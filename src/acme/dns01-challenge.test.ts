@@ -1,12 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChallengeEngine, type ChallengeRecord } from '../challenge/engine.js';
 import { Journal } from '../records/journal.js';
 import { MemoryRecordStore } from '../records/memory-store.js';
 import type { Logger } from '../util/log.js';
 import { createDns01Challenge } from './dns01-challenge.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 const silent: Logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 const dirs: string[] = [];
@@ -28,7 +27,7 @@ class SlowStore extends MemoryRecordStore {
 }
 
 async function engineFor(store: MemoryRecordStore, waits: ChallengeRecord[][]) {
-  const dir = await mkdtemp(join(tmpdir(), 'miab-dns01-'));
+  const dir = await scratchDir('dns01');
   dirs.push(dir);
   const journal = new Journal(dir);
   const engine = new ChallengeEngine({

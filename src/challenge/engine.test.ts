@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal } from '../records/journal.js';
 import { MemoryRecordStore } from '../records/memory-store.js';
 import type { Logger } from '../util/log.js';
 import { ChallengeEngine, type RecordsWaiter } from './engine.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 const VALUE = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
 const OTHER = '-starts-with-a-dash_Zm9vYmFyYmF6cXV4cXV1eA';
@@ -21,7 +20,7 @@ function recordingLogger(): Logger & { lines: string[] } {
 }
 
 async function setup(store: MemoryRecordStore, waitForRecords: RecordsWaiter = async () => undefined) {
-  const dir = await mkdtemp(join(tmpdir(), 'miab-engine-'));
+  const dir = await scratchDir('engine');
   dirs.push(dir);
   const journal = new Journal(dir);
   const log = recordingLogger();

@@ -8,7 +8,7 @@
  * which would otherwise kill the process), removes every record this process wrote and still
  * owns before passing the error on.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, MiabDns01Error } from '../errors.js';
 import { processIdentity } from '../state/processes.js';
 import type { Journal, JournalEntry } from '../records/journal.js';
 import type { TxtRecordStore } from '../records/store.js';
@@ -51,8 +51,10 @@ export type RecordsWaiter = (records: readonly ChallengeRecord[], signal?: Abort
 export interface ChallengeEngineOptions {
   readonly store: TxtRecordStore;
   readonly journal: Journal;
-  /** Identifies the box in journal entries. */
+  /** The provider identity (`DnsProvider.identity`; for Mail-in-a-Box the admin API URL): keys the journal entries. */
   readonly apiUrl: string;
+  /** How messages name the DNS host (`DnsProvider.hostLabel`). @default 'box' */
+  readonly host?: string;
   readonly waitForRecords: RecordsWaiter;
   readonly log: Logger;
   /** The process that owns our records (for hooks, the ACME client). @default process.ppid */
@@ -63,11 +65,13 @@ const MAX_CNAME_HOPS = 4;
 
 export class ChallengeEngine {
   readonly #options: ChallengeEngineOptions;
+  readonly #host: string;
   /** Records this process wrote and has not removed: what a signal handler must take back. */
   readonly #written = new Map<string, ChallengeRecord>();
 
   constructor(options: ChallengeEngineOptions) {
     this.#options = options;
+    this.#host = options.host ?? 'box';
   }
 
   get pendingWrites(): readonly ChallengeRecord[] {
@@ -91,7 +95,7 @@ export class ChallengeEngine {
       if (zone === undefined) {
         throw new ConfigError(
           'zone-not-found',
-          `${fqdn} is not in any zone of this box; the box serves: ${zones.length > 0 ? zones.join(', ') : '(no zones)'}. Use a name under one of them, or a CNAME from _acme-challenge.<name> into one`,
+          `${fqdn} is not in any zone of this ${this.#host}; the ${this.#host} serves: ${zones.length > 0 ? zones.join(', ') : '(no zones)'}. Use a name under one of them, or a CNAME from _acme-challenge.<name> into one`,
         );
       }
       return zone;
@@ -106,7 +110,7 @@ export class ChallengeEngine {
       if (targetZone === undefined) {
         throw new ConfigError(
           'cname-conflict',
-          `${fqdn} is a CNAME to ${target}, which is not in any zone of this box, and a TXT record beside a CNAME would make the box's nameserver drop the whole zone ${zone}. Remove the CNAME on the box, or point it into one of: ${zones.join(', ')}`,
+          `${fqdn} is a CNAME to ${target}, which is not in any zone of this ${this.#host}, and a TXT record beside a CNAME would make the ${this.#host}'s nameserver drop the whole zone ${zone}. Remove the CNAME on the ${this.#host}, or point it into one of: ${zones.join(', ')}`,
         );
       }
       this.#options.log.debug(`${fqdn} is delegated by CNAME to ${target}`);
@@ -139,7 +143,7 @@ export class ChallengeEngine {
     if (cname !== undefined) {
       throw new ConfigError(
         'cname-conflict',
-        `${record.fqdn} is now a CNAME to ${cname} (added after this run looked), and a TXT record beside a CNAME would make the box's nameserver drop the whole zone ${record.zone}; nothing was written there. Run the ACME client again to follow the CNAME, or remove it on the box`,
+        `${record.fqdn} is now a CNAME to ${cname} (added after this run looked), and a TXT record beside a CNAME would make the ${this.#host}'s nameserver drop the whole zone ${record.zone}; nothing was written there. Run the ACME client again to follow the CNAME, or remove it on the ${this.#host}`,
       );
     }
     const ownerPid = this.#options.ownerPid ?? process.ppid;
@@ -159,7 +163,16 @@ export class ChallengeEngine {
     };
     await journal.add(entry);
     this.#written.set(keyOf(record), record);
-    await store.appendTxt(record.fqdn, record.value);
+    try {
+      await store.appendTxt(record.fqdn, record.value);
+    } catch (error) {
+      if (isDialectMismatch(error)) {
+        // The box refused the value (or the client did not send it): nothing to take back.
+        this.#written.delete(keyOf(record));
+        await journal.remove({ apiUrl, fqdn: record.fqdn, value: record.value });
+      }
+      throw error;
+    }
     log.info(`added TXT ${record.fqdn} ${describeValue(record.value)} (zone ${record.zone})`);
   }
 
@@ -263,7 +276,8 @@ export class ChallengeEngine {
         () => true,
       );
       if (stillThere) throw error;
-      log.info(`the box answered the removal of TXT ${record.fqdn} with an error (${error instanceof Error ? error.message : String(error)}), but the record is gone`);
+      if (isDialectMismatch(error)) log.info(`TXT ${record.fqdn} ${describeValue(record.value)} is not on the ${this.#host}; nothing to remove`);
+      else log.info(`the ${this.#host} answered the removal of TXT ${record.fqdn} with an error (${error instanceof Error ? error.message : String(error)}), but the record is gone`);
     }
     await journal.remove({ apiUrl, fqdn: record.fqdn, value: record.value });
     this.#written.delete(keyOf(record));
@@ -273,12 +287,20 @@ export class ChallengeEngine {
 
   /** Takes back everything this process wrote and still owns (on failure or on a signal). */
   async removeWritten(): Promise<void> {
+    // Left because the box speaks the other dialect: removing them would wipe their names.
+    const unsafe: ChallengeRecord[] = [];
     for (const record of this.pendingWrites) {
       try {
         await this.remove(record);
       } catch (error) {
-        this.#options.log.warn(`could not remove TXT ${record.fqdn}: ${error instanceof Error ? error.message : String(error)}; it stays in the journal for "miab-dns01 cleanup --stale"`);
+        if (isDialectMismatch(error)) unsafe.push(record);
+        else this.#options.log.warn(`could not remove TXT ${record.fqdn}: ${error instanceof Error ? error.message : String(error)}; it stays in the journal for "miab-dns01 cleanup --stale"`);
       }
+    }
+    if (unsafe.length > 0) {
+      this.#options.log.warn(
+        `could not undo safely: the box speaks the Power Mail-in-a-Box dialect, so no DELETE was sent. Left on the box and in the journal: ${unsafe.map((record) => `TXT ${record.fqdn} ${describeValue(record.value)}`).join(', ')}. Set MIAB_FLAVOR=power (or "flavor = power" in the credentials file), then run "miab-dns01 cleanup --stale"`,
+      );
     }
   }
 
@@ -290,6 +312,11 @@ export class ChallengeEngine {
       (entry) => entry.ownerPid === owner.pid && (entry.ownerStartTime === undefined || owner.startTime === undefined || entry.ownerStartTime === owner.startTime),
     );
   }
+}
+
+/** The box client refused a DELETE (or a POST) because the box speaks the fork's dialect. */
+function isDialectMismatch(error: unknown): boolean {
+  return error instanceof MiabDns01Error && error.code === 'box-dialect-mismatch';
 }
 
 /** Enough of a value to tell the two records of a wildcard + apex pair apart in a log. */

@@ -30,8 +30,9 @@ export interface ParsedArgs {
   readonly positionals: readonly string[];
 }
 
-/** Where the box is and how to reach it (never secrets): every command takes them, before or after its name. */
+/** Which DNS host, where it is and how to reach it (never secrets): every command takes them, before or after its name. */
 export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
+  { name: 'provider', takesValue: true, setting: 'MIAB_DNS01_PROVIDER', valueName: '<name>', description: 'DNS host: mailinabox (default), cpanel, or serve (MIAB_DNS01_PROVIDER; serve when MIAB_DNS01_SERVE_URL is set)' },
   { name: 'url', takesValue: true, setting: 'MIAB_URL', valueName: '<url>', description: 'admin API, e.g. https://box.example.com/admin' },
   { name: 'email', takesValue: true, setting: 'MIAB_EMAIL', valueName: '<address>', description: 'admin account of the box' },
   { name: 'config', takesValue: true, valueName: '<file>', description: 'credentials file (MIAB_CONFIG; key = value, chmod 600)' },

@@ -9,7 +9,7 @@ import { collectSettings } from '../config/settings.js';
 import { formatServer } from '../propagation/address.js';
 import { Journal, isStale, type JournalEntry } from '../records/journal.js';
 import { flag, parseDuration, recordPairs, single, usageError } from './args.js';
-import type { CommandContext, CommandHandler } from './table.js';
+import type { CommandContext, CommandHandler } from './command.js';
 
 function printJson(context: CommandContext, value: unknown): void {
   context.stdout(`${JSON.stringify(value, null, 2)}\n`);
@@ -69,7 +69,7 @@ export const cleanup: CommandHandler = async (args, context) => {
     return;
   }
   await withRuntime(context, log, async (runtime) => {
-    const stale = (await runtime.journal.list(runtime.config.apiUrl)).filter((entry) => isStale(entry, now, olderThanMs));
+    const stale = (await runtime.journal.list(runtime.provider.identity)).filter((entry) => isStale(entry, now, olderThanMs));
     const removed: JournalEntry[] = [];
     for (const entry of stale) {
       await runtime.engine.remove(entry);
@@ -83,45 +83,46 @@ export const cleanup: CommandHandler = async (args, context) => {
 
 export const zones: CommandHandler = async (args, context) => {
   noArguments('zones', args.positionals);
-  await withRuntime(context, contextLogger(context), async (runtime) => {
-    const boxZones = await runtime.client.zones();
-    if (context.json) printJson(context, { zones: boxZones });
-    else for (const zone of boxZones) context.stdout(`${zone}\n`);
+  await withRuntime(context, contextLogger(context), async ({ provider }) => {
+    // Fresh from the host, not from a run's snapshot: the user asks what is there now.
+    await provider.store.refresh?.();
+    const found = await provider.store.zones();
+    if (context.json) printJson(context, { zones: found });
+    else for (const zone of found) context.stdout(`${zone}\n`);
   });
 };
 
 export const check: CommandHandler = async (args, context) => {
   noArguments('check', args.positionals);
   await withRuntime(context, contextLogger(context), async (runtime) => {
-    const { config, auth, propagation } = runtime;
-    const reused = auth.mode === 'session' && (await auth.hasCachedSession());
-    const boxZones = await runtime.client.zones();
-    const session = auth.mode === 'session' ? (reused ? 'reused' : 'logged-in') : undefined;
+    const { config, propagation, provider } = runtime;
+    const result = await provider.check();
+    const { session } = result;
     if (context.json) {
       printJson(context, {
         ok: true,
-        box: config.apiUrl,
-        authMode: auth.mode,
-        account: config.auth.kind === 'session' ? config.auth.email : undefined,
-        totp: config.auth.kind === 'session' ? config.auth.totp : undefined,
-        systemKeyFile: config.auth.kind === 'system-key' ? config.auth.keyFile : undefined,
-        session,
-        logins: runtime.client.counts.logins,
+        provider: provider.name,
+        [result.server.label]: result.server.url,
+        authMode: result.authMode,
+        account: result.account,
+        ...result.facts,
+        session: session === undefined ? undefined : session.reused ? 'reused' : 'logged-in',
+        logins: session?.logins,
         stateDir: config.stateDir,
-        zones: boxZones,
+        zones: result.zones,
         // null: discovered from each zone's NS records.
         nameservers: propagation.nameservers ? propagation.nameservers.map(formatServer) : null,
       });
       return;
     }
-    const account = config.auth.kind === 'session' ? `${config.auth.email}${config.auth.totp ? ' (with TOTP)' : ''}` : `system key ${config.auth.keyFile}`;
     const lines = [
-      `box:        ${config.apiUrl}`,
-      `auth mode:  ${auth.mode}`,
-      `account:    ${account}`,
-      ...(auth.mode === 'session' ? [`session:    ${reused ? 'reused the cached session' : `logged in (${runtime.client.counts.logins} login)`}`] : []),
+      `provider:   ${provider.name}`,
+      `${`${result.server.label}:`.padEnd(12)}${result.server.url}`,
+      `auth mode:  ${result.authMode}`,
+      `account:    ${result.accountText}`,
+      ...(session === undefined ? [] : [`session:    ${session.reused ? 'reused the cached session' : `logged in (${session.logins} login)`}`]),
       `state dir:  ${config.stateDir}`,
-      `zones:      ${boxZones.join(', ') || '(none)'}`,
+      `zones:      ${result.zones.join(', ') || '(none)'}`,
       `nameservers: ${propagation.nameservers ? propagation.nameservers.map(formatServer).join(', ') : "discovered from each zone's NS records"}`,
       'OK: configuration and credentials work; nothing was written',
     ];
@@ -132,10 +133,6 @@ export const check: CommandHandler = async (args, context) => {
 export const logout: CommandHandler = async (args, context) => {
   noArguments('logout', args.positionals);
   await withRuntime(context, contextLogger(context), async (runtime, log) => {
-    if (runtime.auth.mode !== 'session') {
-      log.info('system key mode has no session to end');
-      return;
-    }
-    log.info((await runtime.auth.logout()) ? 'ended the cached session on the box and deleted it here' : 'there was no cached session');
+    log.info((await runtime.provider.logout()).message);
   });
 };

@@ -38,21 +38,21 @@ describe('help, completion and man page come from the command table', () => {
       const script = `${bashCompletion()}\nCOMP_WORDS=(${words.map((word) => `'${word}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _miab_dns01; printf '%s\\n' "\${COMPREPLY[@]}"`;
       return execFileSync('bash', ['-c', script], { encoding: 'utf8' }).split('\n').filter(Boolean);
     };
-    expect(complete(['miab-dns01', 'cl'])).toEqual(['cleanup']);
+    expect(complete(['miab-dns01', 'cl'])).toEqual(['cleanup', 'clients']);
+    expect(complete(['miab-dns01', 'cle'])).toEqual(['cleanup']);
     expect(complete(['miab-dns01', '--url', 'x', 'iss'])).toEqual(['issue']);
     expect(complete(['miab-dns01', 'issue', '--con'])).toEqual(expect.arrayContaining(['--contact', '--config']));
     expect(complete(['miab-dns01', 'cleanup', '--st'])).toEqual(['--stale', '--state-dir']);
     expect(complete(['miab-dns01', 'completion', ''])).toEqual(['bash', 'zsh']);
   });
 
-  it('is a zsh script zsh can parse, when zsh is installed', () => {
-    let zsh = true;
+  it('is a zsh script zsh can parse', () => {
     try {
       execFileSync('zsh', ['-c', 'true']);
     } catch {
-      zsh = false;
+      throw new Error('zsh is not installed; install it: apt-get install -y zsh');
     }
-    if (zsh) execFileSync('zsh', ['-n'], { input: zshCompletion() });
+    execFileSync('zsh', ['-n'], { input: zshCompletion() });
     expect(zshCompletion().startsWith('#compdef miab-dns01\n')).toBe(true);
   });
 
@@ -60,5 +60,16 @@ describe('help, completion and man page come from the command table', () => {
     const page = manPage('1.2.3');
     expect(page).toMatch(/^\.TH MIAB-DNS01 1 "" "miab-dns01 1\.2\.3"/);
     for (const command of listed) expect(page).toContain(`.B ${command.name}`);
+  });
+});
+
+describe('provider selection in help', () => {
+  it('offers --provider everywhere and documents MIAB_DNS01_PROVIDER and the cPanel settings', () => {
+    expect(GLOBAL_OPTIONS.find((option) => option.name === 'provider')).toMatchObject({ takesValue: true, setting: 'MIAB_DNS01_PROVIDER' });
+    const main = mainHelp();
+    expect(main).toMatch(/--provider <name> +DNS host: mailinabox \(default\), cpanel, or serve/);
+    expect(main).toMatch(/MIAB_DNS01_PROVIDER +mailinabox \(default\), cpanel, or serve/);
+    for (const name of ['CPANEL_BASE_URL', 'CPANEL_USERNAME', 'CPANEL_TOKEN', 'CPANEL_PASSWORD', 'CPANEL_TOTP_SECRET', 'CPANEL_AUTH']) expect(main).toContain(name);
+    expect(manPage('1.2.3')).toContain('MIAB_DNS01_PROVIDER');
   });
 });

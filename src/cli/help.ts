@@ -4,9 +4,11 @@
  */
 import { ConfigError } from '../errors.js';
 import { CONNECTION_OPTIONS, GLOBAL_OPTIONS, OUTPUT_OPTIONS, usageError, type OptionSpec } from './args.js';
-import { COMMANDS, findCommand, type CommandHandler, type CommandSpec } from './table.js';
+import type { CommandHandler, CommandSpec } from './command.js';
+import { COMMANDS, findCommand } from './table.js';
 
 const ENVIRONMENT = `Settings (flag > environment > credentials file):
+  MIAB_DNS01_PROVIDER               mailinabox (default), cpanel, or serve (--provider; file key: provider)
   MIAB_URL, MIAB_EMAIL              the box and an admin account (--url, --email)
   MIAB_PASSWORD[_FILE]              its password (never as a flag)
   MIAB_TOTP_SECRET[_FILE]           base32 TOTP secret, when 2FA is on
@@ -15,7 +17,13 @@ const ENVIRONMENT = `Settings (flag > environment > credentials file):
   MIAB_NAMESERVERS, MIAB_DNS_RESOLVERS, MIAB_DNS_PORT
   MIAB_PROPAGATION_TIMEOUT          seconds or a duration (default 300)
   MIAB_PROPAGATION_WAIT             seconds or a duration: sleep instead of checking
-  MIAB_DEBUG=1                      as --debug`;
+  MIAB_DEBUG=1                      as --debug
+cPanel (--provider cpanel):
+  CPANEL_BASE_URL, CPANEL_USERNAME  the server (https://host:2083) and the account
+  CPANEL_TOKEN[_FILE]               an API token with the Zone Editor feature, or
+  CPANEL_PASSWORD[_FILE]            the password, with CPANEL_TOTP_SECRET[_FILE] when 2FA is on
+  CPANEL_AUTH                       token | otp-header | session (default: token if a token is set)
+  CPANEL_CA_FILE, CPANEL_TLS_FINGERPRINT`;
 
 const EXIT_CODES = `Exit codes: 0 success, 1 operation failed, 2 usage or configuration error (nothing written),
             128+N stopped by signal N (after removing what was written).`;

@@ -11,12 +11,13 @@ import { renewalDecision, writeCertificateFiles, type CertificatePaths } from '.
 import { KEY_TYPES, LETS_ENCRYPT_STAGING, issueCertificate, normalizeIssueDomains, type KeyType } from '../acme/issue.js';
 import { MiabDns01Error } from '../errors.js';
 import { flag, parseDuration, single, usageError } from './args.js';
-import type { CommandContext, CommandHandler } from './table.js';
+import type { CommandContext, CommandHandler } from './command.js';
 
-const SECRET_VARIABLES = ['MIAB_PASSWORD', 'MIAB_TOTP_SECRET', 'MAILINABOX_PASSWORD', 'MIAB_Password'];
+/** Every provider's secrets (and acme.sh's names for them): the deploy hook needs none. */
+const SECRET_VARIABLES = ['MIAB_PASSWORD', 'MIAB_TOTP_SECRET', 'MAILINABOX_PASSWORD', 'MIAB_Password', 'CPANEL_TOKEN', 'CPANEL_PASSWORD', 'CPANEL_TOTP_SECRET', 'cPanel_Apitoken'];
 
 function runDeployHook(command: string, paths: CertificatePaths, domains: readonly string[], parentEnv: CommandContext['env'], json: boolean): Promise<number> {
-  // The hook needs the paths, not the box credentials.
+  // The hook needs the paths, not the DNS host's credentials.
   const env = Object.fromEntries(Object.entries(parentEnv).filter(([name]) => !SECRET_VARIABLES.includes(name)));
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], {

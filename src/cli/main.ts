@@ -8,7 +8,8 @@ import { constants } from 'node:os';
 import { MiabDns01Error } from '../errors.js';
 import { redact } from '../secrets.js';
 import { GLOBAL_OPTIONS, flag, mergeArgs, parseArgs, single, usageError, type OptionSpec, type ParsedArgs } from './args.js';
-import { findCommand, type CommandContext, type CommandSpec } from './table.js';
+import type { CommandContext, CommandSpec } from './command.js';
+import { findCommand } from './table.js';
 import type { Settings, SettingName } from '../config/settings.js';
 
 const VERSION_OPTION: OptionSpec = { name: 'version', short: 'V', takesValue: false };

@@ -4,38 +4,8 @@
  * generated from it, so they cannot disagree. To add a command, add one entry.
  * Handlers are loaded lazily so `--version` and hook start-up stay fast.
  */
-import type { HookContext } from '../adapters/context.js';
-import type { OptionSpec, ParsedArgs } from './args.js';
-
-export interface CommandContext extends HookContext {
-  /** `--json` was given: the result goes to stdout as JSON. */
-  readonly json?: boolean;
-}
-
-export type CommandHandler = (args: ParsedArgs, context: CommandContext) => Promise<void>;
-
-export interface CommandSpec {
-  readonly name: string;
-  /** One line, for the command list. */
-  readonly summary: string;
-  /** Synopsis lines without the program name, e.g. `present [--no-wait] <name> <value>`. */
-  readonly usage: readonly string[];
-  /** The command's own options (global options are added to every command). */
-  readonly options: readonly OptionSpec[];
-  /** Positionals are `<name> <value>` pairs: the token after a name is always its value. */
-  readonly pairs?: (tokens: readonly string[]) => boolean;
-  /** The tokens after the command are its positionals, untouched (a client's own arguments). */
-  readonly raw?: boolean;
-  /** Whether `--json` gives a result. */
-  readonly json?: boolean;
-  /** More help text, after the options. */
-  readonly details?: string;
-  /** Not listed in help and completion (the hooks' entry point). */
-  readonly hidden?: boolean;
-  /** What completion offers for the positionals. */
-  readonly complete?: 'commands' | 'shells' | 'hooks';
-  readonly load: () => Promise<CommandHandler>;
-}
+import type { CommandSpec } from './command.js';
+import { CLIENTS_DETAILS, CLIENTS_OPTIONS, SERVE_DETAILS, SERVE_OPTIONS } from './serve-spec.js';
 
 const RECORD_DETAILS = `<name> is example.com, *.example.com or _acme-challenge.example.com (trailing dot allowed).
 <value> is taken verbatim even when it starts with "-"; "--" ends the options.`;
@@ -75,7 +45,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'zones',
-    summary: "list the box's zones",
+    summary: "list the zones the DNS host serves for this account",
     usage: ['zones'],
     options: [],
     json: true,
@@ -117,7 +87,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     json: true,
     details: `The deploy hook gets MIAB_CERT_DIR, MIAB_CERT_PATH, MIAB_KEY_PATH, MIAB_CHAIN_PATH,
 MIAB_FULLCHAIN_PATH, MIAB_DOMAINS (and certbot's RENEWED_LINEAGE, RENEWED_DOMAINS).
-The box account is MIAB_EMAIL (or --email before "issue"); --contact is the ACME contact.
+The DNS host's account comes from the usual settings (MIAB_EMAIL, or --email before "issue"); --contact is the ACME contact.
 A private ACME CA (Pebble) needs NODE_EXTRA_CA_CERTS=<its CA file>.`,
     load: async () => (await import('./issue.js')).issue,
   },
@@ -146,6 +116,22 @@ Install for zsh:   miab-dns01 completion zsh > ~/.zfunc/_miab-dns01   (with fpat
     options: [],
     details: 'Install: miab-dns01 man > ~/.local/share/man/man1/miab-dns01.1',
     load: async () => (await import('./help.js')).manCommand,
+  },
+  {
+    name: 'serve',
+    summary: 'scoped DNS-01 credentials for remote machines (acme-dns + httpreq protocols)',
+    usage: ['serve --listen <host:port> [--tls-cert <pem> --tls-key <pem>] [--audit-log <file>] [--expire-after <dur>] [--trust-proxy <cidr>]...'],
+    options: SERVE_OPTIONS,
+    details: SERVE_DETAILS,
+    load: async () => (await import('./serve.js')).serve,
+  },
+  {
+    name: 'clients',
+    summary: "manage serve's clients: one credential per machine, limited to its names and networks",
+    usage: ['clients add <name> --domain <domain> [--domain <domain>]... [--allow-from <cidr>]... [--server-url <url>] [--delegation-zone <zone>]', 'clients list', 'clients remove <name>'],
+    options: CLIENTS_OPTIONS,
+    details: CLIENTS_DETAILS,
+    load: async () => (await import('./clients.js')).clients,
   },
   {
     name: 'hook',

@@ -1,9 +1,9 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadBoxConfig, normalizeApiUrl, normalizeFingerprint, sessionSecrets } from './config.js';
+import { loadBoxConfig, normalizeApiUrl, normalizeFingerprint, normalizeTotpSecret, sessionSecrets } from './config.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 const made: string[] = [];
 afterAll(async () => {
@@ -11,12 +11,12 @@ afterAll(async () => {
 });
 
 async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'miab-config-'));
+  const dir = await scratchDir('config');
   made.push(dir);
   return dir;
 }
 
-const BASE = { MIAB_STATE_DIR: '/tmp/unused-state' };
+const BASE = { MIAB_STATE_DIR: '/nonexistent/unused-state' };
 
 describe('normalizeApiUrl', () => {
   it.each([
@@ -28,6 +28,11 @@ describe('normalizeApiUrl', () => {
     ['http://[::1]:10222/', 'http://[::1]:10222'],
   ])('%s -> %s', (input, expected) => {
     expect(normalizeApiUrl(input)).toBe(expected);
+  });
+
+  it('refuses a TOTP secret shorter than 128 bits with config-invalid, not a crash in the TOTP library', () => {
+    expect(() => normalizeTotpSecret('JBSWY3DPEHPK3PXP')).toThrow(/at least 26 base32 characters/);
+    expect(normalizeTotpSecret('jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp')).toBe('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
   });
 
   it('refuses plain http to a non-loopback host', () => {
@@ -76,18 +81,18 @@ describe('loadBoxConfig', () => {
   it('applies flag > environment > credentials file', async () => {
     const dir = await tempDir();
     const file = join(dir, 'creds.ini');
-    await writeFile(file, '# comment\nurl = https://file.test\nemail = file@box.test\npassword = from-file\ntotp_secret = JBSW Y3DP EHPK 3PXP\n', { mode: 0o600 });
+    await writeFile(file, '# comment\nurl = https://file.test\nemail = file@box.test\npassword = from-file\ntotp_secret = JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP\n', { mode: 0o600 });
     const config = await loadBoxConfig({ env: { ...BASE, MIAB_CONFIG: file, MIAB_EMAIL: 'env@box.test' }, flags: { MIAB_URL: 'https://flag.test' } });
     expect(config.apiUrl).toBe('https://flag.test/admin');
     expect(config.auth).toEqual({ kind: 'session', email: 'env@box.test', totp: true });
-    expect(sessionSecrets(config)).toEqual({ password: 'from-file', totpSecret: 'JBSWY3DPEHPK3PXP' });
+    expect(sessionSecrets(config)).toEqual({ password: 'from-file', totpSecret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' });
   });
 
   it('keeps the password and TOTP secret out of the config object a library caller sees', async () => {
-    const config = await loadBoxConfig({ env: { ...BASE, MIAB_URL: 'box.test', MIAB_EMAIL: 'a@box.test', MIAB_PASSWORD: 'pw-Zq8-unique', MIAB_TOTP_SECRET: 'JBSWY3DPEHPK3PXP' } });
+    const config = await loadBoxConfig({ env: { ...BASE, MIAB_URL: 'box.test', MIAB_EMAIL: 'a@box.test', MIAB_PASSWORD: 'pw-Zq8-unique', MIAB_TOTP_SECRET: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' } });
     for (const shown of [JSON.stringify(config), inspect(config, { depth: 10, showHidden: true }), JSON.stringify(Object.entries(config))]) {
       expect(shown).not.toContain('pw-Zq8-unique');
-      expect(shown).not.toContain('JBSWY3DPEHPK3PXP');
+      expect(shown).not.toContain('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
     }
     expect(config.settings.MIAB_PASSWORD).toBeUndefined();
     expect(sessionSecrets(config)?.password).toBe('pw-Zq8-unique');

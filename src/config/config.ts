@@ -1,15 +1,54 @@
 /**
  * Typed, validated configuration, built in one pass from flags > environment > credentials
- * file. Every problem is reported before anything touches the box, all of them in one error,
- * each naming where the value came from (flag, variable, or file and line). The secrets stay
- * out of the returned object: library callers see it as `Runtime.config`.
+ * file: which DNS host (`--provider` / `MIAB_DNS01_PROVIDER` / `provider`), that provider's
+ * settings (Mail-in-a-Box here, cPanel by its own parser with the file's `cpanel_*` keys) and
+ * the shared ones. Every problem is reported before anything touches the host, all of them in
+ * one error, each naming where the value came from (flag, variable, or file and line). The
+ * secrets stay out of `RuntimeConfig`, which library callers see as `Runtime.config`.
  */
 import { access, constants, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { parseDialect, type BoxDialect } from '../providers/mailinabox/dialect.js';
 import { ConfigError } from '../errors.js';
+import { isLoopbackHost, normalizeFingerprint, normalizeTotpSecret } from '../util/credential-formats.js';
+
+export { isLoopbackHost, normalizeFingerprint, normalizeTotpSecret } from '../util/credential-formats.js';
 import { parsePropagationSettings } from '../propagation/settings.js';
-import { collectSourcedSettings, combineProblems, SECRET_SETTINGS, type Environment, type SettingName, type SettingOrigins, type Settings, type SettingsSources } from './settings.js';
+import { parseCpanelConfig, type CpanelConfig } from '../providers/cpanel/config.js';
+import { loadServeClientConfig, usesServe, type ServeClientConfig } from '../providers/serve-client/config.js';
+import {
+  collectSourcedSettings,
+  combineProblems,
+  SECRET_SETTINGS,
+  type Environment,
+  type SettingName,
+  type SettingOrigins,
+  type Settings,
+  type SettingsSources,
+  type SourcedSettings,
+} from './settings.js';
+
+/** The DNS hosts `--provider` / `MIAB_DNS01_PROVIDER` / the file's `provider` can name. */
+export const PROVIDER_NAMES = ['mailinabox', 'cpanel', 'serve'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+export const DEFAULT_PROVIDER: ProviderName = 'mailinabox';
+
+/** The selected provider's own configuration (may hold secrets: only the registry reads it). */
+export type ProviderConfig =
+  | { readonly name: 'mailinabox'; readonly box: BoxConfig }
+  | { readonly name: 'cpanel'; readonly cpanel: CpanelConfig }
+  | { readonly name: 'serve'; readonly serve: ServeClientConfig };
+
+/** What every provider shares; holds no secret (library callers see it as `Runtime.config`). */
+export interface RuntimeConfig {
+  readonly provider: ProviderName;
+  readonly stateDir: string;
+  /** The raw settings without the secrets, for the propagation settings parser. */
+  readonly settings: Settings;
+  /** Where each setting came from (`--url`, `MIAB_URL`, `url (/etc/miab.conf line 1)`). */
+  readonly origins: SettingOrigins;
+}
 
 export const DEFAULT_SYSTEM_KEY_FILE = '/var/lib/mailinabox/api.key';
 /** Where the admin daemon listens on the box itself (no nginx, no `/admin` prefix). */
@@ -58,11 +97,11 @@ export interface BoxConfig {
   readonly settings: Settings;
   /** Where each setting came from (`--url`, `MIAB_URL`, `url (/etc/miab.conf line 1)`). */
   readonly origins: SettingOrigins;
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
+  /**
+   * Upstream Mail-in-a-Box or Power Mail-in-a-Box (`MIAB_FLAVOR`), with the fork's challenge
+   * TTL (`MIAB_TXT_TTL`). @default { flavor: 'upstream' }
+   */
+  readonly dialect: BoxDialect;
 }
 
 /** Normalizes `MIAB_URL`: a bare host means `https://<host>/admin`; plain http only on loopback. */
@@ -99,26 +138,6 @@ export function normalizeApiUrl(raw: string, origin = 'MIAB_URL'): string {
     url.pathname = '/admin';
   }
   return url.toString().replace(/\/+$/, '');
-}
-
-/** Accepts `AB:CD:...`, `abcd...` and openssl's `sha256 Fingerprint=AB:CD...`. */
-export function normalizeFingerprint(raw: string, origin = 'MIAB_TLS_FINGERPRINT'): string {
-  const hex = raw.replace(/^.*=/, '').replace(/[:\s]/g, '').toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(hex)) {
-    throw new ConfigError(
-      'config-invalid',
-      `${origin} must be a SHA-256 fingerprint (64 hex digits, colons optional), as printed by: openssl s_client -connect <box>:443 </dev/null | openssl x509 -noout -fingerprint -sha256`,
-    );
-  }
-  return hex;
-}
-
-export function normalizeTotpSecret(raw: string, origin = 'MIAB_TOTP_SECRET'): string {
-  const secret = raw.replace(/[\s-]/g, '').toUpperCase().replace(/=+$/, '');
-  if (!/^[A-Z2-7]{16,}$/.test(secret)) {
-    throw new ConfigError('config-invalid', `${origin} must be the base32 secret shown when you enabled two-factor authentication (letters A-Z and digits 2-7)`);
-  }
-  return secret;
 }
 
 export function defaultStateDir(env: Environment): string {
@@ -192,13 +211,41 @@ function resolveAuth(settings: Settings, origins: SettingOrigins, systemKeyUsabl
 }
 
 /**
- * Reads and validates everything needed to talk to the box, in one pass: every problem found
- * (missing settings, malformed values, unreadable files, bad propagation settings) is
- * reported in one `ConfigError`, each naming where the value came from.
+ * `mailinabox` (default) or another name of PROVIDER_NAMES, any case. Unset, a machine given
+ * MIAB_DNS01_SERVE_URL talks to a `serve` instance: it holds no host credentials at all.
  */
-export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig> {
-  const { settings: raw, origins } = await collectSourcedSettings(sources);
-  const problems = new Problems();
+export function parseProviderName(raw: string | undefined, origin = 'MIAB_DNS01_PROVIDER', env: Environment = {}): ProviderName {
+  if (raw === undefined || raw.trim() === '') return usesServe(env) ? 'serve' : DEFAULT_PROVIDER;
+  const name = raw.trim().toLowerCase();
+  const known = PROVIDER_NAMES.find((candidate) => candidate === name);
+  if (known === undefined) throw new ConfigError('config-invalid', `${origin}=${JSON.stringify(raw)} is not a known DNS provider; use one of: ${PROVIDER_NAMES.join(', ')}`);
+  return known;
+}
+
+/** The settings every provider shares: state dir and the propagation settings. */
+function commonSettings(sourced: SourcedSettings, env: Environment, problems: Problems): { stateDir: string | undefined; settings: Settings } {
+  const { settings: raw, origins } = sourced;
+  const where = (name: SettingName): string => origins.get(name) ?? name;
+  const stateDir = problems.check(() => resolveStateDir(raw.MIAB_STATE_DIR, env, where('MIAB_STATE_DIR')));
+  const settings = Object.freeze(Object.fromEntries(Object.entries(raw).filter(([name]) => !SECRET_SETTINGS.has(name as SettingName)))) as Settings;
+  // The propagation settings are parsed by their own module; checking them here reports
+  // their problems with the others, and a value from the credentials file by its line.
+  problems.check(() => {
+    try {
+      parsePropagationSettings(settings);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const variable = PROPAGATION_SETTINGS.find((name) => error.message.startsWith(name));
+      const origin = variable === undefined ? undefined : origins.get(variable);
+      throw origin === undefined || variable === undefined || origin === variable ? error : new ConfigError(error.code, `${origin}: ${error.message}`);
+    }
+  });
+  return { stateDir, settings };
+}
+
+/** The Mail-in-a-Box settings; problems go to `problems`, undefined when there were any. */
+async function boxConfigFrom(sourced: SourcedSettings, env: Environment, problems: Problems): Promise<BoxConfig | undefined> {
+  const { settings: raw, origins } = sourced;
   const where = (name: SettingName): string => origins.get(name) ?? name;
   const apiUrl = problems.check(() => normalizeApiUrl(raw.MIAB_URL ?? ON_BOX_URL, where('MIAB_URL')));
   const onLoopback = apiUrl !== undefined && isLoopbackHost(new URL(apiUrl).hostname);
@@ -223,24 +270,55 @@ export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig
     });
   }
   const fingerprint = raw.MIAB_TLS_FINGERPRINT ? problems.check(() => normalizeFingerprint(raw.MIAB_TLS_FINGERPRINT ?? '', where('MIAB_TLS_FINGERPRINT'))) : undefined;
-  const stateDir = problems.check(() => resolveStateDir(raw.MIAB_STATE_DIR, sources.env, where('MIAB_STATE_DIR')));
-  const settings = Object.freeze(Object.fromEntries(Object.entries(raw).filter(([name]) => !SECRET_SETTINGS.has(name as SettingName)))) as Settings;
-  // The propagation settings are parsed by their own module; checking them here reports
-  // their problems with the others, and a value from the credentials file by its line.
-  problems.check(() => {
-    try {
-      parsePropagationSettings(settings);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      const variable = PROPAGATION_SETTINGS.find((name) => error.message.startsWith(name));
-      const origin = variable === undefined ? undefined : origins.get(variable);
-      throw origin === undefined || variable === undefined || origin === variable ? error : new ConfigError(error.code, `${origin}: ${error.message}`);
-    }
-  });
-  if (problems.list.length > 0 || apiUrl === undefined || stateDir === undefined || resolved === undefined) throw combineProblems(problems.list);
-  const config: BoxConfig = Object.freeze({ apiUrl, auth: Object.freeze(resolved.auth), tls: Object.freeze({ caPem, fingerprint }), stateDir, settings, origins });
+  const { stateDir, settings } = commonSettings(sourced, env, problems);
+  const dialect = problems.check(() => parseDialect(raw.MIAB_FLAVOR, raw.MIAB_TXT_TTL, { flavor: where('MIAB_FLAVOR'), ttl: where('MIAB_TXT_TTL') }));
+  if (problems.list.length > 0 || apiUrl === undefined || stateDir === undefined || resolved === undefined || dialect === undefined) return undefined;
+  const config: BoxConfig = Object.freeze({ apiUrl, auth: Object.freeze(resolved.auth), tls: Object.freeze({ caPem, fingerprint }), stateDir, settings, origins, dialect });
   if (resolved.secrets !== undefined) SECRETS.set(config, Object.freeze(resolved.secrets));
   return config;
+}
+
+/**
+ * Reads and validates everything needed to talk to the box, in one pass: every problem found
+ * (missing settings, malformed values, unreadable files, bad propagation settings) is
+ * reported in one `ConfigError`, each naming where the value came from.
+ */
+export async function loadBoxConfig(sources: SettingsSources): Promise<BoxConfig> {
+  const problems = new Problems();
+  const config = await boxConfigFrom(await collectSourcedSettings(sources), sources.env, problems);
+  if (config === undefined) throw combineProblems(problems.list);
+  return config;
+}
+
+/**
+ * The one pass from flags, environment and credentials file to the selected provider's
+ * configuration and the shared settings. Every problem (the provider's and the shared ones)
+ * is reported in one `ConfigError`.
+ */
+export async function loadConfig(sources: SettingsSources): Promise<{ readonly config: RuntimeConfig; readonly provider: ProviderConfig }> {
+  const sourced = await collectSourcedSettings(sources);
+  const problems = new Problems();
+  const name = problems.check(() => parseProviderName(sourced.settings.MIAB_DNS01_PROVIDER, sourced.origins.get('MIAB_DNS01_PROVIDER'), sources.env));
+  const shared = (stateDir: string): RuntimeConfig => Object.freeze({ provider: name ?? DEFAULT_PROVIDER, stateDir, settings: sourcedSettings(sourced), origins: sourced.origins });
+  if (name === 'mailinabox') {
+    const box = await boxConfigFrom(sourced, sources.env, problems);
+    if (box === undefined) throw combineProblems(problems.list);
+    return { config: shared(box.stateDir), provider: { name, box } };
+  }
+  const { stateDir } = commonSettings(sourced, sources.env, problems);
+  if (name === 'serve') {
+    const serve = await problems.checkAsync(() => loadServeClientConfig(sources.env));
+    if (problems.list.length > 0 || stateDir === undefined || serve === undefined) throw combineProblems(problems.list);
+    return { config: shared(stateDir), provider: { name, serve } };
+  }
+  // Without a known provider there is nothing more to check against.
+  const cpanel = name === 'cpanel' ? problems.check(() => parseCpanelConfig(sources.env, sourced.providerFileValues)) : undefined;
+  if (problems.list.length > 0 || stateDir === undefined || cpanel === undefined) throw combineProblems(problems.list);
+  return { config: shared(stateDir), provider: { name: 'cpanel', cpanel } };
+}
+
+function sourcedSettings(sourced: SourcedSettings): Settings {
+  return Object.freeze(Object.fromEntries(Object.entries(sourced.settings).filter(([name]) => !SECRET_SETTINGS.has(name as SettingName)))) as Settings;
 }
 
 const PROPAGATION_SETTINGS: readonly SettingName[] = ['MIAB_DNS_RESOLVERS', 'MIAB_DNS_PORT', 'MIAB_NAMESERVERS', 'MIAB_PROPAGATION_TIMEOUT', 'MIAB_PROPAGATION_WAIT'];

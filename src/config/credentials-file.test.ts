@@ -1,17 +1,17 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBoxConfig, sessionSecrets } from './config.js';
 import { parseCredentials } from './credentials-file.js';
 import { SETTING_NAMES } from './settings.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 const KEYS = new Set<string>(SETTING_NAMES);
 const parse = (text: string): Map<string, string> => parseCredentials(text, '/etc/miab.conf', KEYS);
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'miab-credentials-'));
+  dir = await scratchDir('credentials');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -19,9 +19,9 @@ afterAll(async () => {
 
 describe('the credentials file comment rule', () => {
   it('takes " #" as the start of a comment, and # inside a value as part of it', () => {
-    const settings = parse('# a comment\n  ; another\npassword = pa#ss;word  # the admin password\ntotp_secret = JBSWY3DPEHPK3PXP   # only when 2FA is on\nemail=a@b.test#x\n');
+    const settings = parse('# a comment\n  ; another\npassword = pa#ss;word  # the admin password\ntotp_secret = JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP   # only when 2FA is on\nemail=a@b.test#x\n');
     expect(settings.get('MIAB_PASSWORD')).toBe('pa#ss;word');
-    expect(settings.get('MIAB_TOTP_SECRET')).toBe('JBSWY3DPEHPK3PXP');
+    expect(settings.get('MIAB_TOTP_SECRET')).toBe('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
     expect(settings.get('MIAB_EMAIL')).toBe('a@b.test#x');
   });
 
@@ -48,6 +48,6 @@ describe('the credentials file comment rule', () => {
     const config = await loadBoxConfig({ env: { MIAB_CONFIG: file, MIAB_STATE_DIR: join(dir, 'state') } });
     expect(config.apiUrl).toBe('https://box.example.com/admin');
     expect(config.auth).toMatchObject({ kind: 'session', email: 'admin@example.com', totp: true });
-    expect(sessionSecrets(config)).toEqual({ password: 'your-admin-password', totpSecret: 'JBSWY3DPEHPK3PXP' });
+    expect(sessionSecrets(config)).toEqual({ password: 'your-admin-password', totpSecret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' });
   });
 });

@@ -5,7 +5,7 @@
  * Comment rule (a password may contain `#`):
  * - a line whose first non-blank character is `#` or `;` is a comment;
  * - in a value, `#` starts a comment only when it follows a blank (` #`), so `pa#ss` is a
- *   password and `JBSWY3DPEHPK3PXP   # only when 2FA is on` is a secret and a comment;
+ *   password and `JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP   # only when 2FA is on` is a secret and a comment;
  * - a value in quotes (`"..."` or `'...'`) is taken verbatim, ` #` included; inside double
  *   quotes `\"` and `\\` stand for `"` and `\`. After the closing quote only a comment may follow.
  * Every error names the file and the line.
@@ -21,7 +21,7 @@ export interface CredentialsEntry {
   readonly origin: string;
 }
 
-/** Returns the file's settings keyed by their `MIAB_*` variable name. */
+/** Returns the file's settings keyed by their variable name (`MIAB_*`, or a provider's own, e.g. `CPANEL_TOKEN`). */
 export async function readCredentialsFile(path: string, knownKeys: ReadonlySet<string>): Promise<Map<string, CredentialsEntry>> {
   let mode: number;
   try {
@@ -70,6 +70,20 @@ function parseValue(raw: string): { value: string } | { error: string } {
   return { value: (comment === null ? text : text.slice(0, comment.index)).trim() };
 }
 
+/**
+ * The variable a key stands for: `password` is `MIAB_PASSWORD`, `provider` is
+ * `MIAB_DNS01_PROVIDER`, and a provider's own keys are its variable names (`cpanel_token`).
+ */
+function variableOfKey(key: string, knownKeys: ReadonlySet<string>): string | undefined {
+  const upper = key.toUpperCase();
+  // A bare variable name only for a provider's own keys: `miab_url` is not a spelling of `url`.
+  return [`MIAB_${upper}`, `MIAB_DNS01_${upper}`, ...(upper.startsWith('MIAB_') ? [] : [upper])].find((variable) => knownKeys.has(variable));
+}
+
+function keyOfVariable(variable: string): string {
+  return variable.replace(/^MIAB_DNS01_|^MIAB_/, '').toLowerCase();
+}
+
 export function parseCredentialsEntries(text: string, path: string, knownKeys: ReadonlySet<string>): Map<string, CredentialsEntry> {
   const settings = new Map<string, CredentialsEntry>();
   const problems: string[] = [];
@@ -83,9 +97,9 @@ export function parseCredentialsEntries(text: string, path: string, knownKeys: R
       return;
     }
     const key = line.slice(0, equals).trim().toLowerCase().replace(/-/g, '_');
-    const variable = `MIAB_${key.toUpperCase()}`;
-    if (!knownKeys.has(variable)) {
-      const known = [...knownKeys].map((name) => name.slice(5).toLowerCase()).join(', ');
+    const variable = variableOfKey(key, knownKeys);
+    if (variable === undefined) {
+      const known = [...knownKeys].map(keyOfVariable).join(', ');
       problems.push(`${where}: unknown key "${key}"; known keys: ${known}`);
       return;
     }

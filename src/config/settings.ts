@@ -6,9 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import { registerSecret } from '../secrets.js';
+import { CPANEL_SETTINGS } from '../providers/cpanel/config.js';
 import { readCredentialsFile } from './credentials-file.js';
 
 export const SETTING_NAMES = [
+  'MIAB_DNS01_PROVIDER',
   'MIAB_URL',
   'MIAB_EMAIL',
   'MIAB_PASSWORD',
@@ -22,6 +24,8 @@ export const SETTING_NAMES = [
   'MIAB_NAMESERVERS',
   'MIAB_PROPAGATION_TIMEOUT',
   'MIAB_PROPAGATION_WAIT',
+  'MIAB_FLAVOR',
+  'MIAB_TXT_TTL',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -38,6 +42,7 @@ const ALIASES: Partial<Record<SettingName, readonly string[]>> = {
 
 /** The command-line flag of a setting, for messages naming where a value came from. */
 const FLAG_NAMES: Partial<Record<SettingName, string>> = {
+  MIAB_DNS01_PROVIDER: 'provider',
   MIAB_URL: 'url',
   MIAB_EMAIL: 'email',
   MIAB_STATE_DIR: 'state-dir',
@@ -84,10 +89,23 @@ export interface SettingsSources {
 export type SettingOrigins = ReadonlyMap<SettingName, string>;
 
 /**
+ * Credentials-file keys a provider parses itself (`cpanel_base_url`, ...: the variable name in
+ * lower case), read in the same pass as ours so that one file serves every provider.
+ */
+const PROVIDER_FILE_SETTINGS: readonly string[] = [...CPANEL_SETTINGS];
+
+/** The settings, their origins, and the provider keys of the credentials file (lower-case key -> value). */
+export interface SourcedSettings {
+  readonly settings: Settings;
+  readonly origins: SettingOrigins;
+  readonly providerFileValues: Readonly<Record<string, string>>;
+}
+
+/**
  * All settings with their origins. Problems of several sources (an unreadable `_FILE`, bad
  * lines in the credentials file) are reported together in one error.
  */
-export async function collectSourcedSettings(sources: SettingsSources): Promise<{ settings: Settings; origins: SettingOrigins }> {
+export async function collectSourcedSettings(sources: SettingsSources): Promise<SourcedSettings> {
   const problems: ConfigError[] = [];
   const attempt = async <T>(work: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -99,7 +117,7 @@ export async function collectSourcedSettings(sources: SettingsSources): Promise<
     }
   };
   const configFile = sources.configFile ?? sources.env.MIAB_CONFIG;
-  const file = configFile ? ((await attempt(() => readCredentialsFile(configFile, new Set(SETTING_NAMES)))) ?? new Map()) : new Map<string, { value: string; origin: string }>();
+  const file = configFile ? ((await attempt(() => readCredentialsFile(configFile, new Set([...SETTING_NAMES, ...PROVIDER_FILE_SETTINGS])))) ?? new Map()) : new Map<string, { value: string; origin: string }>();
   const settings: Partial<Record<SettingName, string>> = {};
   const origins = new Map<SettingName, string>();
   for (const name of SETTING_NAMES) {
@@ -112,7 +130,11 @@ export async function collectSourcedSettings(sources: SettingsSources): Promise<
   }
   if (problems.length === 1 && problems[0] !== undefined) throw problems[0];
   if (problems.length > 1) throw combineProblems(problems);
-  return { settings, origins };
+  const providerFileValues = Object.fromEntries(PROVIDER_FILE_SETTINGS.flatMap((name) => {
+    const entry = file.get(name);
+    return entry === undefined ? [] : [[name.toLowerCase(), entry.value] as const];
+  }));
+  return { settings, origins, providerFileValues };
 }
 
 /** One error for several configuration problems; the first one's code. */

@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseResolvConf, readResolvConf } from './resolv-conf.js';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 
 describe('parseResolvConf', () => {
   it('reads nameserver lines in order, on port 53, skipping everything else', () => {
@@ -26,7 +26,7 @@ describe('parseResolvConf', () => {
 
 describe('readResolvConf', () => {
   it('reads a file, and gives none for a missing one', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'resolv-'));
+    const dir = await scratchDir('resolv');
     try {
       const path = join(dir, 'resolv.conf');
       await writeFile(path, 'nameserver 127.0.0.53\n');

@@ -10,7 +10,11 @@ import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../state/f
 import { isProcessAlive } from '../state/processes.js';
 
 export interface JournalEntry {
-  /** The box the record was written to. */
+  /**
+   * The provider identity (`DnsProvider.identity`) of the account the record was written to:
+   * for Mail-in-a-Box its admin API URL (hence the field's name, kept for existing journals),
+   * for cPanel `cpanel:<user>@<server>`. Entries of one account are never handled by another.
+   */
   readonly apiUrl: string;
   /** Name the user asked for (before CNAME delegation). */
   readonly requestedName: string;

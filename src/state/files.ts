@@ -3,7 +3,8 @@
  * seen half-written: every write goes to a 0600 temp file in the same directory, then rename.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 
 export async function ensurePrivateDir(dir: string): Promise<void> {
@@ -64,4 +65,15 @@ export function isNotFound(error: unknown): boolean {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * An append-only private log (the serve audit log): created 0600, a looser existing file
+ * tightened to 0600, lines appended in order. Not temp + rename: a log grows, it is not replaced.
+ */
+export async function openPrivateAppendStream(path: string): Promise<WriteStream> {
+  const handle = await open(path, 'a', 0o600);
+  await handle.close();
+  await chmod(path, 0o600);
+  return createWriteStream(path, { flags: 'a', mode: 0o600 });
 }

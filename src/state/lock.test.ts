@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 import { withLock } from './lock.js';
 
 // The compiled module: the waiters are separate Node processes, as hook processes are.
@@ -32,7 +32,7 @@ function runWaiter(path: string, log: string): Promise<number | null> {
 
 describe('withLock', () => {
   it('many waiters on a stale lock whose holders keep dying: exactly one holder at a time', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-lock-'));
+    const dir = await scratchDir('lock');
     try {
       const path = join(dir, 'login.lock');
       const log = join(dir, 'log');
@@ -56,7 +56,7 @@ describe('withLock', () => {
   }, 60_000);
 
   it('a lock held by a live process is not taken over; the holder releases only its own lock', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-lock-'));
+    const dir = await scratchDir('lock');
     try {
       const path = join(dir, 'held.lock');
       await writeFile(path, `${process.pid}\n`);

@@ -14,15 +14,15 @@
  */
 import { Buffer } from 'node:buffer';
 import { createSocket } from 'node:dgram';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { expect } from 'vitest';
-import type { CustomRecord, MiabEmulator } from '../emulator/index.js';
+import type { CustomRecord, EmulatorFlavor, MiabEmulator } from '../emulator/index.js';
 import type { ClientRun, CommandRun } from '../fixtures/acme-clients.js';
 import { REPO } from '../fixtures/cli.js';
 import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from '../fixtures/topology.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 /** Apex + wildcard in one zone (two values at one name) and a name in the second zone. */
 export const NAMES = ['a.example.test', '*.a.example.test', 'b.other.test'] as const;
@@ -57,28 +57,21 @@ function clientEmail(index: number): string {
   return `client${index}@example.test`;
 }
 
-export async function startClientSuite(options: { runs: number; name: string; records?: readonly CustomRecord[] }): Promise<ClientSuite> {
+export async function startClientSuite(options: { runs: number; name: string; records?: readonly CustomRecord[]; flavor?: EmulatorFlavor }): Promise<ClientSuite> {
   const users = Array.from({ length: options.runs }, (_, index) => ({
     email: clientEmail(index + 1),
     password: TEST_PASSWORD,
     totpSecret: TEST_TOTP_SECRET,
   }));
-  const root = await mkdtemp(join(tmpdir(), `miab-clients-${options.name}-`));
+  const root = await scratchDir(`clients-${options.name}`);
   let topology: Topology;
   try {
-    topology = await startTopology({ pebble: true, users, records: [UNRELATED, ...(options.records ?? [])] });
+    topology = await startTopology({ pebble: true, users, records: [UNRELATED, ...(options.records ?? [])], ...(options.flavor === undefined ? {} : { flavor: options.flavor }) });
   } catch (error) {
     await rm(root, { recursive: true, force: true });
     throw error;
   }
-  const shimDir = join(root, 'bin');
-  await mkdir(shimDir);
-  const shim = join(shimDir, 'node');
-  await writeFile(
-    shim,
-    `#!/bin/sh\n[ -n "$MIAB_TEST_ARGV_LOG" ] && printf '%s\\n' "node $*" >> "$MIAB_TEST_ARGV_LOG"\nexec ${shellQuote(process.execPath)} "$@"\n`,
-  );
-  await chmod(shim, 0o755);
+  const shimDir = await installNodeRecorder(join(root, 'bin'));
   let runs = 0;
   return {
     topology,
@@ -108,6 +101,21 @@ export async function startClientSuite(options: { runs: number; name: string; re
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Writes the argv-recording `node` into `shimDir` (created) and returns `shimDir`: put it first
+ * on PATH and set MIAB_TEST_ARGV_LOG. Shared with suites on other providers (test/cpanel).
+ */
+export async function installNodeRecorder(shimDir: string): Promise<string> {
+  await mkdir(shimDir, { recursive: true });
+  const shim = join(shimDir, 'node');
+  await writeFile(
+    shim,
+    `#!/bin/sh\n[ -n "$MIAB_TEST_ARGV_LOG" ] && printf '%s\\n' "node $*" >> "$MIAB_TEST_ARGV_LOG"\nexec ${shellQuote(process.execPath)} "$@"\n`,
+  );
+  await chmod(shim, 0o755);
+  return shimDir;
 }
 
 export function shellQuote(value: string): string {
@@ -232,7 +240,13 @@ export async function filesUnder(dir: string): Promise<{ path: string; text: str
  * The password, the TOTP secret and the Basic credential appear in no output of any command
  * the client ran, in no argv (client or hooks), in no file the client or the tool wrote.
  */
-export async function expectNoSecretLeak(run: RunContext, commands: readonly CommandRun[], extra: readonly { label: string; text: string }[] = []): Promise<void> {
+export async function expectNoSecretLeak(
+  run: Pick<RunContext, 'email' | 'argvLog' | 'workDir' | 'stateDir'>,
+  commands: readonly CommandRun[],
+  extra: readonly { label: string; text: string }[] = [],
+  /** The secrets to look for. @default the box account's (secretsOf(run.email)) */
+  secrets: readonly string[] = secretsOf(run.email),
+): Promise<void> {
   const places: { label: string; text: string }[] = [...extra];
   for (const [index, command] of commands.entries()) {
     places.push({ label: `argv of command ${index}`, text: command.argv.join(' ') });
@@ -244,13 +258,13 @@ export async function expectNoSecretLeak(run: RunContext, commands: readonly Com
   for (const file of [...(await filesUnder(run.workDir)), ...(await filesUnder(run.stateDir))]) {
     places.push({ label: `file ${file.path}`, text: file.text });
   }
-  for (const secret of secretsOf(run.email)) {
+  for (const secret of secrets) {
     for (const place of places) expect(place.text.includes(secret), `a secret appears in ${place.label}`).toBe(false);
   }
 }
 
 /** The hooks really ran through the node recorder (so the argv check saw them). */
-export async function hookArgv(run: RunContext): Promise<string[]> {
+export async function hookArgv(run: Pick<RunContext, 'argvLog'>): Promise<string[]> {
   return (await readFile(run.argvLog, 'utf8')).split('\n').filter(Boolean);
 }
 
@@ -296,7 +310,7 @@ export function describeRun(run: ClientRun | undefined): string {
 }
 
 /** Prints the run, the client's log file and Pebble's log when a test fails. */
-export function failureDump(suite: () => ClientSuite | undefined, run: () => ClientRun | undefined): () => Promise<void> {
+export function failureDump(suite: () => { readonly topology: Pick<Topology, 'pebble'> } | undefined, run: () => ClientRun | undefined): () => Promise<void> {
   return async () => {
     const current = run();
     console.error(describeRun(current));

@@ -9,7 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { ZoneDistributor } from '../emulator/publish.js';
 import { verifyTotp, totpStep, totpAtStep } from '../emulator/totp.js';
+import type { SecondaryOptions } from '../emulator/types.js';
+import type { ZonePublisher } from '../fixtures/zones.js';
+import { zoneDataOf, type ZoneRendering } from './publish.js';
 import { UapiFailure, ZoneBook, type SeedRecord, type ZoneLine } from './zone.js';
 
 export interface EmulatedToken {
@@ -39,8 +43,15 @@ export interface CpanelEmulatorOptions {
   /** HTTP status of the HTML login page sent when a session is gone. GUESS. @default 401 */
   readonly sessionGoneStatus?: number;
   readonly records?: readonly SeedRecord[];
+  /** SOA serial of every zone at start (an emulator that replaces another on the same nameservers starts higher). */
+  readonly firstSerial?: number;
   readonly tls?: { readonly key: string; readonly cert: string };
   readonly now?: () => number;
+  /**
+   * Real nameservers for the zones: the primary gets every change inside the request that made
+   * it (as cPanel reloads BIND), the secondary after `lagMs` (test/emulator/publish.ts).
+   */
+  readonly dns?: ZoneRendering & { readonly primary?: ZonePublisher; readonly secondary?: SecondaryOptions };
 }
 
 export interface CpanelRequestLogEntry {
@@ -84,6 +95,8 @@ interface Reply {
   readonly headers: Record<string, string>;
   readonly body: string;
   readonly uapiStatus?: number;
+  /** The zones changed: publish before answering. */
+  readonly changed?: boolean;
 }
 
 const LOGIN_PAGE =
@@ -126,7 +139,7 @@ export async function startCpanelEmulator(options: CpanelEmulatorOptions): Promi
   const host = options.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new Error(`the cPanel emulator listens on loopback only (got ${host})`);
   const now = options.now ?? Date.now;
-  const book = new ZoneBook([...options.zones, ...(options.parkedZones ?? [])], options.records ?? []);
+  const book = new ZoneBook([...options.zones, ...(options.parkedZones ?? [])], options.records ?? [], options.firstSerial);
   const tokens = new Map((options.tokens ?? []).map((token) => [token.token, { ...token }]));
   const sessions = new Map<string, Session>();
   const requests: CpanelRequestLogEntry[] = [];
@@ -170,7 +183,7 @@ export async function startCpanelEmulator(options: CpanelEmulatorOptions): Promi
         const collect = (kind: string): string[] =>
           [...params.entries()].filter(([name]) => name === kind || new RegExp(`^${kind}-\\d+$`).test(name)).map(([, value]) => value);
         const newSerial = book.massEdit(zone, params.get('serial') ?? undefined, collect('add'), collect('edit'), collect('remove'));
-        return envelope(module, func, { new_serial: newSerial });
+        return { ...envelope(module, func, { new_serial: newSerial }), changed: true };
       }
       // GUESS: wording for an unknown module or function.
       return envelope(module, func, null, [`Failed to load module “${module}”: the function “${func}” does not exist.`]);
@@ -262,16 +275,31 @@ export async function startCpanelEmulator(options: CpanelEmulatorOptions): Promi
     return { ...html(401, LOGIN_PAGE), auth: 'none' };
   }
 
+  const distributor = options.dns ? new ZoneDistributor(options.dns.primary, options.dns.secondary) : undefined;
+  const rendering: ZoneRendering | undefined = options.dns;
+  const publishChange = async (): Promise<void> => {
+    if (distributor !== undefined && rendering !== undefined) await distributor.publishChange(zoneDataOf(book, rendering));
+  };
+  if (distributor !== undefined && rendering !== undefined) await distributor.publishInitial(zoneDataOf(book, rendering));
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Uint8Array[] = [];
     req.on('data', (chunk: Uint8Array) => chunks.push(chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       let reply: Reply & { auth: CpanelRequestLogEntry['auth'] };
       try {
         reply = handle((req.method ?? 'GET').toUpperCase(), req.url ?? '/', req.headers, Buffer.concat(chunks).toString('utf8'));
       } catch (error) {
         console.error('[cpanel-emulator] request failed:', error);
         reply = { ...html(500, '<html><body>Internal Server Error</body></html>'), auth: 'none' };
+      }
+      if (reply.changed) {
+        try {
+          await publishChange();
+        } catch (error) {
+          console.error('[cpanel-emulator] publishing the zones failed:', error);
+          reply = { ...html(500, '<html><body>Internal Server Error</body></html>'), auth: reply.auth };
+        }
       }
       const otp = req.headers['x-cpanel-otp'];
       requests.push({
@@ -323,6 +351,7 @@ export async function startCpanelEmulator(options: CpanelEmulatorOptions): Promi
     txt: (name) => book.txt(name),
     lines: (zone) => book.lines(zone),
     stop() {
+      distributor?.stop();
       stopped ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

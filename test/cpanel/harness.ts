@@ -2,12 +2,13 @@
  * Starts a cPanel emulator and opens the cPanel provider against it in one auth mode, with a
  * private state dir; `stopAll` stops every emulator and removes every state dir it made.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { loadConfig } from '../../src/config/config.js';
 import { openCpanelProvider, parseCpanelConfig, type CpanelProvider, type CpanelProviderOptions } from '../../src/providers/cpanel/index.js';
+import { openProvider } from '../../src/providers/index.js';
 import type { Logger } from '../../src/util/log.js';
 import { startCpanelEmulator, type CpanelEmulator, type CpanelEmulatorOptions } from '../cpanel-emulator/server.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 export const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 export const TOKEN = 'TOKEN0123456789ABCDEFGHIJKLMNOPQ';
@@ -19,6 +20,8 @@ export interface Harness {
   readonly env: Record<string, string>;
   readonly logs: string[];
   open(overrides?: Partial<CpanelProviderOptions>, env?: Record<string, string>): Promise<CpanelProvider>;
+  /** Opens the provider the way the runtime does: `MIAB_DNS01_PROVIDER=cpanel` through the one-pass config and the registry. */
+  openViaRegistry(env?: Record<string, string>): Promise<CpanelProvider>;
 }
 
 const emulators: CpanelEmulator[] = [];
@@ -43,7 +46,7 @@ export async function harness(mode: Mode, options: Partial<CpanelEmulatorOptions
     ...options,
   });
   emulators.push(emulator);
-  const stateDir = await mkdtemp(join(tmpdir(), 'cpanel-test-'));
+  const stateDir = await scratchDir('cpanel-test');
   dirs.push(stateDir);
   const env = envFor(mode, emulator.url);
   const logs: string[] = [];
@@ -55,6 +58,12 @@ export async function harness(mode: Mode, options: Partial<CpanelEmulatorOptions
     logs,
     async open(overrides = {}, extraEnv = {}) {
       const provider = await openCpanelProvider(parseCpanelConfig({ ...env, ...extraEnv }), { stateDir, log, ...overrides });
+      providers.push(provider);
+      return provider;
+    },
+    async openViaRegistry(extraEnv = {}) {
+      const { config, provider: providerConfig } = await loadConfig({ env: { ...env, ...extraEnv, MIAB_DNS01_PROVIDER: 'cpanel', MIAB_STATE_DIR: stateDir } });
+      const provider = await openProvider(providerConfig, { stateDir: config.stateDir, log, ownerPid: process.pid });
       providers.push(provider);
       return provider;
     },

@@ -15,9 +15,18 @@ const NAME = '_acme-challenge.example.test';
 
 for (const mode of ['token', 'otp-header', 'session'] as const satisfies readonly Mode[]) {
   describe(`record-store contract, ${mode}`, () => {
-    recordStoreConformance(async () => (await (await harness(mode)).open()).store);
+    recordStoreConformance(async () => (await (await harness(mode)).openViaRegistry()).store);
   });
 }
+
+describe('provider identity', () => {
+  it('keys the journal by the account: cpanel:<user>@<server>, never a box URL', async () => {
+    const h = await harness('token');
+    const provider = await h.openViaRegistry();
+    expect(provider.name).toBe('cpanel');
+    expect(provider.identity).toBe(`cpanel:alice@${h.emulator.url}`);
+  });
+});
 
 describe('records on the zone', () => {
   it('keeps a wildcard + apex pair as two records; removing one leaves the other and a partner written relative', async () => {
@@ -56,7 +65,7 @@ describe('records on the zone', () => {
       ],
     });
     const provider = await h.open();
-    expect(await provider.check()).toEqual({ account: 'alice', zones: ['example.test', 'sub.example.test'] });
+    expect(await provider.check()).toMatchObject({ account: 'alice', authMode: 'token', session: undefined, zones: ['example.test', 'sub.example.test'] });
     expect(await provider.store.cnameTarget('_acme-challenge.www.example.test')).toBe('_acme-challenge.other.test');
     expect(await provider.store.cnameTarget('_acme-challenge.sub.example.test')).toBe('target.sub.example.test');
     await provider.store.appendTxt('_acme-challenge.a.sub.example.test', 'v');

@@ -1,13 +1,12 @@
 /** HTTPS to the cPanel server: system CAs plus CPANEL_CA_FILE, or a pinned fingerprint; never unverified. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCpanelProvider, parseCpanelConfig } from '../../src/providers/cpanel/index.js';
 import { silentLogger } from '../../src/util/log.js';
 import { startCpanelEmulator, type CpanelEmulator } from '../cpanel-emulator/server.js';
 import { createSelfSignedCertificate, createTestPki, type TestPki } from '../fixtures/certs.js';
 import { TOKEN } from './harness.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 let pki: TestPki;
 let selfSigned: Awaited<ReturnType<typeof createSelfSignedCertificate>>;
@@ -21,7 +20,7 @@ beforeAll(async () => {
   const base = { zones: ['example.test'], user: 'alice', password: 'pw', tokens: [{ token: TOKEN }] };
   caSigned = await startCpanelEmulator({ ...base, tls: { key: pki.leaf.keyPem, cert: pki.leaf.certPem } });
   pinned = await startCpanelEmulator({ ...base, tls: { key: selfSigned.keyPem, cert: selfSigned.certPem } });
-  stateDir = await mkdtemp(join(tmpdir(), 'cpanel-tls-'));
+  stateDir = await scratchDir('cpanel-tls');
 });
 
 afterAll(async () => {
@@ -34,7 +33,7 @@ afterAll(async () => {
 async function zonesVia(env: Record<string, string>): Promise<string[]> {
   const provider = await openCpanelProvider(parseCpanelConfig({ CPANEL_USERNAME: 'alice', CPANEL_TOKEN: TOKEN, ...env }), { stateDir, log: silentLogger });
   try {
-    return (await provider.check()).zones;
+    return [...(await provider.check()).zones];
   } finally {
     await provider.close();
   }

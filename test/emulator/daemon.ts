@@ -16,8 +16,8 @@ import {
   pyStrip,
   type JsonValue,
 } from './python.js';
-import { RecordError, type CustomDnsStore, type RecordAction, type ZoneRenderer } from './records.js';
-import type { AuthKind } from './types.js';
+import { FORK_TTL_MAX, FORK_TTL_MIN, pyRepr, RecordError, type CustomDnsStore, type RecordAction, type ZoneRenderer } from './records.js';
+import type { AuthKind, CustomRecord, EmulatorFlavor } from './types.js';
 
 export interface DaemonRequest {
   readonly method: string;
@@ -79,6 +79,7 @@ export class Daemon {
     private readonly renderer: ZoneRenderer,
     private readonly distributor: ZoneDistributor,
     private readonly secondaryNameservers: readonly string[],
+    private readonly flavor: EmulatorFlavor = 'upstream',
   ) {
     this.latestZones = renderer.render();
     const dnsRecord: Handler = (req, params) => this.dnsSetRecord(req, params[0] ?? '', params[1] ?? 'A');
@@ -110,6 +111,15 @@ export class Daemon {
   resetCounters(): void {
     this.failed = 0;
     this.logged = 0;
+  }
+
+  /** A record added outside the API (another client, the admin panel), published like a write. */
+  async addDirectly(record: CustomRecord): Promise<boolean> {
+    const changedZone = this.store.set(record.qname, record.rtype, record.value, 'add', record.ttl);
+    if (changedZone === null) return false;
+    this.latestZones = this.renderer.render([changedZone]);
+    await this.distributor.publishChange(this.latestZones);
+    return true;
   }
 
   /** The zones as last rendered (what the primary was given). */
@@ -239,7 +249,24 @@ export class Daemon {
   }
 
   private async dnsList(kind: AuthKind, qname?: string, rtype?: string): Promise<Reply> {
-    return jsonReply(this.store.list(qname, rtype), kind);
+    return jsonReply(this.store.list(qname, rtype, this.flavor === 'power'), kind);
+  }
+
+  /**
+   * The value (and TTL) of a record write. Upstream: the raw body. The fork: only a form
+   * body's `value` and `ttl` fields; any other body (text/plain included) is "no value".
+   */
+  private recordInput(request: DaemonRequest): { value: string; ttl?: number } | { error: string } {
+    if (this.flavor === 'upstream') return { value: pyStrip(asciiIgnore(request.body)) };
+    const form = parseFormBody(request);
+    const value = pyStrip(form.get('value') ?? '');
+    const ttlText = pyStrip(form.get('ttl') ?? '');
+    if (ttlText === '') return { value };
+    // A guess at the view: Python's int() of the field, its ValueError answered as a 400 like
+    // every ValueError of dns_set_record. The stored TTL is clamped to [30 s, 30 days], as the
+    // fork's write_custom_dns_config does.
+    if (!/^[+-]?\d+$/.test(ttlText)) return { error: `invalid literal for int() with base 10: ${pyRepr(ttlText)}` };
+    return { value, ttl: Math.min(Math.max(FORK_TTL_MIN, Number(ttlText)), FORK_TTL_MAX) };
   }
 
   /** /dns/custom/<qname>[/<rtype>] (dns_set_record). */
@@ -248,7 +275,7 @@ export class Daemon {
     if (!first.ok) return first.reply;
     const kind = first.auth.kind;
     const rtype = rtypeParam.toUpperCase();
-    let value: string | null = pyStrip(asciiIgnore(request.body));
+    const input = this.recordInput(request);
 
     if (request.method === 'GET') {
       // dns_set_record calls dns_get_records, itself decorated with
@@ -259,6 +286,8 @@ export class Daemon {
       return this.dnsList(kind, qname, rtype);
     }
 
+    if ('error' in input) return htmlReply(input.error, kind, 400);
+    let value: string | null = input.value;
     let action: RecordAction;
     if (request.method === 'POST' || request.method === 'PUT') {
       // An empty A/AAAA value means "the caller's address" (X-Forwarded-For from nginx;
@@ -273,7 +302,7 @@ export class Daemon {
 
     let changedZone: string | null;
     try {
-      changedZone = this.store.set(qname, rtype, value, action);
+      changedZone = this.store.set(qname, rtype, value, action, input.ttl);
     } catch (e) {
       if (e instanceof RecordError) return htmlReply(e.message, kind, 400);
       throw e;
@@ -284,6 +313,16 @@ export class Daemon {
     await this.distributor.publishChange(this.latestZones);
     return htmlReply(`updated DNS: ${changedZone}\n`, kind);
   }
+}
+
+/**
+ * Flask's `request.form` for the one form encoding a client of this API sends: fields of an
+ * `application/x-www-form-urlencoded` body, `+` as a space; empty for any other content type.
+ */
+function parseFormBody(request: DaemonRequest): URLSearchParams {
+  const type = (header(request.headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return new URLSearchParams();
+  return new URLSearchParams(asciiIgnore(request.body));
 }
 
 const INDEX_PAGE =

@@ -3,8 +3,7 @@
  * in-memory publishers; time-dependent behaviour uses the injectable clock.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -15,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ZoneData, ZonePublisher } from '../fixtures/zones.js';
 import { currentTotp, startEmulator, type EmulatorOptions, type MiabEmulator } from './index.js';
 import { loadRunnerConfig } from './main.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 const ZONE = 'example.test';
 const OTHER_ZONE = 'other.test';
@@ -103,7 +103,7 @@ async function call(emu: MiabEmulator, method: string, path: string, options: Ca
   const headers: Record<string, string> = { ...options.headers };
   if (options.auth) headers.authorization = options.auth;
   if (options.totp) headers['x-auth-token'] = options.totp;
-  if (options.body !== undefined) headers['content-type'] = 'text/plain';
+  if (options.body !== undefined) headers['content-type'] ??= 'text/plain';
   const res = await request(emu.url + path, {
     method: method as 'GET',
     headers,
@@ -361,7 +361,7 @@ describe('sessions', () => {
 
 describe('system key', () => {
   it('is 32 hex, written 0600 without newline, regenerated on restart, admin without TOTP', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-emu-'));
+    const dir = await scratchDir('emu');
     try {
       const file = join(dir, 'api.key');
       const { emu } = await start({ systemKeyFile: file });
@@ -382,7 +382,7 @@ describe('system key', () => {
   });
 
   it('can be written in the pre-v60 format with a trailing newline', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-emu-'));
+    const dir = await scratchDir('emu');
     try {
       const file = join(dir, 'api.key');
       const { emu } = await start({ systemKeyFile: file, systemKeyTrailingNewline: true });
@@ -527,6 +527,125 @@ describe('custom DNS', () => {
     expect(res.status).toBe(500);
     expect(res.text).toContain('<title>500 Internal Server Error</title>');
     expect(emu.records()).toHaveLength(1);
+  });
+});
+
+describe('Power Mail-in-a-Box dialect (flavor: power)', () => {
+  const NAME = `_acme-challenge.${ZONE}`;
+  const TXT = `/dns/custom/${NAME}/TXT`;
+  const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+  const form = (fields: Record<string, string>): CallOptions => ({ ...asAdmin(), headers: FORM, body: new URLSearchParams(fields).toString() });
+  const values = (emu: MiabEmulator): string[] => emu.records().filter((r) => r.qname === NAME && r.rtype === 'TXT').map((r) => r.value);
+
+  it('reads value and ttl from a form body; GET lists every record with its ttl', async () => {
+    const { emu, primary } = await start({ flavor: 'power', records: [{ qname: NAME, rtype: 'TXT', value: 'partner' }] });
+    const added = await call(emu, 'POST', TXT, form({ value: ' token+1/= ', ttl: '300' }));
+    expect({ status: added.status, text: added.text }).toEqual({ status: 200, text: `updated DNS: ${ZONE}\n` });
+    expect(emu.records()).toEqual([
+      { qname: NAME, rtype: 'TXT', value: 'partner' },
+      { qname: NAME, rtype: 'TXT', value: 'token+1/=', ttl: 300 },
+    ]);
+    expect(primary.zone(ZONE)?.records.map((r) => r.value)).toEqual(['partner', 'token+1/=']);
+    expect((await call(emu, 'POST', TXT, form({ value: 'token+1/=', ttl: '300' }))).text).toBe('OK');
+    const key = await login(emu);
+    const listed = JSON.parse((await call(emu, 'GET', '/dns/custom', { auth: basic(ADMIN, key) })).text) as { value: string; ttl: number }[];
+    expect(listed.map((r) => [r.value, r.ttl])).toEqual([
+      ['partner', null],
+      ['token+1/=', 300],
+    ]);
+    const one = JSON.parse((await call(emu, 'GET', TXT, { auth: basic(ADMIN, key) })).text) as { ttl: number }[];
+    expect(one.map((r) => r.ttl)).toEqual([null, 300]);
+  });
+
+  it('a form DELETE removes exactly that value (its ttl is not needed); the partner stays', async () => {
+    const { emu } = await start({ flavor: 'power', records: [{ qname: NAME, rtype: 'TXT', value: 'partner' }] });
+    await call(emu, 'POST', TXT, form({ value: 'mine', ttl: '300' }));
+    const removed = await call(emu, 'DELETE', TXT, form({ value: 'mine' }));
+    expect({ status: removed.status, text: removed.text }).toEqual({ status: 200, text: `updated DNS: ${ZONE}\n` });
+    expect(values(emu)).toEqual(['partner']);
+    expect((await call(emu, 'DELETE', TXT, form({ value: 'mine' }))).text).toBe('OK');
+  });
+
+  it('a raw-body POST is "No value for the record provided." and changes nothing', async () => {
+    const { emu, primary } = await start({ flavor: 'power', records: [{ qname: NAME, rtype: 'TXT', value: 'partner' }] });
+    const published = primary.published.length;
+    const res = await call(emu, 'POST', TXT, { ...asAdmin(), body: 'raw-token' });
+    expect({ status: res.status, text: res.text }).toEqual({ status: 400, text: 'No value for the record provided.' });
+    // A form-encoded body without the field is "no value" too.
+    expect((await call(emu, 'POST', TXT, form({ ttl: '300' }))).status).toBe(400);
+    expect(values(emu)).toEqual(['partner']);
+    expect(primary.published).toHaveLength(published);
+  });
+
+  it('a raw-body DELETE reads as "no value" and removes EVERY value of that name and type', async () => {
+    const { emu } = await start({
+      flavor: 'power',
+      records: [
+        { qname: NAME, rtype: 'TXT', value: 'partner' },
+        { qname: NAME, rtype: 'TXT', value: 'wildcard-value' },
+        { qname: `other.${ZONE}`, rtype: 'TXT', value: 'elsewhere' },
+        { qname: `www.${ZONE}`, rtype: 'A', value: '192.0.2.1' },
+      ],
+    });
+    const res = await call(emu, 'DELETE', TXT, { ...asAdmin(), body: 'wildcard-value' });
+    expect({ status: res.status, text: res.text }).toEqual({ status: 200, text: `updated DNS: ${ZONE}\n` });
+    expect(emu.records()).toEqual([
+      { qname: `other.${ZONE}`, rtype: 'TXT', value: 'elsewhere' },
+      { qname: `www.${ZONE}`, rtype: 'A', value: '192.0.2.1' },
+    ]);
+  });
+
+  it('refuses a ttl that is not a whole number, and clamps one to [30 s, 30 days]', async () => {
+    const { emu } = await start({ flavor: 'power' });
+    for (const ttl of ['soon', '1.5']) {
+      const res = await call(emu, 'POST', TXT, form({ value: 'v', ttl }));
+      expect({ ttl, status: res.status, text: res.text }).toEqual({ ttl, status: 400, text: `invalid literal for int() with base 10: '${ttl}'` });
+    }
+    expect(emu.records()).toEqual([]);
+    await call(emu, 'POST', TXT, form({ value: 'short', ttl: '5' }));
+    await call(emu, 'POST', TXT, form({ value: 'long', ttl: '99999999' }));
+    expect(emu.records().map((r) => [r.value, r.ttl])).toEqual([
+      ['short', 30],
+      ['long', 2_592_000],
+    ]);
+  });
+
+  it('keeps upstream login, TOTP and session rules', async () => {
+    const { emu, clock } = await start({ flavor: 'power' });
+    const code = currentTotp(TOTP_SECRET, clock.now);
+    const missing = await call(emu, 'POST', '/login', { auth: basic(TOTP_USER, PASSWORD) });
+    expect(JSON.parse(missing.text)).toMatchObject({ status: 'missing-totp-token' });
+    const key = await login(emu, TOTP_USER, PASSWORD, code);
+    expect((await call(emu, 'POST', TXT, { auth: basic(TOTP_USER, key), headers: FORM, body: 'value=s' })).status).toBe(200);
+    const replay = await call(emu, 'POST', '/login', { auth: basic(TOTP_USER, PASSWORD), totp: code });
+    expect(JSON.parse(replay.text)).toMatchObject({ status: 'invalid', reason: 'invalid-totp-token' });
+    const next = currentTotp(TOTP_SECRET, clock.now + 30_000);
+    const reread = await call(emu, 'GET', TXT, { auth: basic(TOTP_USER, PASSWORD), totp: next });
+    expect(reread.headers['x-reason']).toBe('invalid-totp-token');
+    expect(values(emu)).toEqual(['s']);
+  });
+
+  it('upstream (the default) takes a form body as the raw value and lists no ttl', async () => {
+    const { emu } = await start();
+    await call(emu, 'POST', TXT, form({ value: 'v', ttl: '300' }));
+    expect(values(emu)).toEqual(['value=v&ttl=300']);
+    const listed = JSON.parse((await call(emu, 'GET', '/dns/custom', asAdmin())).text) as object[];
+    expect(listed[0]).not.toHaveProperty('ttl');
+  });
+
+  it('addRecord writes as another client would: published, not logged', async () => {
+    const { emu, primary } = await start({ flavor: 'power' });
+    expect(await emu.addRecord({ qname: NAME, rtype: 'TXT', value: 'partner', ttl: 60 })).toBe(true);
+    expect(await emu.addRecord({ qname: NAME, rtype: 'TXT', value: 'partner' })).toBe(false);
+    expect(emu.records()).toEqual([{ qname: NAME, rtype: 'TXT', value: 'partner', ttl: 60 }]);
+    expect(primary.zone(ZONE)?.records.map((r) => r.value)).toEqual(['partner']);
+    expect(emu.requests).toEqual([]);
+  });
+
+  it('the runner takes MIAB_EMU_FLAVOR and refuses an unknown one', () => {
+    expect(loadRunnerConfig({ MIAB_EMU_FLAVOR: 'power' }).flavor).toBe('power');
+    expect(loadRunnerConfig({ MIAB_EMU_CONFIG: '{"flavor":"upstream"}' }).flavor).toBe('upstream');
+    expect(() => loadRunnerConfig({ MIAB_EMU_FLAVOR: 'powermail' })).toThrow(/upstream.*power/);
   });
 });
 
@@ -693,7 +812,7 @@ describe('transport', () => {
   });
 
   it('serves HTTPS with a given certificate', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-emu-tls-'));
+    const dir = await scratchDir('emu-tls');
     try {
       await promisify(execFile)('openssl', [
         'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',

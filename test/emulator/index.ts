@@ -7,6 +7,7 @@ export { currentTotp, totpAtStep, totpStep, verifyTotp, TOTP_STEP_MS } from './t
 export type {
   AuthKind,
   CustomRecord,
+  EmulatorFlavor,
   EmulatorOptions,
   EmulatorUser,
   Fault,

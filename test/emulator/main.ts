@@ -13,13 +13,14 @@
  *   email:password[:totpSecret], or a JSON array of users), MIAB_EMU_NAMESERVERS,
  *   MIAB_EMU_SYSTEM_KEY_FILE, MIAB_EMU_TLS_KEY_FILE + MIAB_EMU_TLS_CERT_FILE (PEM files: HTTPS),
  *   MIAB_EMU_ALLOW_NON_LOOPBACK=1 (a container must listen on 0.0.0.0),
- *   MIAB_EMU_LOG_ZONES=1 (print every published zone set to stderr as JSON).
+ *   MIAB_EMU_LOG_ZONES=1 (print every published zone set to stderr as JSON),
+ *   MIAB_EMU_FLAVOR=power (speak Power Mail-in-a-Box's form dialect at /dns/custom/...).
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { ZoneData } from '../fixtures/zones.js';
 import { startEmulator } from './server.js';
-import type { CustomRecord, EmulatorOptions, EmulatorUser } from './types.js';
+import type { CustomRecord, EmulatorFlavor, EmulatorOptions, EmulatorUser } from './types.js';
 
 export interface RunnerConfig {
   host?: string;
@@ -36,6 +37,13 @@ export interface RunnerConfig {
   tlsCertFile?: string;
   allowNonLoopback?: boolean;
   logZones?: boolean;
+  /** `upstream` (default) or `power` (the Power Mail-in-a-Box form dialect). */
+  flavor?: EmulatorFlavor;
+}
+
+function parseFlavor(value: unknown): EmulatorFlavor {
+  if (value === 'upstream' || value === 'power') return value;
+  throw new Error(`flavor must be "upstream" or "power" (got ${JSON.stringify(value)})`);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -107,6 +115,7 @@ export function parseRunnerConfig(json: unknown): RunnerConfig {
   assign('tlsCertFile', str('tlsCertFile'));
   assign('allowNonLoopback', bool('allowNonLoopback'));
   assign('logZones', bool('logZones'));
+  if (json.flavor !== undefined) config.flavor = parseFlavor(json.flavor);
   return config;
 }
 
@@ -151,6 +160,7 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv): RunnerConfig {
   if (env.MIAB_EMU_TLS_CERT_FILE) config.tlsCertFile = env.MIAB_EMU_TLS_CERT_FILE;
   if (env.MIAB_EMU_ALLOW_NON_LOOPBACK) config.allowNonLoopback = env.MIAB_EMU_ALLOW_NON_LOOPBACK === '1';
   if (env.MIAB_EMU_LOG_ZONES) config.logZones = env.MIAB_EMU_LOG_ZONES === '1';
+  if (env.MIAB_EMU_FLAVOR) config.flavor = parseFlavor(env.MIAB_EMU_FLAVOR);
   return config;
 }
 
@@ -180,6 +190,7 @@ export function toEmulatorOptions(config: RunnerConfig): EmulatorOptions {
       ? { tls: { key: readFileSync(config.tlsKeyFile, 'utf8'), cert: readFileSync(config.tlsCertFile, 'utf8') } }
       : {}),
     ...(config.logZones ? { dns: { primary: logPublisher } } : {}),
+    ...(config.flavor ? { flavor: config.flavor } : {}),
   };
 }
 

@@ -9,13 +9,17 @@ import { matchesDomainRe, sortDomains, zoneOf } from './domains.js';
 import type { JsonValue } from './python.js';
 import type { CustomRecord } from './types.js';
 
+/** The TTL bounds the fork clamps a record's TTL to (dns_update.py TTL_MIN, TTL_MAX). */
+export const FORK_TTL_MIN = 30;
+export const FORK_TTL_MAX = 2_592_000;
+
 /** A ValueError from set_custom_dns_record: the daemon answers 400 with this text. */
 export class RecordError extends Error {}
 
 export type RecordAction = 'add' | 'set' | 'remove';
 
 /** Python's repr() of a str, enough for the ipaddress error message. */
-function pyRepr(s: string): string {
+export function pyRepr(s: string): string {
   return s.includes("'") && !s.includes('"') ? `"${s}"` : `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
@@ -59,7 +63,7 @@ export class CustomDnsStore {
    * empty A/AAAA without X-Forwarded-For). Returns the zone that changed, or null when
    * nothing changed (the daemon then answers "OK").
    */
-  set(qname: string, rtypeIn: string, valueIn: string | null, action: RecordAction): string | null {
+  set(qname: string, rtypeIn: string, valueIn: string | null, action: RecordAction, ttl?: number): string | null {
     const zone = zoneOf(qname, this.zones);
     if (zone === undefined) {
       throw new RecordError(`${qname} is not a domain name or a subdomain of a domain name managed by this box.`);
@@ -108,7 +112,8 @@ export class CustomDnsStore {
       next.push(r);
     }
     if ((action === 'add' || action === 'set') && needsAdd && value !== null) {
-      next.push({ qname, rtype, value });
+      // A TTL only comes with the fork's form body; removal ignores it (matches the value).
+      next.push(ttl === undefined ? { qname, rtype, value } : { qname, rtype, value, ttl });
       changed = true;
     }
     if (!changed) return null;
@@ -120,7 +125,7 @@ export class CustomDnsStore {
    * daemon.py dns_get_records: records filtered by exact qname/rtype, each with its zone and
    * its position in creation order and in the control panel's qname order.
    */
-  list(qname?: string, rtype?: string): JsonValue[] {
+  list(qname?: string, rtype?: string, withTtl = false): JsonValue[] {
     const records = this.stored.filter((r) => (!qname || r.qname === qname) && (!rtype || r.rtype === rtype));
     const domainOrder = sortDomains(
       records.map((r) => r.qname),
@@ -145,6 +150,10 @@ export class CustomDnsStore {
         'sort-order': { created: row.created, qname: row.qnameOrder },
       };
       if (row.zone) out.zone = row.zone;
+      // The fork lists every record's TTL. One stored without a TTL (the zone's 86400 s
+      // applies) is listed as null: a guess, from the fork's get_custom_dns_config yielding
+      // None for it.
+      if (withTtl) out.ttl = row.record.ttl ?? null;
       return out;
     });
   }

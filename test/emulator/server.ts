@@ -114,7 +114,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<MiabEmula
   const store = new CustomDnsStore(options.zones, primaryHostname, options.records ?? []);
   const renderer = new ZoneRenderer(store, nameservers, options.publicIp ?? '127.0.0.1', now());
   const distributor = new ZoneDistributor(options.dns?.primary, options.dns?.secondary);
-  const daemon = new Daemon(auth, store, renderer, distributor, options.secondaryNameservers ?? []);
+  const daemon = new Daemon(auth, store, renderer, distributor, options.secondaryNameservers ?? [], options.flavor ?? 'upstream');
   await distributor.publishInitial(daemon.zones());
 
   const log: RequestLogEntry[] = [];
@@ -237,6 +237,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<MiabEmula
       daemon.resetCounters();
     },
     records: () => store.all(),
+    addRecord: (record) => daemon.addDirectly(record),
     zones: () => daemon.zones(),
     injectFaults: (list) => faults.add(list),
     pendingFaults: () => faults.pending(),

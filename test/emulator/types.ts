@@ -16,7 +16,21 @@ export interface CustomRecord {
   readonly qname: string;
   readonly rtype: string;
   readonly value: string;
+  /**
+   * Per-record TTL in seconds: Power Mail-in-a-Box only (form field `ttl`). Absent means the
+   * zone's default (86400 s), as upstream gives every record.
+   */
+  readonly ttl?: number;
 }
+
+/**
+ * Which daemon to imitate at `/dns/custom/<qname>[/<rtype>]`:
+ * - `upstream` (default): the value is the raw request body;
+ * - `power` (Power Mail-in-a-Box, the ddavness fork): the value comes only from a form body
+ *   (`value=`, optional `ttl=`); a raw body reads as "no value", so a raw DELETE removes every
+ *   value of the name and type. See the last section of the MIAB API spec.
+ */
+export type EmulatorFlavor = 'upstream' | 'power';
 
 export interface FaultMatch {
   /** Upper-case HTTP method, e.g. `POST`. */
@@ -115,6 +129,8 @@ export interface EmulatorOptions {
   readonly primaryHostname?: string;
   /** What an A record with value `local` publishes as (default 127.0.0.1). */
   readonly publicIp?: string;
+  /** The daemon's dialect for record writes (default `upstream`). */
+  readonly flavor?: EmulatorFlavor;
   /** Custom records present at start. */
   readonly records?: readonly CustomRecord[];
   /** Write the system API key here at every (re)start, mode 0600. */
@@ -161,6 +177,11 @@ export interface MiabEmulator {
   clearLog(): void;
   /** Current custom records, in the box's stored order. */
   records(): CustomRecord[];
+  /**
+   * Appends a record as another client (or the admin panel) would, without a request: no
+   * request log entry, zones re-rendered and published. Returns false when it was there.
+   */
+  addRecord(record: CustomRecord): Promise<boolean>;
   /** Zones as last rendered (what the primary got). */
   zones(): ZoneData[];
   injectFaults(faults: readonly Fault[]): void;

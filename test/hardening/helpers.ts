@@ -6,13 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, lstat, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { EmulatorUser, MiabEmulator, RequestLogEntry } from '../emulator/index.js';
 import { loopbackAddress } from '../fixtures/net.js';
 import { TEST_PASSWORD, TEST_TOTP_SECRET } from '../fixtures/topology.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 export { TEST_EMAIL, TEST_PASSWORD, TEST_TOTP_SECRET } from '../fixtures/topology.js';
 
@@ -63,7 +63,7 @@ export interface Scratch {
 
 /** A temp dir holding the password and TOTP secret as 0600 files, and a (not yet created) state dir. */
 export async function scratch(prefix: string): Promise<Scratch> {
-  const dir = await mkdtemp(join(tmpdir(), `miab-hardening-${prefix}-`));
+  const dir = await scratchDir(`hardening-${prefix}`);
   const passwordFile = join(dir, 'password');
   const totpFile = join(dir, 'totp');
   await writeFile(passwordFile, `${TEST_PASSWORD}\n`, { mode: 0o600 });

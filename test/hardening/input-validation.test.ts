@@ -2,13 +2,13 @@
  * Bad input and unsafe configuration: every case exits 2 with a message naming the problem,
  * before anything is written (the emulator never sees a POST, PUT or DELETE).
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type MiabEmulator } from '../emulator/index.js';
 import { runCli } from '../fixtures/cli.js';
 import { acmeValue, adminUsers, boxEnv, dnsWrites, scratch, STACK_TRACE, TEST_PASSWORD, type Scratch } from './helpers.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 const VALUE = acmeValue();
 const LONG_LABEL = 'x'.repeat(64);
@@ -119,7 +119,7 @@ describe.concurrent('bad configuration: exit 2 before any write', () => {
     ['world-readable', 0o644],
     ['group-readable', 0o640],
   ] as const)('a %s credentials file: names chmod 600', async ([, mode]) => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-hardening-config-'));
+    const dir = await scratchDir('hardening-config');
     try {
       const file = join(dir, 'miab.ini');
       await writeFile(file, `url = ${emulator.url}\nemail = input-99@example.test\npassword = ${TEST_PASSWORD}\n`);
@@ -138,7 +138,7 @@ describe.concurrent('bad configuration: exit 2 before any write', () => {
   });
 
   it('a credentials file with several bad lines: one error naming the file and each line', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-hardening-config-'));
+    const dir = await scratchDir('hardening-config');
     try {
       const file = join(dir, 'miab.ini');
       await writeFile(file, `url = ${emulator.url}\nemail = input-98@example.test\npassword = ${TEST_PASSWORD} # comment\ntotp_secret = not-base32!  # only when 2FA is on\npropagation_timeout = soon\n`, { mode: 0o600 });

@@ -9,7 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpStep } from '../../src/auth/totp.js';
+import { totpStep } from '../../src/providers/mailinabox/totp.js';
 import { usingRuntime } from '../../src/runtime.js';
 import type { Logger } from '../../src/util/log.js';
 import { totpAtStep } from '../emulator/index.js';
@@ -194,7 +194,7 @@ describe('secrets never leak', () => {
     const log: Logger = { info: (line) => void lines.push(line), warn: (line) => void lines.push(line), debug: (line) => void lines.push(line) };
     const value = acmeValue();
     await usingRuntime({ env, log }, async (runtime) => {
-      expect(await runtime.client.zones()).toContain('example.test');
+      expect(await runtime.provider.store.zones()).toContain('example.test');
       await runtime.engine.present([{ name: 'lib.example.test', value }], { wait: false });
       await runtime.engine.cleanup('lib.example.test', value);
     });

@@ -8,13 +8,12 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionAuthenticator, sessionPaths } from '../../src/auth/session.js';
-import { BoxClient } from '../../src/box/client.js';
-import type { BoxMethod, BoxResponse, Transport } from '../../src/box/transport.js';
+import { SessionAuthenticator, sessionPaths } from '../../src/providers/mailinabox/session.js';
+import { BoxClient } from '../../src/providers/mailinabox/client.js';
+import type { BoxMethod, BoxResponse, Transport } from '../../src/providers/mailinabox/transport.js';
 import { writePrivateFile } from '../../src/state/files.js';
 import { withLock } from '../../src/state/lock.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -22,6 +21,7 @@ import { startEmulator, type MiabEmulator } from '../emulator/index.js';
 import { CLI, REPO, runCli, runProgram } from '../fixtures/cli.js';
 import { loopbackAddress } from '../fixtures/net.js';
 import { acmeValue, adminUsers, boxEnv, logins, scratch, txt, walk, type Scratch } from './helpers.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 let emulator: MiabEmulator;
 let where: Scratch;
@@ -192,7 +192,7 @@ describe('retry loops are bounded', () => {
   });
 
   it('logins: a box that rejects every session gets 2 logins per process, never more', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-hardening-logins-'));
+    const dir = await scratchDir('hardening-logins');
     try {
       let keys = 0;
       const sent: string[] = [];
@@ -222,7 +222,7 @@ describe('retry loops are bounded', () => {
   });
 
   it('the login lock: a lock held by a live process times out (lock-timeout) instead of waiting forever', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'miab-hardening-lock-'));
+    const dir = await scratchDir('hardening-lock');
     try {
       const path = join(dir, 'held.lock');
       await writeFile(path, `${process.pid}\n`); // held by a live process: us

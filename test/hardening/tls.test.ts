@@ -5,8 +5,7 @@
  * MIAB_CA_FILE and a pinned fingerprint make them work; a wrong pin is refused. No refused
  * connection ever gets as far as an HTTP request (no credentials sent).
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import {
   type TestPki,
 } from '../fixtures/certs.js';
 import { acmeValue, logins, STACK_TRACE, TEST_PASSWORD, TEST_TOTP_SECRET, txt } from './helpers.js';
+import { scratchDir } from '../fixtures/scratch.js';
 
 const EMAIL = 'tls@example.test';
 
@@ -50,7 +50,7 @@ async function twin(emulator: MiabEmulator, onTestFinished: (fn: () => Promise<v
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'miab-hardening-tls-'));
+  dir = await scratchDir('hardening-tls');
   // The URL is https://127.0.0.1:PORT/admin: the certificates name IP:127.0.0.1.
   selfSigned = await createSelfSignedCertificate({ names: ['127.0.0.1', 'box.example.test'], dir });
   pki = await createTestPki({ names: ['127.0.0.1', 'localhost'] });

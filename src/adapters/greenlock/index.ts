@@ -35,7 +35,7 @@ export interface GreenlockZonesRequest {
 
 export interface GreenlockDns01Plugin {
   init(options: unknown): Promise<null>;
-  /** The box's zones (all of them: the box tells which names it serves, not which we need). */
+  /** The provider's zones (all of them: the host tells which names it serves, not which we need). */
   zones(options: GreenlockZonesRequest): Promise<string[]>;
   /** Adds the value (never replacing another) and waits until every nameserver serves it. */
   set(options: GreenlockRequest): Promise<null>;
@@ -47,6 +47,7 @@ export interface GreenlockDns01Plugin {
 }
 
 const SETTINGS: readonly (readonly [keyof GreenlockPluginOptions, SettingName])[] = [
+  ['provider', 'MIAB_DNS01_PROVIDER'],
   ['url', 'MIAB_URL'],
   ['email', 'MIAB_EMAIL'],
   ['password', 'MIAB_PASSWORD'],
@@ -108,7 +109,7 @@ export function create(options: GreenlockPluginOptions = {}): GreenlockDns01Plug
       return null;
     },
     async zones() {
-      return run((runtime) => runtime.client.zones());
+      return run((runtime) => runtime.provider.store.zones());
     },
     async set(request) {
       const challenge = challengeOf(request);
@@ -122,7 +123,7 @@ export function create(options: GreenlockPluginOptions = {}): GreenlockDns01Plug
       const wanted = valueOf(challenge);
       return run(async (runtime) => {
         const target = await runtime.engine.resolve(name, { exactName: true });
-        const values = await runtime.client.records(target.fqdn, 'TXT');
+        const values = await runtime.provider.store.txtValues(target.fqdn);
         const found = wanted === undefined ? values[0] : values.find((value) => value === wanted);
         return found === undefined ? null : { dnsAuthorization: found };
       });

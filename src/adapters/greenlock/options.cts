@@ -10,6 +10,8 @@ export interface GreenlockPluginOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Credentials file, as `MIAB_CONFIG`. */
   readonly config?: string;
+  /** The DNS host, as `MIAB_DNS01_PROVIDER`: `mailinabox` (default) or `cpanel` (its `CPANEL_*` settings come from `env` or `config`). */
+  readonly provider?: string;
   /** Admin API URL, as `MIAB_URL`. */
   readonly url?: string;
   /** Admin account, as `MIAB_EMAIL`. */

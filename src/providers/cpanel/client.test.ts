@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../util/log.js';
 import { UapiClient } from './client.js';
 import { parseCpanelConfig } from './config.js';
 import type { CpanelTransport, HttpAnswer } from './transport.js';
+import { scratchDir } from '../../../test/fixtures/scratch.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -14,7 +13,7 @@ afterEach(async () => {
 
 /** A client whose every request gets `answer`; `sent` records the URLs. */
 async function clientAnswering(answer: HttpAnswer): Promise<{ client: UapiClient; sent: string[] }> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'cpanel-client-'));
+  const stateDir = await scratchDir('cpanel-client');
   dirs.push(stateDir);
   const sent: string[] = [];
   const transport: CpanelTransport = {

@@ -24,8 +24,8 @@ describe('parseCpanelConfig', () => {
   });
 
   it('defaults to session auth with a password, normalising the TOTP secret', () => {
-    const config = parseCpanelConfig({ CPANEL_BASE_URL: 'https://h.example:2083/', CPANEL_USERNAME: 'alice', CPANEL_PASSWORD: 'pw', CPANEL_TOTP_SECRET: 'jbsw y3dp ehpk 3pxp' });
-    expect(config.auth).toEqual({ method: 'session', username: 'alice', password: 'pw', totpSecret: 'JBSWY3DPEHPK3PXP' });
+    const config = parseCpanelConfig({ CPANEL_BASE_URL: 'https://h.example:2083/', CPANEL_USERNAME: 'alice', CPANEL_PASSWORD: 'pw', CPANEL_TOTP_SECRET: 'jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp' });
+    expect(config.auth).toEqual({ method: 'session', username: 'alice', password: 'pw', totpSecret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' });
     expect(config.baseUrl).toBe('https://h.example:2083');
   });
 

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../errors.js';
 import { registerSecret } from '../../secrets.js';
+import { normalizeFingerprint, normalizeTotpSecret } from '../../util/credential-formats.js';
 
 export type CpanelAuthMethod = 'token' | 'otp-header' | 'session';
 
@@ -80,6 +81,15 @@ export function parseCpanelConfig(
     if (firstCode === undefined || rank[code] > rank[firstCode]) firstCode = code;
     problems.push(text);
   };
+  const checked = (parse: () => string): string | undefined => {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problem('config-invalid', error.message);
+      return undefined;
+    }
+  };
 
   const get = (name: SettingName): string | undefined => {
     const direct = env[name];
@@ -130,16 +140,12 @@ export function parseCpanelConfig(
   }
   let totpSecret: string | undefined;
   if (values.CPANEL_TOTP_SECRET !== undefined) {
-    totpSecret = values.CPANEL_TOTP_SECRET.replace(/[\s-]/g, '').toUpperCase().replace(/=+$/, '');
-    if (!/^[A-Z2-7]{16,}$/.test(totpSecret)) {
-      problem('config-invalid', 'CPANEL_TOTP_SECRET must be the base32 secret shown when two-factor authentication was set up (letters A-Z and digits 2-7)');
-    }
+    totpSecret = checked(() => normalizeTotpSecret(values.CPANEL_TOTP_SECRET ?? '', 'CPANEL_TOTP_SECRET'));
     if (method === 'token') problem('config-invalid', 'CPANEL_TOTP_SECRET is set but CPANEL_AUTH is token (API tokens never take a code); set CPANEL_AUTH=session or otp-header to log in with the password and code');
   }
   let fingerprint: string | undefined;
   if (values.CPANEL_TLS_FINGERPRINT !== undefined) {
-    fingerprint = values.CPANEL_TLS_FINGERPRINT.replace(/^.*=/, '').replace(/[:\s]/g, '').toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(fingerprint)) problem('config-invalid', 'CPANEL_TLS_FINGERPRINT must be a SHA-256 fingerprint (64 hex digits, colons optional)');
+    fingerprint = checked(() => normalizeFingerprint(values.CPANEL_TLS_FINGERPRINT ?? '', 'CPANEL_TLS_FINGERPRINT'));
   }
 
   if (problems.length > 0 || baseUrl === undefined || username === undefined || method === undefined) {

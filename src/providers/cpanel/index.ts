@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
-import type { TxtRecordStore } from '../../records/store.js';
 import type { Logger } from '../../util/log.js';
+import type { DnsProvider } from '../provider.js';
 import { UapiClient } from './client.js';
 import type { CpanelConfig } from './config.js';
 import { CpanelRecordStore } from './store.js';
@@ -31,14 +31,12 @@ export interface CpanelProviderOptions {
   readonly now?: () => number;
 }
 
-export interface CpanelProvider {
-  readonly store: TxtRecordStore;
-  /** Authenticates (logging in if the method needs it) and lists the account's zones. */
-  check(): Promise<{ account: string; zones: string[] }>;
-  /** Ends a cached session on the server (session mode); a no-op for the other methods. */
-  logout(): Promise<void>;
-  /** Releases connections; the session stays cached for the next hook process. */
-  close(): Promise<void>;
+/** The cPanel provider: the provider interface (src/providers/provider.ts), nothing more. */
+export type CpanelProvider = DnsProvider;
+
+/** The journal and cache key of one cPanel account: never equal to a box's admin URL. */
+export function cpanelIdentity(config: CpanelConfig): string {
+  return `cpanel:${config.auth.username}@${config.baseUrl}`;
 }
 
 export async function openCpanelProvider(config: CpanelConfig, options: CpanelProviderOptions): Promise<CpanelProvider> {
@@ -65,14 +63,30 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
   });
+  const auth = config.auth;
   return {
+    name: 'cpanel',
+    identity: cpanelIdentity(config),
+    hostLabel: 'cPanel account',
     store,
     async check() {
+      const reused = auth.method === 'session' && (await client.hasCachedSession());
       await store.refresh();
-      return { account: client.account, zones: await store.zones() };
+      const zones = await store.zones();
+      return {
+        server: { label: 'server', url: config.baseUrl },
+        authMode: auth.method,
+        account: client.account,
+        accountText: `${client.account}${auth.method !== 'token' && auth.totpSecret !== undefined ? ' (with TOTP)' : ''}`,
+        session: auth.method === 'session' ? { reused, logins: client.loginsSent } : undefined,
+        zones,
+        facts: { totp: auth.method === 'token' ? false : auth.totpSecret !== undefined },
+      };
     },
     async logout() {
-      await client.logout();
+      if (auth.method !== 'session') return { ended: false, message: `CPANEL_AUTH=${auth.method} has no session to end` };
+      const ended = await client.logout();
+      return { ended, message: ended ? 'ended the cached cPanel session and deleted it here' : 'there was no cached session' };
     },
     close: () => transport.close(),
   };

@@ -2,10 +2,9 @@
  * HTTP to the cPanel server with undici: the system CAs plus an optional CA file, or a pinned
  * certificate fingerprint. Verification cannot be turned off. Private to the cPanel provider.
  */
-import type { TLSSocket } from 'node:tls';
-import { rootCertificates } from 'node:tls';
-import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import { request } from 'undici';
 import { BoxApiError } from '../../errors.js';
+import { createTlsAgent, errorCode, FINGERPRINT_MISMATCH, TLS_TRUST_CODES } from '../http/tls-agent.js';
 import type { Logger } from '../../util/log.js';
 
 export interface HttpAnswer {
@@ -25,33 +24,11 @@ export interface CpanelTlsOptions {
   readonly fingerprint: string | undefined;
 }
 
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-class FingerprintMismatch extends Error {
-  readonly code = 'CPANEL_FINGERPRINT_MISMATCH';
-}
-
-function errorCode(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
-    if (typeof current === 'object' && 'code' in current && typeof current.code === 'string') return current.code;
-    current = typeof current === 'object' && 'cause' in current ? current.cause : undefined;
-  }
-  return undefined;
-}
 
 function connectionError(action: string, url: string, error: unknown): BoxApiError {
   const code = errorCode(error);
   const host = new URL(url).host;
-  if (code === 'CPANEL_FINGERPRINT_MISMATCH') {
+  if (code === FINGERPRINT_MISMATCH) {
     return new BoxApiError('tls-fingerprint-mismatch', `cpanel: ${action}: the certificate of ${host} does not match CPANEL_TLS_FINGERPRINT; if it changed on purpose, update the pin`);
   }
   if (code !== undefined && TLS_TRUST_CODES.has(code)) {
@@ -68,29 +45,7 @@ function connectionError(action: string, url: string, error: unknown): BoxApiErr
 }
 
 export function createCpanelTransport(tls: CpanelTlsOptions, log: Logger, timeoutMs = 60_000): CpanelTransport {
-  const pinned = tls.fingerprint;
-  const connect = buildConnector({
-    rejectUnauthorized: pinned === undefined,
-    ...(tls.caPem !== undefined && pinned === undefined ? { ca: [...rootCertificates, tls.caPem] } : {}),
-    timeout: Math.min(timeoutMs, 30_000),
-  });
-  const dispatcher: Dispatcher = new Agent({
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connect: (options, callback) => {
-      connect(options, (error, socket) => {
-        if (error !== null) return callback(error, null);
-        if (pinned !== undefined && options.protocol === 'https:') {
-          const seen = (socket as TLSSocket).getPeerCertificate().fingerprint256?.replace(/:/g, '').toLowerCase();
-          if (seen !== pinned) {
-            socket.destroy();
-            return callback(new FingerprintMismatch(seen ?? 'none'), null);
-          }
-        }
-        callback(null, socket);
-      });
-    },
-  });
+  const dispatcher = createTlsAgent(tls, { timeoutMs });
   return {
     async send(action, method, url, headers, body, signal) {
       // Only the path is logged: query strings carry record values, headers carry secrets.

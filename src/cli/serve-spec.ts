@@ -1,0 +1,40 @@
+/**
+ * The command-line surface of `serve` and `clients` (options and help text), apart from
+ * their handlers so that the command table stays cheap to load for every other command.
+ */
+import type { OptionSpec } from './args.js';
+
+/** The option table entry of `serve` (help, completion and the man page come from it). */
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { name: 'listen', takesValue: true, valueName: '<host:port>', description: 'address to listen on, e.g. 127.0.0.1:8053 or [::]:8443' },
+  { name: 'tls-cert', takesValue: true, valueName: '<pem>', description: 'serve HTTPS with this certificate chain (with --tls-key)' },
+  { name: 'tls-key', takesValue: true, valueName: '<pem>', description: 'the private key of --tls-cert' },
+  { name: 'behind-tls-proxy', takesValue: false, description: 'allow plain HTTP on a non-loopback address: a TLS reverse proxy is in front' },
+  { name: 'trust-proxy', takesValue: true, repeatable: true, valueName: '<cidr>', description: 'believe X-Forwarded-For from peers in this range (repeatable)' },
+  { name: 'audit-log', takesValue: true, valueName: '<file>', description: 'one JSON line per request (mode 0600), never a secret' },
+  { name: 'expire-after', takesValue: true, valueName: '<dur>', description: 'remove acme-dns values this long after their write (default 1h)' },
+  { name: 'wait-limit', takesValue: true, valueName: '<dur>', description: "longest nameserver wait before answering a write anyway (default 25s, below lego's 30 s HTTP timeout)" },
+];
+
+export const SERVE_DETAILS = `Endpoints: POST /update, GET /health, POST /register (403) (acme-dns);
+           POST /present, POST /cleanup (lego httpreq, acme.sh acmeproxy).
+Clients and their credentials: "miab-dns01 help clients". The box configuration is the
+usual one (MIAB_URL, MIAB_EMAIL, MIAB_PASSWORD_FILE, ...); the registry lives in MIAB_STATE_DIR.`;
+
+export const CLIENTS_OPTIONS: readonly OptionSpec[] = [
+  { name: 'domain', takesValue: true, repeatable: true, valueName: '<domain>', description: 'add: a domain the client may write _acme-challenge.<domain> for (apex and wildcard; repeat)' },
+  { name: 'allow-from', takesValue: true, repeatable: true, valueName: '<cidr>', description: 'add: source networks the client may connect from (repeat; default anywhere)' },
+  { name: 'server-url', takesValue: true, valueName: '<url>', description: 'add: the URL clients reach serve at (printed as server_url)' },
+  { name: 'delegation-zone', takesValue: true, valueName: '<box zone>', description: 'add: the domains are not on the box; their values go to a name in this box zone (CNAME to it)' },
+];
+
+export const CLIENTS_DETAILS = `add     creates a client allowed to write _acme-challenge.<domain> (apex and wildcard) for
+        each --domain, from the --allow-from ranges only, and prints ONE JSON document with
+        its password: the only time it is shown. Its "acme_dns" member is the storage map
+        lego (ACME_DNS_STORAGE_PATH), cert-manager and Caddy read as-is.
+        --delegation-zone: each domain's values go to _acme-challenge.<subdomain>.<box zone>
+        (its "fulldomain"); point _acme-challenge.<domain> there with a CNAME, as with acme-dns.
+list    names, domains, networks and last use (never a secret)
+remove  the client is refused at once, also by a running serve
+The registry is <MIAB_STATE_DIR>/serve/clients.json (mode 0600, password hashes only); use
+the same --state-dir / MIAB_STATE_DIR as serve. It needs no box credentials.`;

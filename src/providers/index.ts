@@ -1,0 +1,57 @@
+/**
+ * The provider registry: the one place that maps a provider name to its factory. The
+ * composition root (src/runtime.ts) opens the configured provider here; everything above
+ * src/providers sees only the DnsProvider interface (provider.ts).
+ */
+import type { ProviderConfig, ProviderName } from '../config/config.js';
+import type { Logger } from '../util/log.js';
+import type { RetryPolicy } from './mailinabox/index.js';
+import type { DnsProvider } from './provider.js';
+
+export type { DnsProvider, ProviderCheck, ProviderLogout } from './provider.js';
+export type { RetryPolicy } from './mailinabox/index.js';
+
+export interface ProviderOpenOptions {
+  /** Private state directory: session caches, locks, run snapshots. */
+  readonly stateDir: string;
+  readonly log: Logger;
+  /** Aborts waits, back-offs and reads (not writes, so that clean-up can still run). */
+  readonly signal?: AbortSignal;
+  /** The process that owns this run (for hooks: the ACME client): run-wide caches are keyed by it. */
+  readonly ownerPid: number;
+  /** Mail-in-a-Box: overrides for the retry policy (tests shorten the back-off). */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Mail-in-a-Box: per-request timeout. @default 90_000 */
+  readonly requestTimeoutMs?: number;
+}
+
+type Opener<Name extends ProviderName> = (config: Extract<ProviderConfig, { name: Name }>, options: ProviderOpenOptions) => Promise<DnsProvider>;
+
+/** One entry per provider name: adding a name to PROVIDER_NAMES without a factory does not compile. */
+const OPENERS: { readonly [Name in ProviderName]: Opener<Name> } = {
+  // Each provider's code loads only when it is the one configured: a hook process pays for one.
+  mailinabox: async (config, options) =>
+    (await import('./mailinabox/index.js')).openMailinaboxProvider(config.box, {
+      log: options.log,
+      ownerPid: options.ownerPid,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    }),
+  cpanel: async (config, options) =>
+    (await import('./cpanel/index.js')).openCpanelProvider(config.cpanel, { stateDir: options.stateDir, log: options.log, ...(options.signal ? { signal: options.signal } : {}) }),
+  serve: async (config, options) =>
+    (await import('./serve-client/index.js')).openServeClientProvider(config.serve, { log: options.log, ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}) }),
+};
+
+/** Opens the configured provider. */
+export function openProvider(config: ProviderConfig, options: ProviderOpenOptions): Promise<DnsProvider> {
+  switch (config.name) {
+    case 'mailinabox':
+      return OPENERS.mailinabox(config, options);
+    case 'cpanel':
+      return OPENERS.cpanel(config, options);
+    case 'serve':
+      return OPENERS.serve(config, options);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * lego's httpreq protocol (acme.sh calls it acmeproxy; libdns has a client): `POST /present`
+ * and `POST /cleanup` with HTTP Basic, body `{"fqdn", "value"}` or, in RAW mode,
+ * `{"domain", "token", "keyAuth"}` (keys in any case). The answer echoes what was received:
+ * acme.sh counts success only when the body holds the value in double quotes.
+ */
+import { txtValueFromKeyAuthorization, validateTxtValue } from '../challenge/names.js';
+import type { Logger } from '../util/log.js';
+import type { IncomingMessage } from 'node:http';
+import { failureBody, failureStatus, logFailure } from './failures.js';
+import { basicCredentials, parseJsonObject, stringField, type HandlerResult } from './http.js';
+import { fulldomainOf, writeNameOf, type ClientRegistry, type ServeClient } from './registry.js';
+import { domainForRecordName, normalizeRecordName, sourceAllowed } from './scope.js';
+import type { ChallengeWriter } from './writer.js';
+
+export interface HttpreqOptions {
+  readonly registry: ClientRegistry;
+  readonly writer: ChallengeWriter;
+  readonly log: Logger;
+}
+
+const UNAUTHORIZED_HEADERS = { 'www-authenticate': 'Basic realm="miab-dns01", charset="UTF-8"' };
+
+/** The authenticated client allowed from `ip`, or the refusal to answer. */
+async function authorize(request: IncomingMessage, ip: string, registry: ClientRegistry): Promise<ServeClient | HandlerResult> {
+  const credentials = basicCredentials(request);
+  const client = credentials === undefined ? undefined : await registry.authenticate(credentials.username, credentials.password);
+  if (client === undefined) {
+    return { status: 401, body: { error: 'unauthorized' }, client: null, name: null, note: credentials === undefined ? 'no_credentials' : 'bad_credentials', headers: UNAUTHORIZED_HEADERS };
+  }
+  if (!sourceAllowed(client, ip)) return { status: 403, body: { error: 'forbidden' }, client: client.name, name: null, note: 'source_not_allowed' };
+  return client;
+}
+
+function isClient(value: ServeClient | HandlerResult): value is ServeClient {
+  return 'username' in value;
+}
+
+/** One domain of a client as `GET /scope` describes it (for serve-client stores). */
+export interface ScopeEntry {
+  readonly domain: string;
+  /** `_acme-challenge.<domain>` */
+  readonly challenge: string;
+  /** Where the value is written: the challenge name or its CNAME target. */
+  readonly target: string;
+  /** The box zone holding `target`. */
+  readonly zone: string;
+}
+
+/**
+ * `GET /scope` (our extension, same Basic auth): the client's own domains and where their
+ * values go, so a serve client can resolve names and wait on the right zone's nameservers.
+ */
+export async function handleScope(request: IncomingMessage, ip: string, options: HttpreqOptions): Promise<HandlerResult> {
+  const client = await authorize(request, ip, options.registry);
+  if (!isClient(client)) return client;
+  const domains: ScopeEntry[] = [];
+  for (const domain of client.domains) {
+    try {
+      const located = await options.writer.locate(writeNameOf(client, domain));
+      domains.push({ domain, challenge: fulldomainOf(domain), target: located.fqdn, zone: located.zone });
+    } catch (error) {
+      logFailure(options.log, `scope of ${domain} for client ${client.name}`, error);
+    }
+  }
+  options.registry.touch(client);
+  return { status: 200, body: { client: client.name, domains }, client: client.name, name: null };
+}
+
+export async function handleHttpreq(action: 'present' | 'cleanup', request: IncomingMessage, rawBody: string, ip: string, options: HttpreqOptions): Promise<HandlerResult> {
+  const client = await authorize(request, ip, options.registry);
+  if (!isClient(client)) return client;
+  const body = parseJsonObject(rawBody);
+  if (body === undefined) return { status: 400, body: { error: 'malformed_json_payload' }, client: client.name, name: null };
+
+  const fqdn = stringField(body, 'fqdn');
+  const domainField = stringField(body, 'domain');
+  const keyAuth = stringField(body, 'keyAuth');
+  let domain: string | undefined;
+  let value: string;
+  let name: string | null;
+  let echo: Record<string, string>;
+  if (fqdn !== undefined) {
+    name = normalizeRecordName(fqdn) ?? null;
+    if (name === null) return { status: 400, body: { error: 'bad_fqdn' }, client: client.name, name: null };
+    value = stringField(body, 'value') ?? '';
+    domain = await domainForRecordName(client, name, (challengeName) => options.writer.target(challengeName));
+    echo = { fqdn, value };
+  } else if (domainField !== undefined && keyAuth !== undefined) {
+    const normalized = normalizeRecordName(domainField.replace(/^\*\./, ''));
+    if (normalized === undefined) return { status: 400, body: { error: 'bad_domain' }, client: client.name, name: null };
+    name = fulldomainOf(normalized);
+    value = txtValueFromKeyAuthorization(keyAuth);
+    domain = client.domains.includes(normalized) ? normalized : undefined;
+    echo = { domain: domainField, token: stringField(body, 'token') ?? '', keyAuth };
+  } else {
+    return { status: 400, body: { error: 'missing_fields' }, client: client.name, name: null };
+  }
+  if (domain === undefined) return { status: 403, body: { error: 'forbidden' }, client: client.name, name, note: 'out_of_scope' };
+  try {
+    validateTxtValue(value);
+  } catch {
+    return { status: 400, body: { error: 'bad_txt' }, client: client.name, name };
+  }
+  try {
+    if (action === 'present') {
+      const outcome = await options.writer.add(writeNameOf(client, domain), value);
+      options.registry.touch(client);
+      return { status: 200, body: echo, client: client.name, name, ...(outcome.propagated ? {} : { note: 'wait_limit' }) };
+    }
+    await options.writer.cleanup(writeNameOf(client, domain), value);
+    options.registry.touch(client);
+    return { status: 200, body: echo, client: client.name, name };
+  } catch (error) {
+    logFailure(options.log, `${action} ${name} for client ${client.name}`, error);
+    return { status: failureStatus(error), body: failureBody(error), client: client.name, name, note: 'write_failed' };
+  }
+}

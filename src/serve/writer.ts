@@ -1,0 +1,93 @@
+/**
+ * How `serve` uses the shared challenge engine: box writes one at a time (the box applies
+ * writes one by one, and concurrent clients must not interleave a write with an eviction),
+ * then the authoritative wait outside the queue, bounded so the answer reaches the ACME client
+ * before its own HTTP timeout (lego: 30 s). Past the bound the write stands and the request is
+ * answered anyway; the caller logs that the wait was cut short.
+ */
+import type { ChallengeEngine, ChallengeRecord, ChallengeTarget } from '../challenge/engine.js';
+import { SerialQueue } from '../util/serial-queue.js';
+import type { Logger } from '../util/log.js';
+
+export interface WriteOutcome {
+  readonly record: ChallengeRecord;
+  /** False when the bounded wait ended before every nameserver served the value. */
+  readonly propagated: boolean;
+}
+
+export class ChallengeWriter {
+  readonly #engine: ChallengeEngine;
+  readonly #queue = new SerialQueue();
+  readonly #waitLimitMs: number;
+  readonly #log: Logger;
+  /** Aborted when `serve` shuts down: waits end early so in-flight requests can be answered. */
+  readonly #stopWaits = new AbortController();
+
+  constructor(options: { engine: ChallengeEngine; waitLimitMs: number; log: Logger }) {
+    this.#engine = options.engine;
+    this.#waitLimitMs = options.waitLimitMs;
+    this.#log = options.log;
+  }
+
+  /** Resolves where `name` (an `_acme-challenge` name) is written, following CNAMEs. */
+  async target(name: string): Promise<string> {
+    return (await this.#engine.resolve(name)).fqdn;
+  }
+
+  /** Where `name` is written and the box zone holding that place. */
+  locate(name: string): Promise<ChallengeTarget> {
+    return this.#engine.resolve(name);
+  }
+
+  /** Writes one value (serialized). The wait is separate: see `waitFor`. */
+  async write(name: string, value: string): Promise<ChallengeRecord> {
+    const [record] = await this.#queue.run(() => this.#engine.present([{ name, value }], { wait: false }));
+    if (record === undefined) throw new Error('the engine wrote no record');
+    return record;
+  }
+
+  /** Runs `task` in the write queue (for read-modify-write of serve's own state). */
+  serialized<T>(task: () => Promise<T>): Promise<T> {
+    return this.#queue.run(task);
+  }
+
+  async waitFor(records: readonly ChallengeRecord[]): Promise<boolean> {
+    const bound = new AbortController();
+    const timer = setTimeout(() => bound.abort(), this.#waitLimitMs);
+    const stop = (): void => bound.abort();
+    this.#stopWaits.signal.addEventListener('abort', stop, { once: true });
+    if (this.#stopWaits.signal.aborted) bound.abort();
+    const { signal } = bound;
+    try {
+      await this.#engine.wait(records, signal);
+      return true;
+    } catch (error) {
+      const names = records.map((record) => record.fqdn).join(', ');
+      this.#log.warn(`answered for ${names} before every authoritative nameserver served it (${signal.aborted ? `wait limit of ${Math.round(this.#waitLimitMs / 1000)} s reached or shutting down` : error instanceof Error ? error.message : String(error)})`);
+      return false;
+    } finally {
+      clearTimeout(timer);
+      this.#stopWaits.signal.removeEventListener('abort', stop);
+    }
+  }
+
+  async add(name: string, value: string): Promise<WriteOutcome> {
+    const record = await this.write(name, value);
+    return { record, propagated: await this.waitFor([record]) };
+  }
+
+  /** Removes exactly one value at the name the client asked for (journal first, then the box). */
+  async cleanup(name: string, value: string): Promise<ChallengeRecord> {
+    return this.#queue.run(() => this.#engine.cleanup(name, value));
+  }
+
+  /** Removes a record written earlier (serialized). */
+  remove(record: ChallengeRecord): Promise<boolean> {
+    return this.#queue.run(() => this.#engine.remove(record));
+  }
+
+  /** Ends every running wait now (shutdown); their requests are answered at once. */
+  stopWaiting(): void {
+    this.#stopWaits.abort();
+  }
+}
