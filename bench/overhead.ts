@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,28 +52,52 @@ const HELPER_CLIENT = [
 const q = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
 /**
- * A copy of dist/ whose box transport imports only the three undici modules it uses instead
- * of undici's index (which also loads fetch, cookies, WebSocket, mocks, HTTP/2...): what the
- * proposed change to src/box/transport.ts would give, measured without changing src/. Placed
- * under the repo (bench/.light-*) so `undici` resolves from the repo's node_modules.
+ * A copy of dist/ whose modules import only the undici modules they use instead of undici's
+ * index (which also loads fetch, cookies, WebSocket, mocks, HTTP/2...): what the proposed
+ * change to the box transport would give, measured without changing src/. Placed under the
+ * repo (bench/.light-*) so `undici` resolves from the repo's node_modules.
  */
-const LIGHT_UNDICI = [
-  "import Agent from 'undici/lib/dispatcher/agent.js';",
-  "import buildConnector from 'undici/lib/core/connect.js';",
-  "import __apiRequest from 'undici/lib/api/api-request.js';",
-  '// undici\'s request(url, opts) minus its argument checks: the dispatcher is always given.',
-  'const request = (url, opts) => { const u = new URL(url); return __apiRequest.call(opts.dispatcher, { ...opts, origin: u.origin, path: u.search ? u.pathname + u.search : u.pathname, method: opts.method || "GET" }); };',
-].join('\n');
+const LIGHT_UNDICI: Readonly<Record<string, string>> = {
+  Agent: "import Agent from 'undici/lib/dispatcher/agent.js';",
+  buildConnector: "import buildConnector from 'undici/lib/core/connect.js';",
+  // undici's request(url, opts) minus its argument checks: our callers always give the dispatcher.
+  request: [
+    "import __miabApiRequest from 'undici/lib/api/api-request.js';",
+    'const request = (url, opts) => { const u = new URL(url); return __miabApiRequest.call(opts.dispatcher, { ...opts, origin: u.origin, path: u.search ? u.pathname + u.search : u.pathname, method: opts.method || "GET" }); };',
+  ].join('\n'),
+};
+
+async function jsFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(entries.map((entry) => (entry.isDirectory() ? jsFiles(join(dir, entry.name)) : Promise.resolve(entry.name.endsWith('.js') ? [join(dir, entry.name)] : []))));
+  return nested.flat();
+}
 
 async function buildLightCopy(): Promise<string> {
   const root = await mkdtemp(join(REPO, 'bench', '.light-'));
   await cp(join(REPO, 'dist'), join(root, 'dist'), { recursive: true });
   await cp(join(REPO, 'package.json'), join(root, 'package.json'));
-  const file = join(root, 'dist', 'box', 'transport.js');
-  const text = await readFile(file, 'utf8');
-  const original = "import { Agent, buildConnector, request } from 'undici';";
-  if (!text.includes(original)) throw new Error(`${file}: the undici import changed; update bench/overhead.ts`);
-  await writeFile(file, text.replace(original, LIGHT_UNDICI));
+  let patched = 0;
+  for (const file of await jsFiles(join(root, 'dist'))) {
+    const text = await readFile(file, 'utf8');
+    const next = text.replace(/^import \{([^}]*)\} from 'undici';$/m, (_line, names: string) =>
+      names
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== '')
+        .map((name) => {
+          const replacement = LIGHT_UNDICI[name];
+          if (replacement === undefined) throw new Error(`${file} imports ${name} from undici: add it to LIGHT_UNDICI in bench/overhead.ts`);
+          return replacement;
+        })
+        .join('\n'),
+    );
+    if (next !== text) {
+      patched++;
+      await writeFile(file, next);
+    }
+  }
+  if (patched === 0) throw new Error('no dist/ module imports undici any more: update bench/overhead.ts');
   return root;
 }
 

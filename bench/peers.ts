@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { runCertbot, runCertbotRegister, runLego, type ClientRun } from '../test/fixtures/acme-clients.js';
 import { authoritativeRoundTrip } from './many-names.js';
 import { CLI, HOOKS, expectSuccess, timedRun } from './lib/process.js';
-import { median, millis, ratio, seconds } from './lib/stats.js';
+import { median, ratio, seconds } from './lib/stats.js';
 import type { Table } from './lib/table.js';
 import type { BenchTopology } from './lib/topology.js';
 
