@@ -188,7 +188,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<Table[]> 
   const present = median(times[2] ?? []) / base;
   const presentNet = median((times[2] ?? []).map((ms, k) => ms - (boxTimes[2]?.[k] ?? 0))) / base;
   const startTable: Table = {
-    title: '3. Cold start of a hook call (fresh node process each time)',
+    title: 'B. Cold start of a hook call (fresh node process each time)',
     header: ['command', 'median', 'p95', 'vs node -e 0', "box's nsd reload in the write", 'vs node -e 0 without it'],
     rows,
     notes: [
@@ -212,7 +212,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<Table[]> 
   });
   importRows.push(['(own modules, dist/)', ...traced.map(ownFiles), '']);
   const importTable: Table = {
-    title: '3b. npm packages each hook path loads, and what importing each costs a fresh process',
+    title: 'Bb. npm packages each hook path loads, and what importing each costs a fresh process',
     header: ['package', '--version', 'present --no-wait', 'certbot-auth (write only)', 'certbot-auth (last, waits)', 'import cost over bare node'],
     align: ['left', 'left', 'left', 'left', 'left', 'right'],
     rows: importRows,
@@ -222,7 +222,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<Table[]> 
   };
   const undiciCost = median(importTimes[importCommands.findIndex((command) => command.label === 'undici')] ?? []) - importBase;
   const breakdown: Table = {
-    title: '3c. Where the time of one `present --no-wait` goes (cached session)',
+    title: 'Bc. Where the time of one `present --no-wait` goes (cached session)',
     header: ['phase', 'median'],
     rows: [
       ['node start-up (node -e 0)', millis(base)],

@@ -219,7 +219,7 @@ export async function runDetection(options: DetectionOptions): Promise<Table> {
     ...verdicts.map((verdict) => `Goal 1, ${verdict}`),
   ];
   return {
-    title: '1. Detection overhead: how long after the last nameserver serves the record does the wait return',
+    title: 'C. Detection overhead: how long after the last nameserver serves the record does the wait return',
     header: ['secondary lag', 'strategy', 'runs', 'min', 'median', 'p95', 'max', 'median from write', 'early', 'median vs ours'],
     align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     rows,

@@ -72,3 +72,34 @@ export function expectSuccess(run: TimedRun, what: string): TimedRun {
   if (run.code !== 0) throw new Error(`${what} exited with ${run.code ?? run.signal}:\n${run.stderr.trim()}`);
   return run;
 }
+
+/**
+ * Runs argv under a small python3 wrapper that reports the child's own wall time and CPU
+ * time (user + system, every thread and descendant waited for, from wait4's rusage) on its
+ * last stderr line. CPU time barely moves when other jobs load the machine; wall time does.
+ */
+const RUSAGE = [
+  'import os, sys, time',
+  't = time.perf_counter()',
+  'pid = os.fork()',
+  'if pid == 0:',
+  '    os.execv(sys.argv[1], sys.argv[1:])',
+  '_, status, ru = os.wait4(pid, 0)',
+  'wall = time.perf_counter() - t',
+  'sys.stderr.write("\\nmiab-bench-rusage %.6f %.6f\\n" % (wall, ru.ru_utime + ru.ru_stime))',
+  'sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8)',
+].join('\n');
+
+export interface MeasuredRun extends TimedRun {
+  /** The child's wall time, measured by the wrapper (its own start-up excluded), ms. */
+  readonly wallMs: number;
+  /** The child's CPU time (user + system, all threads), ms. */
+  readonly cpuMs: number;
+}
+
+export async function measuredRun(argv: readonly string[], env: Readonly<Record<string, string>>, options: RunOptions = {}): Promise<MeasuredRun> {
+  const run = await timedRun(['/usr/bin/python3', '-c', RUSAGE, ...argv], env, options);
+  const match = /\nmiab-bench-rusage ([\d.]+) ([\d.]+)\n$/.exec(run.stderr);
+  if (match === null) throw new Error(`no rusage line from ${argv.join(' ')} (exit ${run.code ?? run.signal}):\n${run.stderr.trim()}`);
+  return { ...run, stderr: run.stderr.slice(0, match.index), wallMs: Number(match[1]) * 1000, cpuMs: Number(match[2]) * 1000 };
+}

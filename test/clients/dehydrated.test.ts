@@ -72,8 +72,10 @@ describe.each([
     expect(deploys).toHaveLength(deployCalls);
     expect(cleans).toHaveLength(deployCalls);
     // HOOK_CHAIN=yes: one call carries all three <domain> <token_file> <value> triples; no: one each.
+    // `node --liftoff-only <main.js> hook dehydrated-hook <handler>` + the triples.
     for (const line of [...deploys, ...cleans]) {
-      expect(line.split(' ').length).toBe(5 + 3 * (3 / deployCalls));
+      expect(line).toMatch(/^node --liftoff-only \S+ hook dehydrated-hook /);
+      expect(line.split(' ').length).toBe(6 + 3 * (3 / deployCalls));
     }
     // The other handlers were called too, and answered without a login or a write.
     expect(argv.some((line) => line.includes(' hook dehydrated-hook deploy_cert '))).toBe(true);

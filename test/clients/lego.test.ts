@@ -56,9 +56,9 @@ function presentedValues(argv: readonly string[], mode: 'default' | 'RAW'): stri
 
 describe.each([
   // `present|cleanup _acme-challenge.<name>. <value>`
-  { mode: 'default' as const, argvShape: /^node \S+ hook lego-exec (present|cleanup) _acme-challenge\.[a-z.]+\. [\w-]{43}$/ },
+  { mode: 'default' as const, argvShape: /^node --liftoff-only \S+ hook lego-exec (present|cleanup) _acme-challenge\.[a-z.]+\. [\w-]{43}$/ },
   // `present|cleanup -- <domain, wildcard without *.> <token> <token>.<thumbprint>`
-  { mode: 'RAW' as const, argvShape: /^node \S+ hook lego-exec (present|cleanup) -- [a-z.]+ [\w-]+ [\w-]+\.[\w-]+$/ },
+  { mode: 'RAW' as const, argvShape: /^node --liftoff-only \S+ hook lego-exec (present|cleanup) -- [a-z.]+ [\w-]+ [\w-]+\.[\w-]+$/ },
 ])('lego --dns exec, EXEC_MODE=$mode', ({ mode, argvShape }) => {
   it('issues apex + wildcard + second-zone certificate', async ({ onTestFailed }) => {
     let run: ClientRun | undefined;
