@@ -13,13 +13,14 @@
  * DELETEs `value=` of exactly a value the run wrote, never a raw-body DELETE (which on the fork
  * deletes every value at the name).
  */
-import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateNames, runCommand, type CommandRun } from './fixtures/acme-clients.js';
-import { CLI, REPO, runProgram } from './fixtures/cli.js';
+import { installAcmeShStandin, untilPaused } from './fixtures/acmesh-standin.js';
+import { REPO, runProgram } from './fixtures/cli.js';
 import { requireBinary } from './fixtures/system.js';
-import { challengeRecords, expectNoSecretLeak, HOOKS, loginCount, NAMES, secretsOf, shellQuote, startClientSuite, txtAt, UNRELATED, type ClientSuite, type RunContext } from './clients/harness.js';
+import { challengeRecords, expectNoSecretLeak, loginCount, NAMES, secretsOf, startClientSuite, txtAt, UNRELATED, type ClientSuite, type RunContext } from './clients/harness.js';
 import { addClient, newValue, present, startServe, type ServeProcess } from './serve/helpers.js';
 import type { MiabEmulator, RequestLogEntry } from './emulator/index.js';
 
@@ -184,7 +185,7 @@ describe('the acme.sh dnsapi script against Power Mail-in-a-Box', () => {
       cwd: acme.home,
       timeoutMs: 90_000,
     });
-    await waitFor(join(acme.home, 'paused'), running);
+    await untilPaused(join(acme.home, 'paused'), running);
     // Each add returned only once every nameserver served it: the lagging secondary has both.
     expect((await txtAt(`${secondaryAddress}:${dnsPort}`, NAME)).sort()).toEqual([...first, UNRELATED.value].sort());
     await writeFile(join(acme.home, 'resume'), '');
@@ -209,56 +210,8 @@ describe('the acme.sh dnsapi script against Power Mail-in-a-Box', () => {
 
 // ------------------------------------------------------------------ acme.sh stand-in
 
-/**
- * acme.sh's dnsapi contract (as in test/cpanel/clients.test.ts): its helper functions, the
- * script sourced in a subshell per call as acme.sh does. Steps: `add NAME VALUE`,
- * `rm NAME VALUE`, `check` (waits for a `resume` file while the test looks at the nameservers).
- */
-const ACME_SH = `#!/bin/sh
-LE_CONFIG_HOME="$FAKE_ACME_HOME"
-ACCOUNT_CONF_PATH="$LE_CONFIG_HOME/account.conf"
-_info() { printf -- '%s\\n' "$*"; }
-_err() { printf -- '%s\\n' "$*" >&2; return 1; }
-_debug() { :; }
-_saveaccountconf_mutable() {
-  touch "$ACCOUNT_CONF_PATH"
-  grep -v "^SAVED_$1=" "$ACCOUNT_CONF_PATH" >"$ACCOUNT_CONF_PATH.tmp"
-  printf "SAVED_%s='%s'\\n" "$1" "$2" >>"$ACCOUNT_CONF_PATH.tmp"
-  mv "$ACCOUNT_CONF_PATH.tmp" "$ACCOUNT_CONF_PATH"
-}
-_readaccountconf_mutable() {
-  if [ -f "$ACCOUNT_CONF_PATH" ]; then
-    ( eval "$(grep "^SAVED_$1 *=" "$ACCOUNT_CONF_PATH")"; eval "printf '%s' \\"\\$SAVED_$1\\"" )
-  fi
-}
-d_api="$LE_CONFIG_HOME/dnsapi/dns_miab_dns01.sh"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    add | rm)
-      if ! ( . "$d_api" || exit 1; "dns_miab_dns01_$1" "$2" "$3" ); then _err "dns_miab_dns01_$1 $2 failed"; exit 1; fi
-      shift 3 ;;
-    check)
-      : >"$HOME/paused"
-      while [ ! -e "$HOME/resume" ]; do sleep 0.1; done
-      shift ;;
-    *) _err "unknown step $1"; exit 2 ;;
-  esac
-done
-`;
-
 async function installAcmeSh(context: RunContext): Promise<{ home: string; acmeHome: string; script: string; env: Record<string, string> }> {
-  const home = join(context.workDir, 'home');
-  const acmeHome = join(home, '.acme.sh');
-  const bin = join(context.workDir, 'global-bin');
-  await mkdir(join(acmeHome, 'dnsapi'), { recursive: true });
-  await mkdir(bin, { recursive: true });
-  await copyFile(join(HOOKS, 'dns_miab_dns01.sh'), join(acmeHome, 'dnsapi', 'dns_miab_dns01.sh'));
-  // `npm install -g miab-dns01` puts this on PATH; the dnsapi script finds the tool there.
-  await writeFile(join(bin, 'miab-dns01'), `#!/bin/sh\nexec node ${shellQuote(CLI)} "$@"\n`);
-  await chmod(join(bin, 'miab-dns01'), 0o755);
-  const script = join(bin, 'acme.sh');
-  await writeFile(script, ACME_SH);
-  await chmod(script, 0o755);
+  const { home, acmeHome, bin, script } = await installAcmeShStandin(context.workDir);
   return {
     home,
     acmeHome,
@@ -273,16 +226,3 @@ async function installAcmeSh(context: RunContext): Promise<{ home: string; acmeH
   };
 }
 
-async function waitFor(marker: string, running: Promise<CommandRun>): Promise<void> {
-  let finished: CommandRun | undefined;
-  void running.then((result) => (finished = result)).catch(() => undefined);
-  for (;;) {
-    const exists = await readFile(marker).then(
-      () => true,
-      () => false,
-    );
-    if (exists) return;
-    if (finished) throw new Error(`the acme.sh stand-in ended (exit ${String(finished.exitCode)}) before its check step\n${finished.stdout}\n${finished.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

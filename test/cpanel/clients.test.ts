@@ -13,11 +13,12 @@
  * no secret appears in any output, argv or file. Plus a stale-serial race during a real run.
  */
 import { X509Certificate } from 'node:crypto';
-import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateNames, runCertbot, runCommand, runDehydrated, runLego, type ClientRun, type CommandRun } from '../fixtures/acme-clients.js';
-import { CLI, REPO, runCli, runProgram } from '../fixtures/cli.js';
+import { installAcmeShStandin, untilPaused } from '../fixtures/acmesh-standin.js';
+import { REPO, runCli, runProgram } from '../fixtures/cli.js';
 import { requireBinary } from '../fixtures/system.js';
 import { expectNoSecretLeak, failureDump, hookArgv, HOOKS, NAMES, shellQuote, txtAt, watchJournal } from '../clients/harness.js';
 import { AUTH_MODES, CPANEL_PASSWORD, CPANEL_TOKEN, CPANEL_TOTP_SECRET, CPANEL_USER, expectAccountClean, PARTNER_NAME, PARTNER_VALUE, startCpanelTopology, writes, ZONES, type AuthMode, type CpanelRun, type CpanelTopology } from './topology.js';
@@ -164,7 +165,7 @@ for (const mode of AUTH_MODES) {
       const steps = ['add', PARTNER_NAME, DASH_VALUE, 'add', PARTNER_NAME, DOUBLE_DASH_VALUE, 'check', 'rm', PARTNER_NAME, DASH_VALUE, 'rm', PARTNER_NAME, DOUBLE_DASH_VALUE];
       const running = runCommand([requireBinary('dash'), acme.script, ...steps], { env: acme.env, cwd: acme.home, timeoutMs: 90_000 });
       // At `check` the stand-in waits: each add returned only after every nameserver served it.
-      await waitFor(join(acme.home, 'paused'), running);
+      await untilPaused(join(acme.home, 'paused'), running);
       expect((await txtAt(secondary(), PARTNER_NAME)).sort()).toEqual([DASH_VALUE, DOUBLE_DASH_VALUE, PARTNER_VALUE].sort());
       await writeFile(join(acme.home, 'resume'), '');
       const result = await running;
@@ -266,56 +267,8 @@ interface AcmeSh {
   readonly env: Record<string, string>;
 }
 
-/**
- * acme.sh's dnsapi contract in a stand-in (acme.sh is not packaged here): its helper functions,
- * the script sourced in a subshell per call as acme.sh does. Steps: `add NAME VALUE`,
- * `rm NAME VALUE`, `check` (waits for a `resume` file while the test looks at the nameservers).
- */
-const ACME_SH = `#!/bin/sh
-LE_CONFIG_HOME="$FAKE_ACME_HOME"
-ACCOUNT_CONF_PATH="$LE_CONFIG_HOME/account.conf"
-_info() { printf -- '%s\\n' "$*"; }
-_err() { printf -- '%s\\n' "$*" >&2; return 1; }
-_debug() { :; }
-_saveaccountconf_mutable() {
-  touch "$ACCOUNT_CONF_PATH"
-  grep -v "^SAVED_$1=" "$ACCOUNT_CONF_PATH" >"$ACCOUNT_CONF_PATH.tmp"
-  printf "SAVED_%s='%s'\\n" "$1" "$2" >>"$ACCOUNT_CONF_PATH.tmp"
-  mv "$ACCOUNT_CONF_PATH.tmp" "$ACCOUNT_CONF_PATH"
-}
-_readaccountconf_mutable() {
-  if [ -f "$ACCOUNT_CONF_PATH" ]; then
-    ( eval "$(grep "^SAVED_$1 *=" "$ACCOUNT_CONF_PATH")"; eval "printf '%s' \\"\\$SAVED_$1\\"" )
-  fi
-}
-d_api="$LE_CONFIG_HOME/dnsapi/dns_miab_dns01.sh"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    add | rm)
-      if ! ( . "$d_api" || exit 1; "dns_miab_dns01_$1" "$2" "$3" ); then _err "dns_miab_dns01_$1 $2 failed"; exit 1; fi
-      shift 3 ;;
-    check)
-      : >"$HOME/paused"
-      while [ ! -e "$HOME/resume" ]; do sleep 0.1; done
-      shift ;;
-    *) _err "unknown step $1"; exit 2 ;;
-  esac
-done
-`;
-
 async function installAcmeSh(run: CpanelRun): Promise<AcmeSh> {
-  const home = join(run.workDir, 'home');
-  const acmeHome = join(home, '.acme.sh');
-  const bin = join(run.workDir, 'global-bin');
-  await mkdir(join(acmeHome, 'dnsapi'), { recursive: true });
-  await mkdir(bin, { recursive: true });
-  await copyFile(join(HOOKS, 'dns_miab_dns01.sh'), join(acmeHome, 'dnsapi', 'dns_miab_dns01.sh'));
-  // `npm install -g miab-dns01` puts this on PATH; the dnsapi script finds the tool there.
-  await writeFile(join(bin, 'miab-dns01'), `#!/bin/sh\nexec node ${shellQuote(CLI)} "$@"\n`);
-  await chmod(join(bin, 'miab-dns01'), 0o755);
-  const script = join(bin, 'acme.sh');
-  await writeFile(script, ACME_SH);
-  await chmod(script, 0o755);
+  const { home, acmeHome, bin, script } = await installAcmeShStandin(run.workDir);
   // Everything in one 0600 file: acme.sh remembers only its path (MIAB_CONFIG). Outside the
   // scanned work dir: it is the one place meant to hold the secrets.
   const config = join(topology.root, 'secrets', `acmesh-${run.mode}.conf`);
@@ -344,16 +297,3 @@ async function installAcmeSh(run: CpanelRun): Promise<AcmeSh> {
   };
 }
 
-async function waitFor(marker: string, running: Promise<CommandRun>): Promise<void> {
-  let finished: CommandRun | undefined;
-  void running.then((result) => (finished = result)).catch(() => undefined);
-  for (;;) {
-    const exists = await readFile(marker).then(
-      () => true,
-      () => false,
-    );
-    if (exists) return;
-    if (finished) throw new Error(`the acme.sh stand-in ended (exit ${String(finished.exitCode)}) before its check step\n${finished.stdout}\n${finished.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
