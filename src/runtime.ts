@@ -30,6 +30,11 @@ export interface RuntimeOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Mail-in-a-Box: per-request timeout for the box. @default 90_000 */
   readonly requestTimeoutMs?: number;
+  /**
+   * The process whose run the records belong to (journal, stale detection).
+   * @default the ACME client that ran this process: the first ancestor that is not a shell or our hook script
+   */
+  readonly ownerPid?: number;
 }
 
 export interface Runtime {
@@ -47,7 +52,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { log } = options;
   const { config, provider: providerConfig } = await loadConfig({ env: options.env, flags: options.flags, configFile: options.configFile });
   const propagation = parsePropagationSettings(config.settings);
-  const ownerPid = findOwnerPid();
+  const ownerPid = options.ownerPid ?? findOwnerPid();
   const provider = await openProvider(providerConfig, {
     stateDir: config.stateDir,
     log,

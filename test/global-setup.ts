@@ -7,6 +7,7 @@
  * shared machine they may come from a concurrent run, so they fail the run only where the
  * machine is ours alone (CI=true, or MIAB_TEST_STRICT_TMP=1), and are a warning elsewhere.
  */
+import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRunTmp, finishRunTmp, newTestEntries, testEntries } from './fixtures/run-tmp.js';
 
@@ -20,6 +21,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;
+    await runAgentsEnded(runDir);
     const escaped = await newTestEntries(base, before);
     const problems: string[] = [];
     await finishRunTmp(runDir).catch((error: unknown) => problems.push(error instanceof Error ? error.message : String(error)));
@@ -35,4 +37,18 @@ export default async function setup(): Promise<() => Promise<void>> {
       throw new Error(problems.join('\n\n'));
     }
   };
+}
+
+/**
+ * certbot's run agents (src/agent) end on their own within a quarter second of their certbot,
+ * removing their socket directory: the last test's agent may still be ending. One that is
+ * still there after 5 s is left for finishRunTmp to report.
+ */
+async function runAgentsEnded(runDir: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const entries = await readdir(runDir).catch(() => []);
+    if (!entries.some((entry) => entry.startsWith('miab-dns01-'))) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

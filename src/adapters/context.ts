@@ -21,10 +21,21 @@ export interface HookContext {
   readonly debug?: boolean;
   /** `--quiet` was given: errors only. */
   readonly quiet?: boolean;
+  /** A long-lived process's open runtimes (the run agent's); without it, each call opens and closes its own. */
+  readonly runtimes?: RuntimePool;
+}
+
+/**
+ * Runtimes that outlive one call: the box session, its connection and the zone snapshot stay
+ * warm between the hook calls of one ACME run. `log` and `signal` of the options apply to
+ * this call only.
+ */
+export interface RuntimePool {
+  use<T>(options: RuntimeOptions, work: (runtime: Runtime) => Promise<T>): Promise<T>;
 }
 
 /** `--debug` or `MIAB_DEBUG` (any value but empty, `0` or `false`). */
-export function isDebug(context: HookContext): boolean {
+export function isDebug(context: Pick<HookContext, 'env' | 'debug'>): boolean {
   const variable = context.env.MIAB_DEBUG;
   return context.debug === true || (variable !== undefined && !['', '0', 'false'].includes(variable.toLowerCase()));
 }
@@ -40,7 +51,9 @@ export function runtimeOptions(context: HookContext, log: Logger): RuntimeOption
 
 /** Runs `work` with a runtime configured from the context. */
 export function withRuntime<T>(context: HookContext, log: Logger, work: (runtime: Runtime, log: Logger) => Promise<T>): Promise<T> {
-  return usingRuntime(runtimeOptions(context, log), (runtime) => work(runtime, log));
+  const options = runtimeOptions(context, log);
+  const use = (runtime: Runtime): Promise<T> => work(runtime, log);
+  return context.runtimes === undefined ? usingRuntime(options, use) : context.runtimes.use(options, use);
 }
 
 /**

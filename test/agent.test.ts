@@ -1,0 +1,199 @@
+/**
+ * The run agent (src/agent): certbot's hook calls of one run handed to one warm process.
+ * Through the real built CLI in child processes, against the emulator (TOTP on). The owner of
+ * a run is this test's worker process (a Node program that runs the hooks, as certbot is a
+ * Python one), or a shell script standing for certbot where the test kills the owner.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { MiabEmulator } from './emulator/index.js';
+import { CLI, runCli, runProgram } from './fixtures/cli.js';
+import { startTopology, type Topology } from './fixtures/topology.js';
+import { acmeValue, adminUsers, logins, ownerScript, processTree, scratch, TEST_PASSWORD, TEST_TOTP_SECRET, txt, waitUntil, type Scratch } from './hardening/helpers.js';
+
+let topology: Topology;
+let emulator: MiabEmulator;
+let where: Scratch;
+let accounts = 0;
+
+beforeAll(async () => {
+  topology = await startTopology({ zones: ['example.test'], users: adminUsers('agent-', 20) });
+  emulator = topology.emulator;
+  where = await scratch('agent');
+});
+
+afterEach(async () => {
+  // Agents of this worker's runs live until their owner (this worker) ends: end them here.
+  for (const agent of agentsOf(process.pid)) process.kill(agent.pid, 'SIGTERM');
+  await waitUntil(() => agentsOf(process.pid).length === 0, 'the agents to end');
+});
+
+afterAll(async () => {
+  await topology.stop();
+  await rm(where.dir, { recursive: true, force: true });
+});
+
+/** Each test its own account and state dir; nameservers are the topology's nsd pair. */
+function account(): Promise<Record<string, string>> {
+  const index = accounts++;
+  return topology.env({ MIAB_EMAIL: `agent-${index}@example.test`, MIAB_STATE_DIR: join(where.dir, `state-${index}`) });
+}
+
+const socketDir = (): string => join(tmpdir(), `miab-dns01-${process.getuid?.() ?? 0}`);
+
+/** Running agents whose run belongs to `owner`, from their command lines. */
+function agentsOf(owner: number): { pid: number; socket: string }[] {
+  const found: { pid: number; socket: string }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const main = argv.findIndex((arg) => arg.endsWith('agent/main.js'));
+    if (main >= 0 && argv[main + 2] === String(owner)) found.push({ pid: Number(name), socket: argv[main + 1] ?? '' });
+  }
+  return found;
+}
+
+function certbotCall(env: Record<string, string>, domain: string, value: string, remaining: number): Record<string, string> {
+  return { ...env, CERTBOT_DOMAIN: domain, CERTBOT_VALIDATION: value, CERTBOT_REMAINING_CHALLENGES: String(remaining) };
+}
+
+describe('the run agent', () => {
+  it("runs one run's certbot calls in one process: one login, queued calls answered before their write, the last waits for all", async () => {
+    const env = await account();
+    const names = ['q1.example.test', 'q2.example.test', 'q3.example.test'];
+    const values = names.map(() => acmeValue());
+    // The first two writes are slow: a queued call must come back while its write is still running.
+    emulator.injectFaults([
+      { delayMs: 1500, match: { method: 'POST', pathPrefix: '/dns/custom/_acme-challenge.q1.example.test' } },
+      { delayMs: 1500, match: { method: 'POST', pathPrefix: '/dns/custom/_acme-challenge.q2.example.test' } },
+    ]);
+    const before = logins(emulator).length;
+    const first = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, names[0] ?? '', values[0] ?? '', 2) });
+    expect(first.code, first.stderr).toBe(0);
+    expect(txt(emulator, '_acme-challenge.q1.example.test')).toEqual([]);
+    const second = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, names[1] ?? '', values[1] ?? '', 1) });
+    expect(second.code, second.stderr).toBe(0);
+    expect(txt(emulator, '_acme-challenge.q2.example.test')).toEqual([]);
+    const agents = agentsOf(process.pid);
+    expect(agents).toHaveLength(1);
+    const last = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, names[2] ?? '', values[2] ?? '', 0) });
+    expect(last.code, last.stderr).toBe(0);
+    names.forEach((name, index) => expect(txt(emulator, `_acme-challenge.${name}`)).toEqual([values[index]]));
+    expect(logins(emulator).length - before).toBe(1);
+    // The queued calls' lines come out with the call that waited.
+    expect(last.stderr).toMatch(/2 more challenge\(s\) to come/);
+    // Clean-up calls go to the same agent.
+    for (const [index, name] of names.entries()) {
+      const cleanup = await runCli(['hook', 'certbot-cleanup'], { env: certbotCall(env, name, values[index] ?? '', 0) });
+      expect(cleanup.code, cleanup.stderr).toBe(0);
+      expect(txt(emulator, `_acme-challenge.${name}`)).toEqual([]);
+    }
+    expect(agentsOf(process.pid).map((agent) => agent.pid)).toEqual(agents.map((agent) => agent.pid));
+  });
+
+  it('a queued call that fails makes the last call fail with its error, and nothing more is written', async () => {
+    const env = await account();
+    const good = acmeValue();
+    const last = acmeValue();
+    expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 'f1.example.test', good, 2) })).code).toBe(0);
+    const bad = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 'www.not-on-this-box.test', acmeValue(), 1) });
+    expect(bad.code, bad.stderr).toBe(0);
+    const final = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 'f3.example.test', last, 0) });
+    expect(final.code).toBe(2);
+    expect(final.stderr).toMatch(/^miab-dns01 certbot-auth: error \[zone-not-found\]/m);
+    expect(final.stderr).toMatch(/an earlier challenge of this certbot run failed/);
+    expect(txt(emulator, '_acme-challenge.f3.example.test')).toEqual([]);
+    expect(txt(emulator, '_acme-challenge.f1.example.test')).toEqual([good]);
+    const cleanup = await runCli(['hook', 'certbot-cleanup'], { env: certbotCall(env, 'f1.example.test', good, 0) });
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(txt(emulator, '_acme-challenge.f1.example.test')).toEqual([]);
+  });
+
+  it('ends with its owner and takes back what the run left on the box', async () => {
+    const env = await account();
+    const value = acmeValue();
+    const owner = await ownerScript(where.dir);
+    let ownerPid = 0;
+    // The owner runs one queued auth call, then stays (HOLD) like a certbot waiting for validation.
+    const running = runProgram([owner, process.execPath, CLI, 'hook', 'certbot-auth'], {
+      env: { ...certbotCall(env, 'gone.example.test', value, 1), HOLD: '1' },
+      onSpawn: (pid) => (ownerPid = pid),
+    });
+    await waitUntil(() => txt(emulator, '_acme-challenge.gone.example.test').length === 1, 'the queued write');
+    const [agent] = agentsOf(ownerPid);
+    expect(agent).toBeDefined();
+    expect(statSync(agent?.socket ?? '').isSocket()).toBe(true);
+    // certbot killed: the shell and its sleep (the agent is no child of theirs: it was started detached).
+    for (const pid of processTree(ownerPid)) process.kill(pid, 'SIGKILL');
+    await running;
+    await waitUntil(() => agentsOf(ownerPid).length === 0, 'the agent to end with its owner', 10_000);
+    expect(txt(emulator, '_acme-challenge.gone.example.test')).toEqual([]);
+    expect(() => statSync(agent?.socket ?? '')).toThrow(/ENOENT/);
+  });
+
+  it('a run whose agent died goes on with a new one, and says what may be missing', async () => {
+    const env = await account();
+    const value = acmeValue();
+    expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 'k1.example.test', value, 1) })).code).toBe(0);
+    await waitUntil(() => txt(emulator, '_acme-challenge.k1.example.test').length === 1, 'the queued write');
+    const [dead] = agentsOf(process.pid);
+    process.kill(dead?.pid ?? 0, 'SIGKILL');
+    await waitUntil(() => agentsOf(process.pid).length === 0, 'the killed agent to go');
+    const later = acmeValue();
+    const next = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 'k2.example.test', later, 0) });
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/this run's agent process had stopped/);
+    expect(txt(emulator, '_acme-challenge.k2.example.test')).toEqual([later]);
+    const [replacement] = agentsOf(process.pid);
+    expect(replacement?.pid).not.toBe(dead?.pid);
+    for (const [name, v] of [['k1.example.test', value], ['k2.example.test', later]] as const) {
+      expect((await runCli(['hook', 'certbot-cleanup'], { env: certbotCall(env, name, v, 0) })).code).toBe(0);
+    }
+  });
+
+  it('on SIGTERM it takes back the records of its run', async () => {
+    const env = await account();
+    const value = acmeValue();
+    expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 't1.example.test', value, 1) })).code).toBe(0);
+    await waitUntil(() => txt(emulator, '_acme-challenge.t1.example.test').length === 1, 'the queued write');
+    for (const agent of agentsOf(process.pid)) process.kill(agent.pid, 'SIGTERM');
+    await waitUntil(() => agentsOf(process.pid).length === 0, 'the agent to end');
+    expect(txt(emulator, '_acme-challenge.t1.example.test')).toEqual([]);
+  });
+
+  it('a different configuration reaches a different agent; MIAB_DNS01_AGENT=0 runs the call in the hook process', async () => {
+    const one = await account();
+    const two = await account();
+    const values = [acmeValue(), acmeValue()];
+    expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(one, 'c1.example.test', values[0] ?? '', 0) })).code).toBe(0);
+    expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(two, 'c2.example.test', values[1] ?? '', 0) })).code).toBe(0);
+    expect(agentsOf(process.pid)).toHaveLength(2);
+    for (const agent of agentsOf(process.pid)) process.kill(agent.pid, 'SIGTERM');
+    await waitUntil(() => agentsOf(process.pid).length === 0, 'the agents to end');
+    const off = certbotCall(await account(), 'off.example.test', acmeValue(), 0);
+    const direct = await runCli(['hook', 'certbot-auth'], { env: { ...off, MIAB_DNS01_AGENT: '0' } });
+    expect(direct.code, direct.stderr).toBe(0);
+    expect(agentsOf(process.pid)).toHaveLength(0);
+    expect((await runCli(['hook', 'certbot-cleanup'], { env: { ...off, MIAB_DNS01_AGENT: '0' } })).code).toBe(0);
+  });
+
+  it('keeps its socket in a private directory, and no secret in its command line', async () => {
+    const env = await account();
+    const value = acmeValue();
+    expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 's1.example.test', value, 1) })).code).toBe(0);
+    const [agent] = agentsOf(process.pid);
+    expect(agent?.socket.startsWith(`${socketDir()}/`)).toBe(true);
+    expect(statSync(socketDir()).mode & 0o777).toBe(0o700);
+    const cmdline = readFileSync(`/proc/${agent?.pid}/cmdline`, 'utf8');
+    for (const secret of [TEST_PASSWORD, TEST_TOTP_SECRET, value]) expect(cmdline).not.toContain(secret);
+    expect((await runCli(['hook', 'certbot-cleanup'], { env: certbotCall(env, 's1.example.test', value, 0) })).code).toBe(0);
+  });
+});
