@@ -1,10 +1,9 @@
 /**
- * 2. Many names: what certbot does for an N-name certificate, run by this (long-lived) node
- * process the way certbot runs it: the REAL hooks/certbot-auth through `sh -c`, one call per
- * name, sequentially, with CERTBOT_DOMAIN / CERTBOT_VALIDATION / CERTBOT_REMAINING_CHALLENGES.
- * This process is the records' owner for the journal (the hooks' owner lookup stops here, as
- * it stops at certbot), so the last call waits for every record of the run. The secondary
- * lags 3 s.
+ * 2. Many names: what certbot does for an N-name certificate, run the way certbot runs it:
+ * the REAL hooks/certbot-auth through `sh -c`, one call per name, sequentially, with
+ * CERTBOT_DOMAIN / CERTBOT_VALIDATION / CERTBOT_REMAINING_CHALLENGES, by a fresh certbot
+ * stand-in process per run (the records' owner, as certbot is, so each run starts its own run
+ * agent and the last call waits for every record of the run). The secondary lags 3 s.
  *
  * Compared with a naive hook that waits on every call: `miab-dns01 present <name> <value>`
  * per name. Records are removed after every run through hooks/certbot-cleanup.
@@ -12,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { serves } from './lib/dns.js';
-import { CLI, HOOKS, expectSuccess, measuredRun, shell, timedRun, type TimedRun } from './lib/process.js';
+import { CLI, HOOKS, CertbotStandIn, agentEnded, expectSuccess, measuredRun, type TimedRun } from './lib/process.js';
 import { mean, median, millis, ratio, seconds } from './lib/stats.js';
 import type { Table } from './lib/table.js';
 import type { BenchTopology } from './lib/topology.js';
@@ -57,6 +56,7 @@ async function certbotRun(options: ManyNamesOptions, batched: boolean, count: nu
   emulator.setSecondaryLag(options.lagMs);
   const calls: TimedRun[] = [];
   const writesBefore = bench.writeTimes.length;
+  const certbot = new CertbotStandIn();
   const started = performance.now();
   for (const [i, challenge] of list.entries()) {
     const hookEnv = {
@@ -67,8 +67,8 @@ async function certbotRun(options: ManyNamesOptions, batched: boolean, count: nu
       CERTBOT_REMAINING_CHALLENGES: String(count - 1 - i),
       CERTBOT_ALL_DOMAINS: list.map((c) => c.domain).join(','),
     };
-    const command = batched ? shell(`${HOOKS}/certbot-auth`) : shell(PER_NAME_HOOK);
-    calls.push(expectSuccess(await timedRun(command, hookEnv), `${batched ? 'certbot-auth' : 'present'} ${challenge.domain}`));
+    const command = batched ? `${HOOKS}/certbot-auth` : PER_NAME_HOOK;
+    calls.push(expectSuccess(await certbot.run(command, hookEnv), `${batched ? 'certbot-auth' : 'present'} ${challenge.domain}`));
   }
   const totalMs = performance.now() - started;
   const writesMs = bench.writeTimes.slice(writesBefore).reduce((sum, ms) => sum + ms, 0);
@@ -79,10 +79,12 @@ async function certbotRun(options: ManyNamesOptions, batched: boolean, count: nu
   emulator.setSecondaryLag(0);
   const cleanupStarted = performance.now();
   for (const challenge of list) {
-    const run = await timedRun(shell(`${HOOKS}/certbot-cleanup`), { ...env, CERTBOT_DOMAIN: challenge.domain, CERTBOT_VALIDATION: challenge.value });
+    const run = await certbot.run(`${HOOKS}/certbot-cleanup`, { ...env, CERTBOT_DOMAIN: challenge.domain, CERTBOT_VALIDATION: challenge.value });
     expectSuccess(run, `certbot-cleanup ${challenge.domain}`);
   }
   const cleanupMs = performance.now() - cleanupStarted;
+  await certbot.stop();
+  await agentEnded(certbot.pid);
   await emulator.secondaryIdle();
   const left = emulator.records().filter((record) => list.some((challenge) => record.value === challenge.value));
   if (left.length > 0) throw new Error(`clean-up left ${left.length} record(s) on the box`);
@@ -121,7 +123,8 @@ export async function runManyNames(options: ManyNamesOptions): Promise<Table> {
     const bMedian = median(b.map((run) => run.totalMs));
     const writes = median(b.map((run) => run.writesMs));
     const limit = writes + options.lagMs + rtt;
-    const writeCalls = b.flatMap((run) => run.calls.slice(0, -1).map((call) => call.ms));
+    // Calls 2 .. N-1: neither the first (starts the agent) nor the last (waits).
+    const queuedCalls = b.flatMap((run) => run.calls.slice(1, -1).map((call) => call.ms));
     const finalCalls = b.map((run) => run.calls.at(-1)?.ms ?? Number.NaN);
     rows.push([
       `N=${count}`,
@@ -129,7 +132,8 @@ export async function runManyNames(options: ManyNamesOptions): Promise<Table> {
       seconds(writes),
       seconds(limit),
       ratio(bMedian, limit, 2),
-      count > 1 ? seconds(mean(writeCalls)) : '-',
+      seconds(median(b.map((run) => run.calls[0]?.ms ?? Number.NaN))),
+      count > 2 ? millis(mean(queuedCalls)) : '-',
       seconds(median(finalCalls)),
       p.length > 0 ? seconds(median(p.map((run) => run.totalMs))) : '-',
       seconds(median([...b, ...p].map((run) => run.cleanupMs))),
@@ -138,10 +142,9 @@ export async function runManyNames(options: ManyNamesOptions): Promise<Table> {
     if (count === GOAL_NAMES) {
       const r = bMedian / limit;
       const floor = limit + count * nodeMs;
-      const finalWait = median(finalCalls) - mean(writeCalls);
       verdicts.push(
-        `Floor of any hook that writes before it returns (as ours does, so certbot's next call starts only after the box answered): the limit + ${count} x node -e 0 (${millis(nodeMs)} now) = ${seconds(floor)} = ${(floor / limit).toFixed(2)}x, before any code of ours runs. ` +
-          `A per-run helper process that takes each challenge over a Unix socket and writes while certbot starts the next hook overlaps the hooks with the box's writes: modelled from this run's figures (first call ${seconds(b[0]?.calls[0]?.ms ?? Number.NaN)}, then the writes back to back, then the last call's wait beyond its own write, ${seconds(finalWait)}): ${seconds((b[0]?.calls[0]?.ms ?? Number.NaN) + writes + finalWait)} = ${(((b[0]?.calls[0]?.ms ?? Number.NaN) + writes + finalWait) / limit).toFixed(2)}x (a model, not a measurement; the helper's client costs +5 ms CPU over node -e 0, Goal 1 table).`,
+        `How the time splits (run agent, src/agent): the first call starts the run's agent and hands it its challenge: ${seconds(median(b.map((run) => run.calls[0]?.ms ?? Number.NaN)))}; every further call but the last is answered once queued: ${millis(mean(queuedCalls))} on average, while the agent writes to the box back to back; the last call waits for the queue, then for both nameservers: ${seconds(median(finalCalls))}. ` +
+          `The limit + ${count} x node -e 0 (${millis(nodeMs)} now) = ${seconds(floor)} = ${(floor / limit).toFixed(2)}x is the floor of hooks that write before they return; queued calls overlap node's start-up with the box's writes instead (the agent's start and our code for the first write are what remains above the limit).`,
       );
       verdicts.push(`Goal (certbot, N=${count}, lag ${options.lagMs / 1000} s, writes ${options.bench.writeMs / 1000} s: <= ${GOAL_RATIO.toFixed(2)}x the physical limit): ${(bMedian / 1000).toFixed(2)} s / ${(limit / 1000).toFixed(2)} s = ${r.toFixed(2)}x: ${r <= GOAL_RATIO ? 'MET' : 'MISSED'}.`);
     }
@@ -149,10 +152,10 @@ export async function runManyNames(options: ManyNamesOptions): Promise<Table> {
   if (!options.counts.includes(GOAL_NAMES)) verdicts.push(`Goal (certbot, N=${GOAL_NAMES}): not run (BENCH_NAMES has no ${GOAL_NAMES}).`);
   return {
     title: `Goal 2. certbot: N auth calls through the real hooks, secondary lagging ${options.lagMs / 1000} s, box writes ${options.bench.writeMs / 1000} s`,
-    header: ['names', 'certbot auth phase', "box's writes (Σ)", 'physical limit', 'vs limit', 'per write-only call', 'last call (waits)', 'wait in every call', 'clean-up (N calls)', 'all served at return'],
+    header: ['names', 'certbot auth phase', "box's writes (Σ)", 'physical limit', 'vs limit', 'first call', 'per queued call', 'last call (waits)', 'wait in every call', 'clean-up (N calls)', 'all served at return'],
     rows,
     notes: [
-      `Auth phase: the real hooks/certbot-auth through \`sh -c\`, one call after another by a parent that stays alive (the journal owner, as certbot is); only the last call (CERTBOT_REMAINING_CHALLENGES=0) waits, for all N records. Median of ${options.batchedRepeats} run(s). Cached session; clean-up through hooks/certbot-cleanup after every run (not in the totals).`,
+      `Auth phase: the real hooks/certbot-auth through \`sh -c\`, one call after another by a certbot stand-in (a python3 process, fresh for every run: the journal owner, as certbot is, so every run starts its own agent); only the last call (CERTBOT_REMAINING_CHALLENGES=0) waits, for all N records. Median of ${options.batchedRepeats} run(s). Cached session (the box login is not in the limit: the TOTP part measures it); clean-up through hooks/certbot-cleanup by the same stand-in after every run (not in the totals).`,
       `Physical limit = Σ of the box's write times in the run (measured at the emulator, serialized like the box's single gunicorn worker) + the secondary's lag (${options.lagMs / 1000} s) + one authoritative round trip (${rtt.toFixed(1)} ms, median UDP TXT query to the secondary). No client can finish sooner: certbot gives one value per hook call and the box takes one value per request.`,
       p0(options.perNameRepeats),
       `"all served at return": both nameservers answered every value right after the last call returned.`,

@@ -1,5 +1,6 @@
 /** Timed child processes with exactly the given environment (nothing inherited but PATH/HOME). */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
@@ -102,4 +103,112 @@ export async function measuredRun(argv: readonly string[], env: Readonly<Record<
   const match = /\nmiab-bench-rusage ([\d.]+) ([\d.]+)\n$/.exec(run.stderr);
   if (match === null) throw new Error(`no rusage line from ${argv.join(' ')} (exit ${run.code ?? run.signal}):\n${run.stderr.trim()}`);
   return { ...run, stderr: run.stderr.slice(0, match.index), wallMs: Number(match[1]) * 1000, cpuMs: Number(match[2]) * 1000 };
+}
+
+/**
+ * A stand-in for certbot's process: one long-lived python3 process that runs hook commands
+ * through `/bin/sh -c` as certbot does (`subprocess.run(cmd, shell=True)`), one at a time, and
+ * reports each child's wall and CPU time from wait4. Being the hooks' parent, it is their
+ * owner: one stand-in is one certbot run, with one run agent (src/agent), ended with it.
+ */
+const STANDIN = [
+  'import json, os, sys, time',
+  'for line in sys.stdin:',
+  '    job = json.loads(line)',
+  '    read_end, write_end = os.pipe()',
+  '    t = time.perf_counter()',
+  '    pid = os.fork()',
+  '    if pid == 0:',
+  '        os.dup2(write_end, 1); os.dup2(write_end, 2)',
+  '        os.execve("/bin/sh", ["/bin/sh", "-c", job["command"]], job["env"])',
+  '    os.close(write_end)',
+  '    chunks = []',
+  '    while True:',
+  '        chunk = os.read(read_end, 65536)',
+  '        if not chunk: break',
+  '        chunks.append(chunk)',
+  '    os.close(read_end)',
+  '    _, status, ru = os.wait4(pid, 0)',
+  '    wall = time.perf_counter() - t',
+  '    code = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8',
+  '    sys.stdout.write(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "code": code, "output": b"".join(chunks).decode("utf-8", "replace")}) + "\\n")',
+  '    sys.stdout.flush()',
+].join('\n');
+
+export class CertbotStandIn {
+  readonly #child: import('node:child_process').ChildProcessWithoutNullStreams;
+  readonly #answers: ((line: string) => void)[] = [];
+  readonly #closed: Promise<unknown>;
+  #buffer = '';
+
+  constructor() {
+    this.#child = spawn('/usr/bin/python3', ['-c', STANDIN], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    running.add(this.#child);
+    this.#closed = new Promise((resolve) => this.#child.once('close', resolve));
+    this.#child.stdout.on('data', (chunk: Buffer) => {
+      this.#buffer += chunk.toString();
+      let end = this.#buffer.indexOf('\n');
+      while (end >= 0) {
+        this.#answers.shift()?.(this.#buffer.slice(0, end));
+        this.#buffer = this.#buffer.slice(end + 1);
+        end = this.#buffer.indexOf('\n');
+      }
+    });
+  }
+
+  get pid(): number {
+    return this.#child.pid ?? 0;
+  }
+
+  /** Runs one hook command line with exactly this environment (plus PATH and HOME). */
+  run(command: string, env: Readonly<Record<string, string>>): Promise<MeasuredRun> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      this.#answers.push((line) => {
+        const ended = performance.now();
+        const answer = JSON.parse(line) as { wall: number; cpu: number; code: number; output: string };
+        resolve({ code: answer.code, signal: null, ms: ended - started, started, stdout: '', stderr: answer.output, wallMs: answer.wall * 1000, cpuMs: answer.cpu * 1000 });
+      });
+      this.#child.stdin.write(`${JSON.stringify({ command, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: env.HOME ?? '/nonexistent', ...env } })}\n`);
+    });
+  }
+
+  /** Ends the "certbot run": its agent ends with it (within a quarter second). */
+  async stop(): Promise<void> {
+    this.#child.stdin.end();
+    await this.#closed;
+    running.delete(this.#child);
+  }
+}
+
+/** The run agent serving the run of `ownerPid` (a stand-in), from the agents' command lines. */
+export function agentOf(ownerPid: number): number | undefined {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const main = argv.findIndex((arg) => arg.endsWith('agent/main.js'));
+    if (main >= 0 && argv[main + 2] === String(ownerPid)) return Number(name);
+  }
+  return undefined;
+}
+
+/** CPU time (user + system) a running process has used so far, ms (/proc counts in 1/100 s). */
+export function cpuTimeMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Resolves once the run's agent has ended (its owner stopped). */
+export async function agentEnded(ownerPid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (agentOf(ownerPid) !== undefined) {
+    if (performance.now() > deadline) throw new Error(`the run agent of stand-in ${ownerPid} did not end`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -17,6 +17,9 @@ import type { ProcessIdentity } from '../state/processes.js';
 /** certbot's variables that change from one hook call of a run to the next. */
 export const PER_CALL_VARIABLES = new Set(['CERTBOT_DOMAIN', 'CERTBOT_VALIDATION', 'CERTBOT_REMAINING_CHALLENGES', 'CERTBOT_AUTH_OUTPUT', 'CERTBOT_TOKEN']);
 
+/** Which of certbot's hooks is called changes from call to call too: both reach the run's agent. */
+const PER_CALL_ARGUMENTS = new Set(['certbot-auth', 'certbot-cleanup']);
+
 /** Linux's sun_path holds 108 bytes with the terminating NUL. */
 const MAX_SOCKET_PATH = 107;
 
@@ -81,7 +84,7 @@ export function agentAddress(call: AgentCall, owner: ProcessIdentity, build: str
     .filter(([name, value]) => value !== undefined && !PER_CALL_VARIABLES.has(name))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const hash = createHash('sha256')
-    .update(JSON.stringify([call.argv, call.cwd, env, fileIdentity(call.env.MIAB_CONFIG, call.cwd), fileIdentity(configFlag(call.argv), call.cwd), fileIdentity(build, call.cwd), owner.startTime ?? '']))
+    .update(JSON.stringify([call.argv.map((arg) => (PER_CALL_ARGUMENTS.has(arg) ? 'certbot-hook' : arg)), call.cwd, env, fileIdentity(call.env.MIAB_CONFIG, call.cwd), fileIdentity(configFlag(call.argv), call.cwd), fileIdentity(build, call.cwd), owner.startTime ?? '']))
     .digest('hex')
     .slice(0, 24);
   const path = join(dir, `${owner.pid}-${hash}.sock`);
