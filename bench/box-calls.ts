@@ -1,10 +1,11 @@
 /**
  * 4. Box calls of one 3-name certbot run (auth x3, then cleanup x3, through the real hooks,
- * starting with no cached session), counted from the emulator's request log.
+ * starting with no cached session, by a certbot stand-in: one run, one run agent), counted
+ * from the emulator's request log.
  */
 import { randomBytes } from 'node:crypto';
 import type { RequestLogEntry } from '../test/emulator/types.js';
-import { HOOKS, expectSuccess, shell, timedRun } from './lib/process.js';
+import { CertbotStandIn, HOOKS, agentEnded, expectSuccess } from './lib/process.js';
 import type { Table } from './lib/table.js';
 import type { BenchTopology } from './lib/topology.js';
 
@@ -38,18 +39,21 @@ export async function runBoxCalls(options: BoxCallsOptions): Promise<Table> {
   emulator.setSecondaryLag(500);
   emulator.clearLog();
   const phases: { label: string; from: number; to: number }[] = [];
+  const certbot = new CertbotStandIn();
   for (const [i, challenge] of list.entries()) {
     const from = emulator.requests.length;
     const hookEnv = { ...env, CERTBOT_DOMAIN: challenge.domain, CERTBOT_VALIDATION: challenge.value, CERTBOT_REMAINING_CHALLENGES: String(list.length - 1 - i) };
-    expectSuccess(await timedRun(shell(`${HOOKS}/certbot-auth`), hookEnv), `certbot-auth ${challenge.domain}`);
+    expectSuccess(await certbot.run(`${HOOKS}/certbot-auth`, hookEnv), `certbot-auth ${challenge.domain}`);
     phases.push({ label: `certbot-auth #${i + 1}${i === list.length - 1 ? ' (waits)' : ''}`, from, to: emulator.requests.length });
   }
   for (const [i, challenge] of list.entries()) {
     const from = emulator.requests.length;
     const hookEnv = { ...env, CERTBOT_DOMAIN: challenge.domain, CERTBOT_VALIDATION: challenge.value };
-    expectSuccess(await timedRun(shell(`${HOOKS}/certbot-cleanup`), hookEnv), `certbot-cleanup ${challenge.domain}`);
+    expectSuccess(await certbot.run(`${HOOKS}/certbot-cleanup`, hookEnv), `certbot-cleanup ${challenge.domain}`);
     phases.push({ label: `certbot-cleanup #${i + 1}`, from, to: emulator.requests.length });
   }
+  await certbot.stop();
+  await agentEnded(certbot.pid);
   await emulator.secondaryIdle();
   const log = [...emulator.requests];
   const kinds: Kind[] = ['login', 'zone list', 'custom table', 'read CNAME', 'read TXT', 'other read', 'add TXT', 'remove TXT', 'other'];
@@ -75,7 +79,7 @@ export async function runBoxCalls(options: BoxCallsOptions): Promise<Table> {
     notes: [
       `Calls (the earlier goal, kept as a check): ${logins} login (1 wanted), ${adds} adds + ${removes} removes (3 + 3 wanted): ${logins === 1 && adds === 3 && removes === 3 ? 'as wanted' : 'NOT as wanted'}; ${reads} reads: ${zoneLists} zone list(s), ${count(log, 'custom table')} whole custom-record table(s) (GET /dns/custom) and ${count(log, 'read CNAME')} per-name CNAME read(s): the run's snapshot (zone list + table) plus one fresh CNAME check per write (the safety rule), so ${adds + 2} reads are expected.`,
       `Every call after the login authenticated with the cached session: ${sessionAuth.length === 0 ? 'yes' : `NO (${sessionAuth.length} did not)`}. Failed requests: ${failed.length}.`,
-      `Each auth hook is its own process: it reads the zone list (to find the zone) and the CNAME at _acme-challenge.<name> (a TXT beside a CNAME makes the box's nsd drop the whole zone) before its write; clean-up finds the record in the journal and only deletes.`,
+      `A row counts the requests the box received while that hook call ran. The auth calls hand their challenges to the run's agent: #1 and #2 return once their challenge is queued, so the agent's login, snapshot (zone list + table), CNAME checks and writes for them arrive while later calls run (here: during #3, which waits for them). Before each write the agent reads the CNAME at _acme-challenge.<name> afresh (a TXT beside a CNAME makes the box's nsd drop the whole zone); clean-up finds the record in the journal and only deletes.`,
     ],
   };
 }

@@ -8,7 +8,6 @@
  * Whenever the agent cannot be used (disabled, no private socket directory, it did not start),
  * `callRunAgent` returns undefined and the hook does its own work, as without an agent.
  */
-import { spawn } from 'node:child_process';
 import { unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +35,8 @@ function tryConnect(address: string): Promise<Connection> {
 }
 
 async function startAgent(address: string, owner: ProcessIdentity, call: AgentCall): Promise<Connection> {
+  // Loaded here: only a run's first call starts a process (the module costs every call ~7 ms).
+  const { spawn } = await import('node:child_process');
   const env = Object.fromEntries(Object.entries(call.env).filter(([name]) => !PER_CALL_VARIABLES.has(name)));
   const child = spawn(process.execPath, [AGENT_MAIN, address, String(owner.pid), String(owner.startTime ?? '')], { detached: true, stdio: 'ignore', cwd: call.cwd, env });
   let exited = false;

@@ -25,8 +25,8 @@ export function importsOf(file: string, text: string): string[] {
 }
 
 const CONCRETE = /^providers\/(?!index\.|provider\.)[^/]+\//;
-const ABOVE = ['challenge/', 'records/', 'propagation/', 'acme/', 'adapters/', 'cli/', 'serve/'];
-const NOT_FROM_PROVIDERS = ['adapters/', 'acme/', 'cli/', 'serve/', 'runtime.', 'index.'];
+const ABOVE = ['challenge/', 'records/', 'propagation/', 'acme/', 'adapters/', 'agent/', 'cli/', 'serve/'];
+const NOT_FROM_PROVIDERS = ['adapters/', 'acme/', 'agent/', 'cli/', 'serve/', 'runtime.', 'index.'];
 
 function violations(): string[] {
   const found: string[] = [];
