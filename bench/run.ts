@@ -94,7 +94,13 @@ async function main(): Promise<void> {
   const writeMs = numberFromEnv('BENCH_WRITE_MS', REAL_BOX_WRITE_MS);
   const box = await startBenchTopology({ lagMs: 0, writeMs });
   topologies.push(box);
-  const print = (table: Table): void => void process.stdout.write(`${renderTable(table)}\n`);
+  // Every part ends its table with "Goal (...): ... MET|MISSED" lines: gathered for the end.
+  const verdicts: string[] = [];
+  const write = (text: string): void => {
+    verdicts.push(...text.split('\n').filter((line) => line.startsWith('Goal (')));
+    process.stdout.write(text);
+  };
+  const print = (table: Table): void => write(`${renderTable(table)}\n`);
 
   // The first login of this emulator: the box-calls part counts it, so it goes first.
   if (parts.includes('calls')) print(await runBoxCalls({ bench: box, stateDir: box.sharedStateDir, log }));
@@ -132,11 +138,11 @@ async function main(): Promise<void> {
       print(table);
   }
   if (parts.includes('serve')) {
-    // bench/serve-load.ts is another engineer's; run it as it is, in its own process, with the box's write time.
+    // bench/serve-load.ts also runs alone (its own knobs); here in its own process, with the box's write time.
     const script = `${REPO}bench/serve-load.ts`;
     if (existsSync(script)) {
       const run = await timedRun([process.execPath, '--import', 'tsx', script], { ...(process.env as Record<string, string>), BENCH_WRITE_MS: String(writeMs) }, { timeoutMs: 900_000 });
-      process.stdout.write(`### Goal 5. serve (bench/serve-load.ts)\n\n${run.stdout}\n${run.code === 0 ? '' : `serve-load exited with ${run.code ?? run.signal}: ${run.stderr.trim().slice(-2000)}\n`}`);
+      write(`### Goal 5. serve (bench/serve-load.ts)\n\n${run.stdout}\n${run.code === 0 ? '' : `serve-load exited with ${run.code ?? run.signal}: ${run.stderr.trim().slice(-2000)}\n`}`);
     } else {
       process.stdout.write('### Goal 5. serve\n\nserve: not benchmarked in this run (bench/serve-load.ts is not in this tree).\n\n');
     }
@@ -168,6 +174,7 @@ async function main(): Promise<void> {
       }),
     );
   }
+  process.stdout.write(`### Verdicts\n\n${verdicts.map((line) => `- ${line}`).join('\n')}\n\n`);
   process.stdout.write(`Load average at the end (1, 5, 15 min): ${loadNow()}.\n`);
   process.stdout.write(`Total bench time: ${((performance.now() - started) / 1000).toFixed(0)} s (parts: ${parts.join(', ')}).\n`);
 }
