@@ -4,13 +4,14 @@
  * a run is this test's worker process (a Node program that runs the hooks, as certbot is a
  * Python one), or a shell script standing for certbot where the test kills the owner.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MiabEmulator } from './emulator/index.js';
 import { CLI, runCli, runProgram } from './fixtures/cli.js';
+import { runAgentsOf } from './fixtures/run-agents.js';
 import { startTopology, type Topology } from './fixtures/topology.js';
 import { acmeValue, adminUsers, logins, ownerScript, processTree, scratch, TEST_PASSWORD, TEST_TOTP_SECRET, txt, waitUntil, type Scratch } from './hardening/helpers.js';
 
@@ -27,8 +28,8 @@ beforeAll(async () => {
 
 afterEach(async () => {
   // Agents of this worker's runs live until their owner (this worker) ends: end them here.
-  for (const agent of agentsOf(process.pid)) process.kill(agent.pid, 'SIGTERM');
-  await waitUntil(() => agentsOf(process.pid).length === 0, 'the agents to end');
+  for (const agent of runAgentsOf(process.pid)) process.kill(agent.pid, 'SIGTERM');
+  await waitUntil(() => runAgentsOf(process.pid).length === 0, 'the agents to end');
 });
 
 afterAll(async () => {
@@ -43,23 +44,6 @@ function account(): Promise<Record<string, string>> {
 }
 
 const socketDir = (): string => join(tmpdir(), `miab-dns01-${process.getuid?.() ?? 0}`);
-
-/** Running agents whose run belongs to `owner`, from their command lines. */
-function agentsOf(owner: number): { pid: number; socket: string }[] {
-  const found: { pid: number; socket: string }[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    const main = argv.findIndex((arg) => arg.endsWith('agent/main.js'));
-    if (main >= 0 && argv[main + 2] === String(owner)) found.push({ pid: Number(name), socket: argv[main + 1] ?? '' });
-  }
-  return found;
-}
 
 function certbotCall(env: Record<string, string>, domain: string, value: string, remaining: number): Record<string, string> {
   return { ...env, CERTBOT_DOMAIN: domain, CERTBOT_VALIDATION: value, CERTBOT_REMAINING_CHALLENGES: String(remaining) };
@@ -82,7 +66,7 @@ describe('the run agent', () => {
     const second = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, names[1] ?? '', values[1] ?? '', 1) });
     expect(second.code, second.stderr).toBe(0);
     expect(txt(emulator, '_acme-challenge.q2.example.test')).toEqual([]);
-    const agents = agentsOf(process.pid);
+    const agents = runAgentsOf(process.pid);
     expect(agents).toHaveLength(1);
     const last = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, names[2] ?? '', values[2] ?? '', 0) });
     expect(last.code, last.stderr).toBe(0);
@@ -96,7 +80,7 @@ describe('the run agent', () => {
       expect(cleanup.code, cleanup.stderr).toBe(0);
       expect(txt(emulator, `_acme-challenge.${name}`)).toEqual([]);
     }
-    expect(agentsOf(process.pid).map((agent) => agent.pid)).toEqual(agents.map((agent) => agent.pid));
+    expect(runAgentsOf(process.pid).map((agent) => agent.pid)).toEqual(agents.map((agent) => agent.pid));
   });
 
   it('a queued call that fails makes the last call fail with its error, and nothing more is written', async () => {
@@ -128,13 +112,13 @@ describe('the run agent', () => {
       onSpawn: (pid) => (ownerPid = pid),
     });
     await waitUntil(() => txt(emulator, '_acme-challenge.gone.example.test').length === 1, 'the queued write');
-    const [agent] = agentsOf(ownerPid);
+    const [agent] = runAgentsOf(ownerPid);
     expect(agent).toBeDefined();
     expect(statSync(agent?.socket ?? '').isSocket()).toBe(true);
     // certbot killed: the shell and its sleep (the agent is no child of theirs: it was started detached).
     for (const pid of processTree(ownerPid)) process.kill(pid, 'SIGKILL');
     await running;
-    await waitUntil(() => agentsOf(ownerPid).length === 0, 'the agent to end with its owner', 10_000);
+    await waitUntil(() => runAgentsOf(ownerPid).length === 0, 'the agent to end with its owner', 10_000);
     expect(txt(emulator, '_acme-challenge.gone.example.test')).toEqual([]);
     expect(() => statSync(agent?.socket ?? '')).toThrow(/ENOENT/);
   });
@@ -144,15 +128,15 @@ describe('the run agent', () => {
     const value = acmeValue();
     expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 'k1.example.test', value, 1) })).code).toBe(0);
     await waitUntil(() => txt(emulator, '_acme-challenge.k1.example.test').length === 1, 'the queued write');
-    const [dead] = agentsOf(process.pid);
+    const [dead] = runAgentsOf(process.pid);
     process.kill(dead?.pid ?? 0, 'SIGKILL');
-    await waitUntil(() => agentsOf(process.pid).length === 0, 'the killed agent to go');
+    await waitUntil(() => runAgentsOf(process.pid).length === 0, 'the killed agent to go');
     const later = acmeValue();
     const next = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 'k2.example.test', later, 0) });
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).toMatch(/this run's agent process had stopped/);
     expect(txt(emulator, '_acme-challenge.k2.example.test')).toEqual([later]);
-    const [replacement] = agentsOf(process.pid);
+    const [replacement] = runAgentsOf(process.pid);
     expect(replacement?.pid).not.toBe(dead?.pid);
     for (const [name, v] of [['k1.example.test', value], ['k2.example.test', later]] as const) {
       expect((await runCli(['hook', 'certbot-cleanup'], { env: certbotCall(env, name, v, 0) })).code).toBe(0);
@@ -164,8 +148,8 @@ describe('the run agent', () => {
     const value = acmeValue();
     expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 't1.example.test', value, 1) })).code).toBe(0);
     await waitUntil(() => txt(emulator, '_acme-challenge.t1.example.test').length === 1, 'the queued write');
-    for (const agent of agentsOf(process.pid)) process.kill(agent.pid, 'SIGTERM');
-    await waitUntil(() => agentsOf(process.pid).length === 0, 'the agent to end');
+    for (const agent of runAgentsOf(process.pid)) process.kill(agent.pid, 'SIGTERM');
+    await waitUntil(() => runAgentsOf(process.pid).length === 0, 'the agent to end');
     expect(txt(emulator, '_acme-challenge.t1.example.test')).toEqual([]);
   });
 
@@ -175,13 +159,13 @@ describe('the run agent', () => {
     const values = [acmeValue(), acmeValue()];
     expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(one, 'c1.example.test', values[0] ?? '', 0) })).code).toBe(0);
     expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(two, 'c2.example.test', values[1] ?? '', 0) })).code).toBe(0);
-    expect(agentsOf(process.pid)).toHaveLength(2);
-    for (const agent of agentsOf(process.pid)) process.kill(agent.pid, 'SIGTERM');
-    await waitUntil(() => agentsOf(process.pid).length === 0, 'the agents to end');
+    expect(runAgentsOf(process.pid)).toHaveLength(2);
+    for (const agent of runAgentsOf(process.pid)) process.kill(agent.pid, 'SIGTERM');
+    await waitUntil(() => runAgentsOf(process.pid).length === 0, 'the agents to end');
     const off = certbotCall(await account(), 'off.example.test', acmeValue(), 0);
     const direct = await runCli(['hook', 'certbot-auth'], { env: { ...off, MIAB_DNS01_AGENT: '0' } });
     expect(direct.code, direct.stderr).toBe(0);
-    expect(agentsOf(process.pid)).toHaveLength(0);
+    expect(runAgentsOf(process.pid)).toHaveLength(0);
     expect((await runCli(['hook', 'certbot-cleanup'], { env: { ...off, MIAB_DNS01_AGENT: '0' } })).code).toBe(0);
   });
 
@@ -189,7 +173,7 @@ describe('the run agent', () => {
     const env = await account();
     const value = acmeValue();
     expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 's1.example.test', value, 1) })).code).toBe(0);
-    const [agent] = agentsOf(process.pid);
+    const [agent] = runAgentsOf(process.pid);
     expect(agent?.socket.startsWith(`${socketDir()}/`)).toBe(true);
     expect(statSync(socketDir()).mode & 0o777).toBe(0o700);
     const cmdline = readFileSync(`/proc/${agent?.pid}/cmdline`, 'utf8');

@@ -1,8 +1,9 @@
 /** Timed child processes with exactly the given environment (nothing inherited but PATH/HOME). */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { runAgentsOf } from '../../test/fixtures/run-agents.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = `${REPO}dist/cli/main.js`;
@@ -181,20 +182,9 @@ export class CertbotStandIn {
   }
 }
 
-/** The run agent serving the run of `ownerPid` (a stand-in), from the agents' command lines. */
+/** The run agent serving the run of `ownerPid` (a stand-in). */
 export function agentOf(ownerPid: number): number | undefined {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    const main = argv.findIndex((arg) => arg.endsWith('agent/main.js'));
-    if (main >= 0 && argv[main + 2] === String(ownerPid)) return Number(name);
-  }
-  return undefined;
+  return runAgentsOf(ownerPid)[0]?.pid;
 }
 
 /** CPU time (user + system) a running process has used so far, ms (/proc counts in 1/100 s). */
