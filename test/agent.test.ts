@@ -5,7 +5,7 @@
  * Python one), or a shell script standing for certbot where the test kills the owner.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import type { MiabEmulator } from './emulator/index.js';
 import { CLI, runCli, runProgram } from './fixtures/cli.js';
 import { runAgentsOf } from './fixtures/run-agents.js';
 import { startTopology, type Topology } from './fixtures/topology.js';
-import { acmeValue, adminUsers, logins, ownerScript, processTree, scratch, TEST_PASSWORD, TEST_TOTP_SECRET, txt, waitUntil, type Scratch } from './hardening/helpers.js';
+import { acmeValue, adminUsers, logins, processTree, scratch, TEST_PASSWORD, TEST_TOTP_SECRET, txt, waitUntil, type Scratch } from './hardening/helpers.js';
 
 let topology: Topology;
 let emulator: MiabEmulator;
@@ -101,24 +101,30 @@ describe('the run agent', () => {
     expect(txt(emulator, '_acme-challenge.f1.example.test')).toEqual([]);
   });
 
-  it('ends with its owner and takes back what the run left on the box', async () => {
+  it("belongs to certbot's run even through a wrapper script; ends with certbot and takes back what the run left", async () => {
     const env = await account();
     const value = acmeValue();
-    const owner = await ownerScript(where.dir);
-    let ownerPid = 0;
-    // The owner runs one queued auth call, then stays (HOLD) like a certbot waiting for validation.
-    const running = runProgram([owner, process.execPath, CLI, 'hook', 'certbot-auth'], {
-      env: { ...certbotCall(env, 'gone.example.test', value, 1), HOLD: '1' },
-      onSpawn: (pid) => (ownerPid = pid),
-    });
+    const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+    // A user's wrapper that runs the hook without exec, and a stand-in for certbot that sets
+    // CERTBOT_* for its hook only (as certbot does) and stays, like certbot waiting for validation.
+    const wrapper = join(where.dir, 'my-hook.sh');
+    await writeFile(wrapper, `#!/bin/sh\n${quote(process.execPath)} ${quote(CLI)} hook certbot-auth\n`, { mode: 0o700 });
+    const certbot = join(where.dir, 'certbot-standin.sh');
+    await writeFile(certbot, '#!/bin/sh\nCERTBOT_DOMAIN="$1" CERTBOT_VALIDATION="$2" CERTBOT_REMAINING_CHALLENGES=1 sh -c "$3"\nsleep 600\n', { mode: 0o700 });
+    let certbotPid = 0;
+    const running = runProgram([certbot, 'gone.example.test', value, wrapper], { env, onSpawn: (pid) => (certbotPid = pid) });
     await waitUntil(() => txt(emulator, '_acme-challenge.gone.example.test').length === 1, 'the queued write');
-    const [agent] = runAgentsOf(ownerPid);
+    const [agent] = runAgentsOf(certbotPid);
     expect(agent).toBeDefined();
     expect(statSync(agent?.socket ?? '').isSocket()).toBe(true);
-    // certbot killed: the shell and its sleep (the agent is no child of theirs: it was started detached).
-    for (const pid of processTree(ownerPid)) process.kill(pid, 'SIGKILL');
+    // The wrapper is long gone (the hook returned when its call was queued): had the run been
+    // the wrapper's, the agent would have taken the record back within a quarter second.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(txt(emulator, '_acme-challenge.gone.example.test')).toEqual([value]);
+    // certbot killed: the stand-in and its sleep (the agent is no child of theirs: it was started detached).
+    for (const pid of processTree(certbotPid)) process.kill(pid, 'SIGKILL');
     await running;
-    await waitUntil(() => runAgentsOf(ownerPid).length === 0, 'the agent to end with its owner', 10_000);
+    await waitUntil(() => runAgentsOf(certbotPid).length === 0, 'the agent to end with certbot', 10_000);
     expect(txt(emulator, '_acme-challenge.gone.example.test')).toEqual([]);
     expect(() => statSync(agent?.socket ?? '')).toThrow(/ENOENT/);
   });

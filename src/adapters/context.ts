@@ -23,6 +23,8 @@ export interface HookContext {
   readonly quiet?: boolean;
   /** A long-lived process's open runtimes (the run agent's); without it, each call opens and closes its own. */
   readonly runtimes?: RuntimePool;
+  /** The process whose run the records belong to, when the adapter knows it better than the default (certbot). */
+  readonly ownerPid?: number;
 }
 
 /**
@@ -46,7 +48,7 @@ export function contextLogger(context: HookContext, prefix?: string): Logger {
 
 /** The runtime options for this invocation: the only place they are derived from a context. */
 export function runtimeOptions(context: HookContext, log: Logger): RuntimeOptions {
-  return { env: context.env, flags: context.flags, configFile: context.configFile, log, signal: context.signal };
+  return { env: context.env, flags: context.flags, configFile: context.configFile, log, signal: context.signal, ...(context.ownerPid === undefined ? {} : { ownerPid: context.ownerPid }) };
 }
 
 /** Runs `work` with a runtime configured from the context. */

@@ -11,7 +11,7 @@
 import { unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { findOwnerPid, processIdentity, type ProcessIdentity } from '../state/processes.js';
+import { findCertbotPid, findOwnerPid, processIdentity, type ProcessIdentity } from '../state/processes.js';
 import { agentAddress, agentDisabled, PER_CALL_VARIABLES, type AgentCall } from './address.js';
 import { encode, lineReader, type AgentReply } from './protocol.js';
 
@@ -86,7 +86,8 @@ function exchange(socket: Socket, call: AgentCall, label: string): Promise<numbe
 export async function callRunAgent(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number | undefined> {
   if (agentDisabled(env)) return undefined;
   const call: AgentCall = { argv, env, cwd: process.cwd() };
-  const owner = processIdentity(findOwnerPid());
+  // The run is certbot's, even when a wrapper script of the user's runs this hook.
+  const owner = processIdentity(findCertbotPid() ?? findOwnerPid());
   const address = agentAddress(call, owner, AGENT_MAIN);
   if (address === undefined) return undefined;
   const label = `miab-dns01 ${argv[1] ?? ''}`;

@@ -8,8 +8,8 @@
  * alternating with hook start-ups. That is safe because certbot answers no challenge before
  * its last auth call returns, and that call waits for every queued write, then for every
  * record of the run on every authoritative nameserver. What a queued call printed (its error
- * too) is printed by the next call that waits; if one failed, the last auth call fails with it
- * and writes nothing more.
+ * too) is printed by the next auth call that waits (or by a clean-up call, if one failed); if
+ * one failed, the last auth call fails with it and writes nothing more.
  *
  * The agent ends when its run's owner (certbot) is gone, taking back what the run left on the
  * box, on SIGTERM/SIGINT (the same), or after a while without calls (leaving the records to
@@ -186,12 +186,16 @@ export class RunAgent {
     socket.on('close', () => gone.abort());
     socket.resume();
     this.#enqueue(async () => {
-      const held = this.#held;
-      this.#held = [];
-      for (const output of held) for (const reply of output.replies) send(reply);
-      const failed = held.find((output) => output.status !== 0);
+      const auth = request.argv[1] === 'certbot-auth';
+      const failed = this.#held.find((output) => output.status !== 0);
+      // The queued calls' lines come out with the run's last auth call; a clean-up call prints
+      // them only when one failed (certbot was stopped before its last auth call, say).
+      if (auth || failed !== undefined) {
+        for (const output of this.#held) for (const reply of output.replies) send(reply);
+        this.#held = [];
+      }
       let status: number;
-      if (failed !== undefined && request.argv[1] === 'certbot-auth') {
+      if (failed !== undefined && auth) {
         send({ stderr: 'miab-dns01 certbot-auth: an earlier challenge of this certbot run failed (above): nothing more was written or waited for; certbot runs the clean-up hook for the records that were written\n' });
         status = failed.status;
       } else {

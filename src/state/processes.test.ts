@@ -1,6 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { scratchDir } from '../../test/fixtures/scratch.js';
 import { isStale, type JournalEntry } from '../records/journal.js';
 import { isProcessAlive, processIdentity } from './processes.js';
 
@@ -63,5 +66,29 @@ describe('process identity', () => {
   it('an exited process is gone', () => {
     const { pid } = spawnSync(process.execPath, ['-e', '0']);
     expect(isProcessAlive(pid)).toBe(false);
+  });
+});
+
+describe('findCertbotPid', () => {
+  it('is certbot (the nearest ancestor without CERTBOT_DOMAIN), past a wrapper script that findOwnerPid takes for the owner', async () => {
+    const dir = await scratchDir('certbot-pid');
+    try {
+      const module = new URL('./processes.ts', import.meta.url).href;
+      // The probe runs under tsx, as this suite does; it prints what both lookups find.
+      await writeFile(join(dir, 'probe.ts'), `import { findCertbotPid, findOwnerPid } from ${JSON.stringify(module)};\nconsole.log(findCertbotPid(), findOwnerPid());\n`);
+      const node = `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(join(dir, 'probe.ts'))}`;
+      await writeFile(join(dir, 'my-hook.sh'), `#!/bin/sh\n${node}\ntrue\n`, { mode: 0o700 });
+      // certbot sets its variables for the hook only; the hook runs a wrapper, without exec.
+      await writeFile(join(dir, 'certbot.sh'), `#!/bin/sh\necho "certbot $$"\nCERTBOT_DOMAIN=a.example.test sh -c ${JSON.stringify(`${join(dir, 'my-hook.sh')}; true`)}\ntrue\n`, { mode: 0o700 });
+      const result = spawnSync(join(dir, 'certbot.sh'), { encoding: 'utf8', cwd: process.cwd() });
+      expect(result.status, result.stderr).toBe(0);
+      const [certbotLine, probeLine] = result.stdout.trim().split('\n');
+      const certbot = Number(certbotLine?.split(' ')[1]);
+      const [found, owner] = (probeLine ?? '').split(' ').map(Number);
+      expect(found).toBe(certbot);
+      expect(owner).not.toBe(certbot);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -99,6 +99,30 @@ export function findOwnerPid(): number {
 }
 
 /**
+ * PID of the certbot process that ran this hook: the nearest ancestor whose environment does
+ * not hold CERTBOT_DOMAIN. certbot sets its variables for the hook only, so every process
+ * between it and us has them (its `sh -c`, and a user's wrapper script that runs our hook
+ * without exec, which findOwnerPid would take for the owner). Undefined when an ancestor's
+ * environment cannot be read or none is found.
+ */
+export function findCertbotPid(): number | undefined {
+  let pid = process.ppid;
+  for (let depth = 0; depth < 8 && pid > 1; depth++) {
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      return undefined;
+    }
+    if (!environ.split('\0').some((entry) => entry.startsWith('CERTBOT_DOMAIN='))) return pid;
+    const stat = readStat(pid);
+    if (stat === undefined) return undefined;
+    pid = stat.ppid;
+  }
+  return undefined;
+}
+
+/**
  * Whether the process is still running: it exists, is not a zombie, and (when `startTime` is
  * given) is the same process that had this PID then, not a later one that reused it.
  */

@@ -5,7 +5,18 @@
  * the run at once: an N-name certificate costs one wait.
  */
 import { ConfigError } from '../../errors.js';
+import { findCertbotPid } from '../../state/processes.js';
 import { withHookRuntime, type HookContext } from '../context.js';
+
+/**
+ * The records belong to certbot's run, even when a wrapper script of the user's runs the hook
+ * (the last call waits for every record of the run). In the run agent, the agent knows the run.
+ */
+function certbotRun(context: HookContext): HookContext {
+  if (context.runtimes !== undefined || context.ownerPid !== undefined) return context;
+  const ownerPid = findCertbotPid();
+  return ownerPid === undefined ? context : { ...context, ownerPid };
+}
 
 function required(context: HookContext, name: string): string {
   const value = context.env[name];
@@ -19,7 +30,7 @@ export async function certbotAuth(context: HookContext): Promise<void> {
   const domain = required(context, 'CERTBOT_DOMAIN');
   const value = required(context, 'CERTBOT_VALIDATION');
   const remaining = Number(context.env.CERTBOT_REMAINING_CHALLENGES ?? '0');
-  await withHookRuntime('certbot-auth', context, async ({ engine }, log) => {
+  await withHookRuntime('certbot-auth', certbotRun(context), async ({ engine }, log) => {
     await engine.present([{ name: domain, value }], { wait: false, signal: context.signal });
     if (remaining > 0) {
       log.info(`${remaining} more challenge(s) to come; waiting for propagation after the last one`);
@@ -34,7 +45,7 @@ export async function certbotAuth(context: HookContext): Promise<void> {
 export async function certbotCleanup(context: HookContext): Promise<void> {
   const domain = required(context, 'CERTBOT_DOMAIN');
   const value = required(context, 'CERTBOT_VALIDATION');
-  await withHookRuntime('certbot-cleanup', context, async ({ engine }) => {
+  await withHookRuntime('certbot-cleanup', certbotRun(context), async ({ engine }) => {
     await engine.cleanup(domain, value);
   });
 }
