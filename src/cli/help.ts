@@ -18,6 +18,7 @@ const ENVIRONMENT = `Settings (flag > environment > credentials file):
   MIAB_PROPAGATION_TIMEOUT          seconds or a duration (default 300)
   MIAB_PROPAGATION_WAIT             seconds or a duration: sleep instead of checking
   MIAB_DEBUG=1                      as --debug
+  MIAB_DNS01_AGENT=0                certbot hooks: no run agent; each call does its own work
 cPanel (--provider cpanel):
   CPANEL_BASE_URL, CPANEL_USERNAME  the server (https://host:2083) and the account
   CPANEL_TOKEN[_FILE]               an API token with the Zone Editor feature, or
