@@ -18,36 +18,47 @@ interface FakeDns {
 /** A scripted DNS server on loopback (UDP and TCP on one port). */
 async function startFakeDns(host: string, handler: Handler): Promise<FakeDns> {
   const received: FakeDns['received'] = [];
-  const udp: Socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  await new Promise<void>((resolve) => udp.bind(0, host, resolve));
-  const port = udp.address().port;
-  udp.on('message', (message, remote) => {
-    const query = dnsPacket.decode(message);
-    received.push({ query, transport: 'udp' });
-    for (const reply of handler(query, 'udp')) udp.send(new Uint8Array(reply), remote.port, remote.address);
-  });
-  const tcp: Server = createServer((socket) => {
-    socket.once('data', (data: Buffer) => {
-      const query = dnsPacket.decode(data.subarray(2));
-      received.push({ query, transport: 'tcp' });
-      for (const reply of handler(query, 'tcp')) {
-        const prefix = Buffer.alloc(2);
-        prefix.writeUInt16BE(reply.length);
-        socket.write(new Uint8Array(Buffer.concat([new Uint8Array(prefix), new Uint8Array(reply)])));
-      }
+  // The UDP port is the system's pick; its TCP twin may be taken by another test's server:
+  // then try another port (a listen that fails never calls back, so it must be caught here).
+  for (let attempt = 1; ; attempt++) {
+    const udp: Socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve) => udp.bind(0, host, resolve));
+    const port = udp.address().port;
+    const tcp: Server = createServer((socket) => {
+      socket.once('data', (data: Buffer) => {
+        const query = dnsPacket.decode(data.subarray(2));
+        received.push({ query, transport: 'tcp' });
+        for (const reply of handler(query, 'tcp')) {
+          const prefix = Buffer.alloc(2);
+          prefix.writeUInt16BE(reply.length);
+          socket.write(new Uint8Array(Buffer.concat([new Uint8Array(prefix), new Uint8Array(reply)])));
+        }
+      });
+      socket.on('error', () => undefined);
     });
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => tcp.listen(port, host, resolve));
-  return {
-    host,
-    port,
-    received,
-    close: async () => {
+    const listened = await new Promise<boolean>((resolve, reject) => {
+      tcp.once('error', (error) => (attempt >= 20 ? reject(error) : resolve(false)));
+      tcp.listen(port, host, () => resolve(true));
+    });
+    if (!listened) {
       udp.close();
-      await new Promise<void>((resolve) => tcp.close(() => resolve()));
-    },
-  };
+      continue;
+    }
+    udp.on('message', (message, remote) => {
+      const query = dnsPacket.decode(message);
+      received.push({ query, transport: 'udp' });
+      for (const reply of handler(query, 'udp')) udp.send(new Uint8Array(reply), remote.port, remote.address);
+    });
+    return {
+      host,
+      port,
+      received,
+      close: async () => {
+        udp.close();
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      },
+    };
+  }
 }
 
 interface ReplyOptions {
