@@ -13,7 +13,7 @@
  * DELETEs `value=` of exactly a value the run wrote, never a raw-body DELETE (which on the fork
  * deletes every value at the name).
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateNames, runCommand, type CommandRun } from './fixtures/acme-clients.js';
@@ -21,7 +21,7 @@ import { installAcmeShStandin, untilPaused } from './fixtures/acmesh-standin.js'
 import { REPO, runProgram } from './fixtures/cli.js';
 import { requireBinary } from './fixtures/system.js';
 import { challengeRecords, expectNoSecretLeak, loginCount, NAMES, secretsOf, startClientSuite, txtAt, UNRELATED, type ClientSuite, type RunContext } from './clients/harness.js';
-import { addClient, newValue, present, startServe, type ServeProcess } from './serve/helpers.js';
+import { addClient, newValue, present, runLegoHttpreq, startServe, type ServeProcess } from './serve/helpers.js';
 import type { MiabEmulator, RequestLogEntry } from './emulator/index.js';
 
 const NAME = '_acme-challenge.a.example.test';
@@ -80,37 +80,16 @@ describe('serve against Power Mail-in-a-Box', () => {
     try {
       serve = await startServe(env);
       const workDir = join(context.workDir, 'lego');
-      await mkdir(join(workDir, 'home'), { recursive: true });
-      lego = await runCommand(
-        [
-          requireBinary('lego'),
-          '--server', pebble.directoryUrl,
-          '--email', 'acme@example.test',
-          '--accept-tos',
-          '--path', workDir,
-          '--dns', 'httpreq',
-          '--dns.disable-cp',
-          '--dns.resolvers', `${primaryAddress}:${dnsPort}`,
-          ...LEGO_DOMAINS.flatMap((domain) => ['--domains', domain]),
-          'run',
-        ],
-        {
-          env: {
-            PATH: process.env.PATH ?? '/usr/bin:/bin',
-            HOME: join(workDir, 'home'),
-            LANG: 'C.UTF-8',
-            LEGO_CA_CERTIFICATES: pebble.caFile,
-            HTTPREQ_ENDPOINT: serve.url,
-            HTTPREQ_USERNAME: web.username,
-            HTTPREQ_PASSWORD: web.password,
-            HTTPREQ_PROPAGATION_TIMEOUT: '60',
-            HTTPREQ_POLLING_INTERVAL: '1',
-            HTTPREQ_HTTP_TIMEOUT: '30',
-          },
-          cwd: workDir,
-          timeoutMs: 100_000,
-        },
-      );
+      lego = await runLegoHttpreq({
+        directoryUrl: pebble.directoryUrl,
+        caFile: pebble.caFile,
+        resolver: `${primaryAddress}:${dnsPort}`,
+        domains: LEGO_DOMAINS,
+        endpoint: serve.url,
+        username: web.username,
+        password: web.password,
+        workDir,
+      });
       expect(lego.exitCode, `${lego.stdout}\n${lego.stderr}\n--- serve\n${serve.output()}`).toBe(0);
       const crt = join(workDir, 'certificates', 'a.example.test.crt');
       expect((await certificateNames(crt)).sort()).toEqual([...LEGO_DOMAINS].sort());

@@ -12,13 +12,12 @@
  * secret of the account or of the serve client shows in lego's output or argv, serve's output
  * or any file.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certificateNames, runCommand, type CommandRun } from '../fixtures/acme-clients.js';
-import { requireBinary } from '../fixtures/system.js';
+import { certificateNames, type CommandRun } from '../fixtures/acme-clients.js';
 import { expectNoSecretLeak } from '../clients/harness.js';
-import { addClient, startServe, type ServeProcess } from '../serve/helpers.js';
+import { addClient, runLegoHttpreq, startServe, type ServeProcess } from '../serve/helpers.js';
 import { AUTH_MODES, challengeTxt, expectAccountClean, PARTNER_NAME, PARTNER_VALUE, startCpanelTopology, writes, type CpanelTopology } from './topology.js';
 
 const DOMAINS = ['a.example.test', '*.a.example.test'];
@@ -53,38 +52,17 @@ for (const mode of AUTH_MODES) {
           }
         })();
         const workDir = join(run.workDir, 'lego');
-        await mkdir(join(workDir, 'home'), { recursive: true });
         try {
-          lego = await runCommand(
-            [
-              requireBinary('lego'),
-              '--server', topology.pebble.directoryUrl,
-              '--email', 'acme@example.test',
-              '--accept-tos',
-              '--path', workDir,
-              '--dns', 'httpreq',
-              '--dns.disable-cp',
-              '--dns.resolvers', `${topology.primaryAddress}:${topology.dnsPort}`,
-              ...DOMAINS.flatMap((domain) => ['--domains', domain]),
-              'run',
-            ],
-            {
-              env: {
-                PATH: process.env.PATH ?? '/usr/bin:/bin',
-                HOME: join(workDir, 'home'),
-                LANG: 'C.UTF-8',
-                LEGO_CA_CERTIFICATES: topology.pebble.caFile,
-                HTTPREQ_ENDPOINT: current.url,
-                HTTPREQ_USERNAME: web.username,
-                HTTPREQ_PASSWORD: web.password,
-                HTTPREQ_PROPAGATION_TIMEOUT: '60',
-                HTTPREQ_POLLING_INTERVAL: '1',
-                HTTPREQ_HTTP_TIMEOUT: '30',
-              },
-              cwd: workDir,
-              timeoutMs: 100_000,
-            },
-          );
+          lego = await runLegoHttpreq({
+            directoryUrl: topology.pebble.directoryUrl,
+            caFile: topology.pebble.caFile,
+            resolver: `${topology.primaryAddress}:${topology.dnsPort}`,
+            domains: DOMAINS,
+            endpoint: current.url,
+            username: web.username,
+            password: web.password,
+            workDir,
+          });
         } finally {
           stop = true;
           await watcher;

@@ -4,18 +4,16 @@
  * (127.0.0.2 vs 127.0.0.3 stand for an allowed and a foreign machine).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import type { AcmeDnsAccount } from '../../src/serve/registry.js';
+import { runCommand, type CommandRun } from '../fixtures/acme-clients.js';
 import { CLI, runCli } from '../fixtures/cli.js';
 import { freePort } from '../fixtures/net.js';
+import { requireBinary } from '../fixtures/system.js';
 
-export interface AcmeDnsAccount {
-  readonly username: string;
-  readonly password: string;
-  readonly fulldomain: string;
-  readonly subdomain: string;
-  readonly allowfrom: readonly string[];
-  readonly server_url: string;
-}
+export type { AcmeDnsAccount };
 
 export interface AddedClient {
   readonly name: string;
@@ -139,4 +137,55 @@ export function present(url: string, client: { username: string; password: strin
 /** A fresh 43-character base64url value. */
 export function newValue(): string {
   return Buffer.from(Array.from({ length: 32 }, () => Math.floor(Math.random() * 256))).toString('base64url');
+}
+
+export interface LegoHttpreqOptions {
+  /** Pebble's directory URL and the CA file lego must trust for it. */
+  readonly directoryUrl: string;
+  readonly caFile: string;
+  /** `host:port` of the resolver lego asks (loopback: the rig may not leave it). */
+  readonly resolver: string;
+  readonly domains: readonly string[];
+  /** The serve instance and the client's httpreq credentials. */
+  readonly endpoint: string;
+  readonly username: string;
+  readonly password: string;
+  /** lego's --path (its home goes beneath it). */
+  readonly workDir: string;
+}
+
+/** The real lego with its httpreq provider against a serve instance: one certificate order. */
+export async function runLegoHttpreq(options: LegoHttpreqOptions): Promise<CommandRun> {
+  const { workDir } = options;
+  await mkdir(join(workDir, 'home'), { recursive: true });
+  return runCommand(
+    [
+      requireBinary('lego'),
+      '--server', options.directoryUrl,
+      '--email', 'acme@example.test',
+      '--accept-tos',
+      '--path', workDir,
+      '--dns', 'httpreq',
+      '--dns.disable-cp',
+      '--dns.resolvers', options.resolver,
+      ...options.domains.flatMap((domain) => ['--domains', domain]),
+      'run',
+    ],
+    {
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: join(workDir, 'home'),
+        LANG: 'C.UTF-8',
+        LEGO_CA_CERTIFICATES: options.caFile,
+        HTTPREQ_ENDPOINT: options.endpoint,
+        HTTPREQ_USERNAME: options.username,
+        HTTPREQ_PASSWORD: options.password,
+        HTTPREQ_PROPAGATION_TIMEOUT: '60',
+        HTTPREQ_POLLING_INTERVAL: '1',
+        HTTPREQ_HTTP_TIMEOUT: '30',
+      },
+      cwd: workDir,
+      timeoutMs: 100_000,
+    },
+  );
 }
