@@ -6,6 +6,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { validateTxtValue } from '../challenge/names.js';
+import { isAcmeChallengeValue } from './acme-txt.js';
+import type { WriteOwnership } from './ownership.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import type { Logger } from '../util/log.js';
 import { AcmeDnsSlots, type SlotEntry } from './acme-dns-slots.js';
@@ -27,6 +29,8 @@ export interface AcmeDnsOptions {
   readonly audit: AuditSink;
   readonly log: Logger;
   readonly expireAfterMs: number;
+  /** Who wrote what: an eviction or expiry never removes a value another client also wrote. */
+  readonly ownership: WriteOwnership;
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {
@@ -75,21 +79,31 @@ export class AcmeDnsService {
     const domain = domainBySubdomain(client, subdomain.toLowerCase());
     if (domain === undefined) return forbidden(client.name, 'not_own_subdomain');
     const name = writeNameOf(client, domain);
+    // acme-dns accepts exactly an ACME digest (43 base64url characters) and nothing else.
+    const value = txt ?? '';
     try {
-      validateTxtValue(txt ?? '');
+      if (!isAcmeChallengeValue(value)) throw new Error('bad_txt');
+      validateTxtValue(value);
     } catch {
       return { status: 400, body: { error: 'bad_txt' }, client: client.name, name };
     }
-    const value = txt ?? '';
-    const { writer, log, audit } = this.#options;
+    const { writer, log, audit, ownership } = this.#options;
+    const known = ownership.ownsValue(client.name, name, value);
     try {
-      const record = await writer.write(name, value);
+      await ownership.recordWrite(client.name, name, value);
+      let record;
+      try {
+        record = await writer.write(name, value);
+      } catch (error) {
+        if (!known) await ownership.forgetWrite(client.name, name, value);
+        throw error;
+      }
       // Eviction before the answer: once the client hears 200, at most two values are up.
       await this.#queue.run(async () => {
         const evicted = this.#slots.add({ client: client.name, domain, record, writtenAt: Date.now() });
         try {
           for (const old of evicted) {
-            await writer.remove(old.record);
+            await this.#release(old);
             this.#slots.forget(old);
             audit.write({ client: old.client, ip: null, action: 'evict', name: old.record.requestedName, status: 200 });
           }
@@ -108,6 +122,14 @@ export class AcmeDnsService {
     }
   }
 
+  /** Takes a slot's value off the box, unless another client wrote the same value there too. */
+  async #release(entry: SlotEntry): Promise<void> {
+    const { writer, ownership } = this.#options;
+    const name = entry.record.requestedName;
+    if (ownership.otherOwners(entry.client, name, entry.record.value).length === 0) await writer.remove(entry.record);
+    await ownership.forgetWrite(entry.client, name, entry.record.value);
+  }
+
   #schedule(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -122,12 +144,12 @@ export class AcmeDnsService {
   #sweep(): Promise<void> {
     return this.#queue.run(async () => {
       if (this.#stopped) return;
-      const { writer, audit, log, expireAfterMs } = this.#options;
+      const { audit, log, expireAfterMs } = this.#options;
       let failed = false;
       const due: SlotEntry[] = this.#slots.expired(Date.now(), expireAfterMs);
       for (const entry of due) {
         try {
-          await writer.remove(entry.record);
+          await this.#release(entry);
           this.#slots.forget(entry);
           audit.write({ client: entry.client, ip: null, action: 'expire', name: entry.record.requestedName, status: 200 });
         } catch (error) {

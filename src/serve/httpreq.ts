@@ -7,16 +7,20 @@
 import { txtValueFromKeyAuthorization, validateTxtValue } from '../challenge/names.js';
 import type { Logger } from '../util/log.js';
 import type { IncomingMessage } from 'node:http';
+import { ACME_TXT_RULE, isAcmeChallengeValue } from './acme-txt.js';
 import { failureBody, failureStatus, logFailure } from './failures.js';
 import { basicCredentials, parseJsonObject, stringField, type HandlerResult } from './http.js';
 import { fulldomainOf, writeNameOf, type ClientRegistry, type ServeClient } from './registry.js';
 import { domainForRecordName, normalizeRecordName, sourceAllowed } from './scope.js';
+import type { WriteOwnership } from './ownership.js';
 import type { ChallengeWriter } from './writer.js';
 
 export interface HttpreqOptions {
   readonly registry: ClientRegistry;
   readonly writer: ChallengeWriter;
   readonly log: Logger;
+  /** Who wrote what: `/cleanup` removes only what this client wrote. */
+  readonly ownership: WriteOwnership;
 }
 
 const UNAUTHORIZED_HEADERS = { 'www-authenticate': 'Basic realm="miab-dns01", charset="UTF-8"' };
@@ -97,18 +101,38 @@ export async function handleHttpreq(action: 'present' | 'cleanup', request: Inco
     return { status: 400, body: { error: 'missing_fields' }, client: client.name, name: null };
   }
   if (domain === undefined) return { status: 403, body: { error: 'forbidden' }, client: client.name, name, note: 'out_of_scope' };
+  // RAW mode computed the digest itself: only the default mode can carry an arbitrary value.
+  if (!isAcmeChallengeValue(value)) return { status: 400, body: { error: 'bad_txt', message: ACME_TXT_RULE }, client: client.name, name };
   try {
     validateTxtValue(value);
   } catch {
-    return { status: 400, body: { error: 'bad_txt' }, client: client.name, name };
+    return { status: 400, body: { error: 'bad_txt', message: ACME_TXT_RULE }, client: client.name, name };
   }
+  const { ownership } = options;
+  const writeName = writeNameOf(client, domain);
   try {
     if (action === 'present') {
-      const outcome = await options.writer.add(writeNameOf(client, domain), value);
+      // Claimed before the write, as the journal is: a crash between the two leaves a claim, not an orphan.
+      const known = ownership.ownsValue(client.name, writeName, value);
+      await ownership.recordWrite(client.name, writeName, value);
+      let outcome;
+      try {
+        outcome = await options.writer.add(writeName, value);
+      } catch (error) {
+        if (!known) await ownership.forgetWrite(client.name, writeName, value);
+        throw error;
+      }
       options.registry.touch(client);
       return { status: 200, body: echo, client: client.name, name, ...(outcome.propagated ? {} : { note: 'wait_limit' }) };
     }
-    await options.writer.cleanup(writeNameOf(client, domain), value);
+    // Only what this client wrote through serve: not another system's value, not another client's.
+    if (!ownership.ownsValue(client.name, writeName, value)) {
+      options.registry.touch(client);
+      return { status: 200, body: echo, client: client.name, name, note: 'not_owned' };
+    }
+    // Another client sharing the domain wrote the same value: it stays for that client.
+    if (ownership.otherOwners(client.name, writeName, value).length === 0) await options.writer.cleanup(writeName, value);
+    await ownership.forgetWrite(client.name, writeName, value);
     options.registry.touch(client);
     return { status: 200, body: echo, client: client.name, name };
   } catch (error) {

@@ -14,6 +14,7 @@ import { AddressRanges, sourceAddress } from './cidr.js';
 import { BodyTooLarge, readBody, sendJson, type HandlerResult } from './http.js';
 import { handleHttpreq, handleScope } from './httpreq.js';
 import { Lockout, type LockoutOptions } from './lockout.js';
+import { WriteOwnership } from './ownership.js';
 import { ClientRegistry } from './registry.js';
 import { ChallengeWriter } from './writer.js';
 
@@ -38,6 +39,8 @@ export interface ServeOptions {
   /** Whole request (headers and body) must arrive within this. @default 20_000 */
   readonly requestTimeoutMs?: number;
   readonly lockout?: LockoutOptions;
+  /** Shared with the other front-ends (RFC 2136, dyndns); default: one persisted in `stateDir`. */
+  readonly ownership?: WriteOwnership;
 }
 
 export interface ServeInstance {
@@ -61,7 +64,9 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
   const registry = new ClientRegistry(options.stateDir);
   await registry.list();
   const writer = new ChallengeWriter({ engine: options.engine, waitLimitMs: options.waitLimitMs, log });
-  const acmeDns = new AcmeDnsService({ stateDir: options.stateDir, registry, writer, audit, log, expireAfterMs: options.expireAfterMs });
+  const ownership = options.ownership ?? new WriteOwnership(options.stateDir);
+  if (options.ownership === undefined) await ownership.load();
+  const acmeDns = new AcmeDnsService({ stateDir: options.stateDir, registry, writer, audit, log, expireAfterMs: options.expireAfterMs, ownership });
   await acmeDns.start();
   const lockout = new Lockout(options.lockout);
   let inFlight = 0;
@@ -83,14 +88,14 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
     if (target === 'health') return { action, status: 200, body: { status: 'ok' }, client: null, name: null };
     if (target === 'scope') {
       request.resume();
-      return { action, ...(await handleScope(request, ip, { registry, writer, log })) };
+      return { action, ...(await handleScope(request, ip, { registry, writer, log, ownership })) };
     }
     const body = await readBody(request);
     if (target === 'register') {
       return { action, status: 403, body: { error: 'registration is closed: credentials come only from "miab-dns01 clients add" on the serve machine' }, client: null, name: null };
     }
     if (target === 'update') return { action, ...(await acmeDns.update(request, body, ip)) };
-    return { action, ...(await handleHttpreq(target, request, body, ip, { registry, writer, log })) };
+    return { action, ...(await handleHttpreq(target, request, body, ip, { registry, writer, log, ownership })) };
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
