@@ -7,6 +7,9 @@
 import type { IncomingMessage } from 'node:http';
 import { validateTxtValue } from '../challenge/names.js';
 import { isAcmeChallengeValue } from './acme-txt.js';
+import type { AuthGate } from './auth-gate.js';
+import type { InFlightLimit } from './fair-queue.js';
+import { refusedAuthentication } from './httpreq.js';
 import type { WriteOwnership } from './ownership.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import type { Logger } from '../util/log.js';
@@ -31,6 +34,9 @@ export interface AcmeDnsOptions {
   readonly expireAfterMs: number;
   /** Who wrote what: an eviction or expiry never removes a value another client also wrote. */
   readonly ownership: WriteOwnership;
+  readonly gate: AuthGate;
+  /** Writes in flight per client (429 beyond). */
+  readonly writes: InFlightLimit;
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {
@@ -68,8 +74,10 @@ export class AcmeDnsService {
     const user = header(request, 'x-api-user');
     const key = header(request, 'x-api-key');
     if (user === undefined || key === undefined) return forbidden(null, 'no_credentials');
-    const client = await this.#options.registry.authenticate(user, key);
-    if (client === undefined) return forbidden(null, 'bad_credentials');
+    const outcome = await this.#options.gate.authenticate(ip, user, key);
+    if (outcome.kind === 'bad') return forbidden(null, 'bad_credentials');
+    if (outcome.kind !== 'ok') return refusedAuthentication(outcome);
+    const { client } = outcome;
     if (!sourceAllowed(client, ip)) return forbidden(client.name, 'source_not_allowed');
     const body = parseJsonObject(rawBody);
     if (body === undefined) return { status: 400, body: { error: 'malformed_json_payload' }, client: client.name, name: null };
@@ -87,13 +95,14 @@ export class AcmeDnsService {
     } catch {
       return { status: 400, body: { error: 'bad_txt' }, client: client.name, name };
     }
-    const { writer, log, audit, ownership } = this.#options;
+    const { writer, log, audit, ownership, writes } = this.#options;
+    if (!writes.begin(client.name)) return { status: 429, body: { error: 'too_many_writes_in_flight' }, client: client.name, name, note: 'writes_in_flight', headers: { 'retry-after': '1' } };
     const known = ownership.ownsValue(client.name, name, value);
     try {
       await ownership.recordWrite(client.name, name, value);
       let record;
       try {
-        record = await writer.write(name, value);
+        record = await writer.write(client.name, name, value);
       } catch (error) {
         if (!known) await ownership.forgetWrite(client.name, name, value);
         throw error;
@@ -119,6 +128,8 @@ export class AcmeDnsService {
     } catch (error) {
       logFailure(log, `update ${name} for client ${client.name}`, error);
       return { status: failureStatus(error), body: failureBody(error), client: client.name, name, note: 'write_failed' };
+    } finally {
+      writes.end(client.name);
     }
   }
 
@@ -126,7 +137,7 @@ export class AcmeDnsService {
   async #release(entry: SlotEntry): Promise<void> {
     const { writer, ownership } = this.#options;
     const name = entry.record.requestedName;
-    if (ownership.otherOwners(entry.client, name, entry.record.value).length === 0) await writer.remove(entry.record);
+    if (ownership.otherOwners(entry.client, name, entry.record.value).length === 0) await writer.remove(entry.client, entry.record);
     await ownership.forgetWrite(entry.client, name, entry.record.value);
   }
 
