@@ -8,6 +8,8 @@ import { collectSettings } from '../config/settings.js';
 import { resolveStateDir } from '../config/config.js';
 import { parseCidr } from '../serve/cidr.js';
 import { ClientRegistry } from '../serve/registry.js';
+import { findZone, normalizeDomain } from '../challenge/names.js';
+import { contextLogger, withRuntime } from '../adapters/context.js';
 import { single, type ParsedArgs } from './args.js';
 import { CLIENTS_OPTIONS } from './serve-spec.js';
 import type { CommandContext, CommandHandler } from './command.js';
@@ -30,6 +32,32 @@ function stateDirError(error: unknown): never {
   throw error;
 }
 
+/**
+ * Without --delegation-zone every domain must be in one of the box's zones, or the client
+ * could only fail later at its first write (zone-not-found). Checked against the box when it is
+ * configured (as it is on the serve machine); without any box configuration the add goes on
+ * with a warning (the registry needs none), and serve refuses such a write with zone-not-found.
+ */
+async function refuseDomainsOffTheBox(domains: readonly string[], context: CommandContext): Promise<void> {
+  let zones: string[];
+  try {
+    zones = await withRuntime(context, contextLogger(context), (runtime) => runtime.provider.store.zones());
+  } catch (error) {
+    if (error instanceof ConfigError && error.code === 'config-missing') {
+      context.stderr(`miab-dns01: warning: no box configuration here, so the domains were not checked against the box's zones; each must be on the box (or use --delegation-zone)\n`);
+      return;
+    }
+    throw error;
+  }
+  const off = domains.map((domain) => normalizeDomain(domain)).filter((domain) => findZone(domain, zones) === undefined);
+  if (off.length > 0) {
+    throw new ConfigError(
+      'zone-not-found',
+      `${off.join(', ')} ${off.length === 1 ? 'is' : 'are'} in none of the box's zones (${zones.join(', ') || 'none'}): serve could never write ${off.map((domain) => `_acme-challenge.${domain}`).join(', ')}. Add a domain of the box, or give --delegation-zone <box zone> and point _acme-challenge.<domain> there with a CNAME`,
+    );
+  }
+}
+
 export const clients: CommandHandler = (args, context) => runClients(args, context).catch(stateDirError);
 
 function refuseAddOptions(args: ParsedArgs, sub: string): void {
@@ -48,6 +76,7 @@ const runClients: CommandHandler = async (args, context) => {
     const allowFrom = (args.options.get('allow-from') ?? []).map((cidr) => parseCidr(cidr, '--allow-from'));
     const registry = await registryFor(context);
     const delegationZone = single(args, 'delegation-zone');
+    if (delegationZone === undefined) await refuseDomainsOffTheBox(args.options.get('domain') ?? [], context);
     const created = await registry.add({ name, domains: args.options.get('domain') ?? [], allowFrom, serverUrl, ...(delegationZone === undefined ? {} : { delegationZone }) });
     context.stdout(`${JSON.stringify(created, null, 2)}\n`);
     context.stderr(`miab-dns01: added client "${name}"; store the password now: it is not kept and cannot be shown again\n`);

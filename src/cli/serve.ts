@@ -10,12 +10,31 @@ import { isLoopbackHost } from '../config/config.js';
 import { openRuntime } from '../runtime.js';
 import { openAuditLog, noAudit } from '../serve/audit.js';
 import { parseCidr } from '../serve/cidr.js';
-import { startServe } from '../serve/server.js';
+import { startServe, type ServeLimits } from '../serve/server.js';
+import { SERVE_LIMITS } from './serve-spec.js';
 import { contextLogger, runtimeOptions } from '../adapters/context.js';
 import { flag, parseDuration, single } from './args.js';
 import type { CommandHandler } from './command.js';
 
 const GRACE_MS = 9_000;
+
+/** The bounds given as flags or variables (flag > environment); unset ones keep their defaults. */
+export function parseServeLimits(args: Parameters<CommandHandler>[0], env: Readonly<Record<string, string | undefined>>): ServeLimits {
+  const limits: Record<string, number> = {};
+  for (const limit of SERVE_LIMITS) {
+    const flagValue = single(args, limit.name);
+    const text = flagValue ?? env[limit.variable];
+    if (text === undefined || text === '') continue;
+    const where = flagValue !== undefined ? `--${limit.name}` : limit.variable;
+    const value = Number(text);
+    const max = 'max' in limit ? limit.max : Number.MAX_SAFE_INTEGER;
+    if (!/^\d+$/.test(text.trim()) || value < limit.min || value > max) {
+      throw new ConfigError('usage', `${where} takes a whole number from ${limit.min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`} (got ${JSON.stringify(text)}); see "miab-dns01 help serve"`);
+    }
+    limits[limit.key] = value;
+  }
+  return limits;
+}
 
 /** `127.0.0.1:8053`, `[::1]:8053`, `localhost:8053`. */
 export function parseListen(text: string): { host: string; port: number } {
@@ -47,6 +66,7 @@ export const serve: CommandHandler = async (args, context) => {
   const expireAfterMs = expireText === undefined ? 3_600_000 : parseDuration(expireText, '--expire-after');
   const waitText = single(args, 'wait-limit');
   const waitLimitMs = waitText === undefined ? 25_000 : parseDuration(waitText, '--wait-limit');
+  const limits = parseServeLimits(args, context.env);
   const readPem = async (file: string, what: string): Promise<string> => {
     try {
       return await readFile(file, 'utf8');
@@ -86,6 +106,7 @@ export const serve: CommandHandler = async (args, context) => {
       engine: runtime.engine,
       log,
       audit,
+      limits,
     }).catch((error: unknown) => {
       const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
