@@ -18,12 +18,12 @@ import type { CommandHandler } from './command.js';
 const GRACE_MS = 9_000;
 
 /** `127.0.0.1:8053`, `[::1]:8053`, `localhost:8053`. */
-export function parseListen(text: string): { host: string; port: number } {
+export function parseListen(text: string, option = '--listen'): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
   if (host === undefined || !(port >= 0 && port <= 65535) || (match?.[1] !== undefined && isIP(host) !== 6)) {
-    throw new ConfigError('usage', `--listen takes <host:port>, e.g. 127.0.0.1:8053 or [::1]:8053 (got ${JSON.stringify(text)}); see "miab-dns01 help serve"`);
+    throw new ConfigError('usage', `${option} takes <host:port>, e.g. 127.0.0.1:8053 or [::1]:8053 (got ${JSON.stringify(text)}); see "miab-dns01 help serve"`);
   }
   return { host, port };
 }
@@ -47,6 +47,11 @@ export const serve: CommandHandler = async (args, context) => {
   const expireAfterMs = expireText === undefined ? 3_600_000 : parseDuration(expireText, '--expire-after');
   const waitText = single(args, 'wait-limit');
   const waitLimitMs = waitText === undefined ? 25_000 : parseDuration(waitText, '--wait-limit');
+  const dnsListenText = single(args, 'dns-listen');
+  const dnsListen = dnsListenText === undefined ? undefined : parseListen(dnsListenText, '--dns-listen');
+  const udpWaitText = single(args, 'dns-udp-wait');
+  if (udpWaitText !== undefined && dnsListen === undefined) throw new ConfigError('usage', '--dns-udp-wait goes with --dns-listen');
+  const udpWaitLimitMs = udpWaitText === undefined ? undefined : parseDuration(udpWaitText, '--dns-udp-wait');
   const readPem = async (file: string, what: string): Promise<string> => {
     try {
       return await readFile(file, 'utf8');
@@ -86,14 +91,21 @@ export const serve: CommandHandler = async (args, context) => {
       engine: runtime.engine,
       log,
       audit,
+      ...(dnsListen === undefined ? {} : { dns: { ...dnsListen, ...(udpWaitLimitMs === undefined ? {} : { udpWaitLimitMs }) }, records: runtime.provider.store }),
     }).catch((error: unknown) => {
       const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-        throw new ConfigError('config-invalid', `cannot listen on ${listenText} (${code}): pick a free port and an address of this machine`);
+        const port = typeof error === 'object' && error !== null && 'port' in error ? Number(error.port) : undefined;
+        const which = dnsListen !== undefined && port === dnsListen.port && port !== listen.port ? `--dns-listen ${dnsListenText ?? ''}` : listenText;
+        throw new ConfigError('config-invalid', `cannot listen on ${which} (${code}): pick a free port and an address of this machine`);
       }
       throw error;
     });
     log.info(`listening on ${instance.url} (${runtime.provider.name} ${runtime.provider.identity}, zones ${zones.join(', ') || '(none)'})`);
+    if (instance.dns !== undefined) {
+      const host = instance.dns.host.includes(':') ? `[${instance.dns.host}]` : instance.dns.host;
+      log.info(`RFC 2136 (DNS UPDATE with TSIG) on udp and tcp ${host}:${instance.dns.port}`);
+    }
     await new Promise<void>((resolve) => {
       if (context.signal.aborted) resolve();
       context.signal.addEventListener('abort', () => resolve(), { once: true });

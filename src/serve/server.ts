@@ -16,6 +16,9 @@ import { handleHttpreq, handleScope } from './httpreq.js';
 import { Lockout, type LockoutOptions } from './lockout.js';
 import { ClientRegistry } from './registry.js';
 import { ChallengeWriter } from './writer.js';
+import { WriteOwnership } from './ownership.js';
+import { startDnsFrontEnd, type DnsFrontEnd } from './dns/front-end.js';
+import type { TxtRecordStore } from '../records/store.js';
 
 export interface ServeOptions {
   readonly host: string;
@@ -38,11 +41,17 @@ export interface ServeOptions {
   /** Whole request (headers and body) must arrive within this. @default 20_000 */
   readonly requestTimeoutMs?: number;
   readonly lockout?: LockoutOptions;
+  /** `--dns-listen`: also answer RFC 2136 UPDATE (TSIG) on UDP and TCP there. Needs `records`. */
+  readonly dns?: { readonly host: string; readonly port: number; readonly udpWaitLimitMs?: number };
+  /** The box's zones and TXT values (RFC 2136 SOA answers and prerequisites). */
+  readonly records?: Pick<TxtRecordStore, 'zones' | 'txtValues'>;
 }
 
 export interface ServeInstance {
   /** `http://host:port` or `https://host:port`. */
   readonly url: string;
+  /** `--dns-listen`'s address once bound (port 0 resolved). */
+  readonly dns?: { readonly host: string; readonly port: number };
   /** Stops accepting, lets requests in flight finish (at most `graceMs`), then closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -137,16 +146,43 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
       resolve();
     });
   });
+  let dns: DnsFrontEnd | undefined;
+  if (options.dns !== undefined) {
+    if (options.records === undefined) throw new Error('serve: the DNS front-end needs the box records');
+    const ownership = new WriteOwnership(options.stateDir);
+    await ownership.load();
+    try {
+      dns = await startDnsFrontEnd({
+        host: options.dns.host,
+        port: options.dns.port,
+        registry,
+        lockout,
+        audit,
+        log,
+        writer,
+        ownership,
+        records: options.records,
+        tcpWaitLimitMs: options.waitLimitMs,
+        ...(options.dns.udpWaitLimitMs === undefined ? {} : { udpWaitLimitMs: options.dns.udpWaitLimitMs }),
+      });
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await acmeDns.stop();
+      throw error;
+    }
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${options.tls ? 'https' : 'http'}://${host}:${address.port}`;
 
   return {
     url,
+    ...(dns === undefined ? {} : { dns: { host: dns.host, port: dns.port } }),
     async close(graceMs = 9_000) {
       if (closing) return;
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const dnsClosed = dns?.close(graceMs);
       server.closeIdleConnections();
       // Waits end early enough that every request in flight is still answered within the grace.
       const stopWaits = setTimeout(() => writer.stopWaiting(), Math.max(0, graceMs - 2_000));
@@ -157,6 +193,7 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
       if (force) clearTimeout(force);
       server.closeAllConnections();
       await closed;
+      await dnsClosed;
       await acmeDns.stop();
       await registry.flushLastUse().catch(() => undefined);
     },
