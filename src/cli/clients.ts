@@ -11,6 +11,8 @@ import { resolve } from 'node:path';
 import { ClientRegistry, type ClientTsigKey } from '../serve/registry.js';
 import { DEFAULT_TSIG_ALGORITHM, TSIG_ALGORITHMS, isTsigAlgorithm, type TsigAlgorithm } from '../serve/dns/tsig.js';
 import { writePrivateFile } from '../state/files.js';
+import { findZone, normalizeDomain } from '../challenge/names.js';
+import { contextLogger, withRuntime } from '../adapters/context.js';
 import { flag, single, type ParsedArgs } from './args.js';
 import { CLIENTS_OPTIONS } from './serve-spec.js';
 import type { CommandContext, CommandHandler } from './command.js';
@@ -51,6 +53,32 @@ export function bindKeyFile(key: ClientTsigKey): string {
   return `key "${key.name}" {\n\talgorithm ${key.algorithm};\n\tsecret "${key.secret}";\n};\n`;
 }
 
+/**
+ * Without --delegation-zone every domain must be in one of the box's zones, or the client
+ * could only fail later at its first write (zone-not-found). Checked against the box when it is
+ * configured (as it is on the serve machine); without any box configuration the add goes on
+ * with a warning (the registry needs none), and serve refuses such a write with zone-not-found.
+ */
+async function refuseDomainsOffTheBox(domains: readonly string[], context: CommandContext): Promise<void> {
+  let zones: string[];
+  try {
+    zones = await withRuntime(context, contextLogger(context), (runtime) => runtime.provider.store.zones());
+  } catch (error) {
+    if (error instanceof ConfigError && error.code === 'config-missing') {
+      context.stderr(`miab-dns01: warning: no box configuration here, so the domains were not checked against the box's zones; each must be on the box (or use --delegation-zone)\n`);
+      return;
+    }
+    throw error;
+  }
+  const off = domains.map((domain) => normalizeDomain(domain)).filter((domain) => findZone(domain, zones) === undefined);
+  if (off.length > 0) {
+    throw new ConfigError(
+      'zone-not-found',
+      `${off.join(', ')} ${off.length === 1 ? 'is' : 'are'} in none of the box's zones (${zones.join(', ') || 'none'}): serve could never write ${off.map((domain) => `_acme-challenge.${domain}`).join(', ')}. Add a domain of the box, or give --delegation-zone <box zone> and point _acme-challenge.<domain> there with a CNAME`,
+    );
+  }
+}
+
 export const clients: CommandHandler = (args, context) => runClients(args, context).catch(stateDirError);
 
 function refuseAddOptions(args: ParsedArgs, sub: string): void {
@@ -72,6 +100,7 @@ const runClients: CommandHandler = async (args, context) => {
     const tsigAlgorithm = tsigAlgorithmOf(args);
     const keyFile = single(args, 'tsig-key-file');
     if (keyFile !== undefined && tsigAlgorithm === undefined) throw usage('--tsig-key-file goes with --tsig');
+    if (delegationZone === undefined) await refuseDomainsOffTheBox(args.options.get('domain') ?? [], context);
     const created = await registry.add({
       name,
       domains: args.options.get('domain') ?? [],

@@ -4,6 +4,24 @@
  */
 import type { OptionSpec } from './args.js';
 
+/**
+ * The bounds on what one peer or client can make `serve` do (docs/serve-security.md): each a
+ * flag and a variable (flag > environment), a whole number.
+ */
+export const SERVE_LIMITS = [
+  { name: 'max-connections', variable: 'MIAB_DNS01_SERVE_MAX_CONNECTIONS', key: 'maxConnections', min: 1, description: 'open connections overall (default 1000)' },
+  { name: 'max-connections-per-address', variable: 'MIAB_DNS01_SERVE_MAX_CONNECTIONS_PER_ADDRESS', key: 'maxConnectionsPerAddress', min: 1, description: 'open connections from one address, IPv6 per prefix; --trust-proxy peers exempt (default 32)' },
+  { name: 'max-pending-verifications', variable: 'MIAB_DNS01_SERVE_MAX_PENDING_VERIFICATIONS', key: 'maxPendingVerifications', min: 1, description: 'password hashes in flight before new ones are refused with 503 (default 2 x UV_THREADPOOL_SIZE = 8)' },
+  { name: 'max-writes-per-client', variable: 'MIAB_DNS01_SERVE_MAX_WRITES_PER_CLIENT', key: 'maxWritesPerClient', min: 1, description: 'writes one client may have in flight; 429 beyond (default 10)' },
+  { name: 'max-values-per-name', variable: 'MIAB_DNS01_SERVE_MAX_VALUES_PER_NAME', key: 'maxValuesPerName', min: 1, description: 'live values one client may hold at one name; 429 beyond (default 10)' },
+  { name: 'ipv6-prefix', variable: 'MIAB_DNS01_SERVE_IPV6_PREFIX', key: 'ipv6Prefix', min: 1, max: 128, description: 'IPv6 peers are counted (lockout, connections, audit) by this prefix length (default 64)' },
+  { name: 'max-tracked-addresses', variable: 'MIAB_DNS01_SERVE_MAX_TRACKED_ADDRESSES', key: 'maxTrackedAddresses', min: 100, description: 'addresses the lockout and the audit aggregation remember (default 100000)' },
+] as const;
+
+function limitOptions(): OptionSpec[] {
+  return SERVE_LIMITS.map((limit) => ({ name: limit.name, takesValue: true, valueName: '<n>', description: `${limit.description}; ${limit.variable}` }));
+}
+
 /** The option table entry of `serve` (help, completion and the man page come from it). */
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'listen', takesValue: true, valueName: '<host:port>', description: 'address to listen on, e.g. 127.0.0.1:8053 or [::]:8443' },
@@ -16,6 +34,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'dns-listen', takesValue: true, valueName: '<host:port>', description: 'also answer RFC 2136 DNS UPDATE signed with TSIG, on UDP and TCP at this address' },
   { name: 'dns-udp-wait', takesValue: true, valueName: '<dur>', description: 'longest nameserver wait before answering an UPDATE over UDP (default 8s; TCP waits up to --wait-limit)' },
   { name: 'wait-limit', takesValue: true, valueName: '<dur>', description: "longest nameserver wait before answering a write anyway (default 25s, below lego's 30 s HTTP timeout)" },
+  ...limitOptions(),
 ];
 
 export const SERVE_DETAILS = `Endpoints: POST /update, GET /health, POST /register (403) (acme-dns);

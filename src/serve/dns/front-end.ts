@@ -185,11 +185,21 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
     }
     let verified: Verified | undefined;
     if (tsig !== undefined) {
-      const client = await registry.byTsigKeyName(tsig.keyName);
+      // Reserved before verifying, as the HTTP protocols do: a burst of guesses cannot outrun the lockout.
+      const guess = lockout.reserve(ip);
+      if (!guess.allowed) return refuse(RCODE.REFUSED, 'locked_out');
+      let client: ServeClient | undefined;
+      try {
+        client = await registry.byTsigKeyName(tsig.keyName);
+      } catch (error) {
+        guess.reservation.succeeded();
+        throw error;
+      }
       const key: TsigKey | undefined = client?.tsig === undefined ? undefined : { name: tsig.keyName, algorithm: client.tsig.algorithm, secret: Buffer.from(client.tsig.secret, 'base64') };
       const verdict = verifyRequest(message, tsig, key, nowSeconds());
+      if (verdict === 'BADKEY' || verdict === 'BADSIG') guess.reservation.failed();
+      else guess.reservation.succeeded();
       if (verdict === 'BADKEY' || verdict === 'BADSIG') {
-        lockout.fail(ip);
         if (isUpdate) auditUpdate({ client: verdict === 'BADSIG' ? (client?.name ?? null) : null, key: tsig.keyName, ip, names, rcode: RCODE.NOTAUTH, note: verdict.toLowerCase(), started });
         return unsignedErrorReply(buildReply({ request: message, rcode: RCODE.NOTAUTH }), { request: tsig, nowSeconds: nowSeconds(), error: verdict });
       }

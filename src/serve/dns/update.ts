@@ -16,12 +16,17 @@ import type { WriteOwnership } from '../ownership.js';
 import { writeNameOf, type ServeClient } from '../registry.js';
 import { domainForRecordName } from '../scope.js';
 import type { ChallengeWriter } from '../writer.js';
+import type { InFlightLimit } from '../fair-queue.js';
 import { CLASS, RCODE, TYPE, WireError, txtValue, type WireMessage, type WireRecord } from './wire.js';
 
 /** What the UPDATE logic needs from the rest of serve. */
 export interface UpdateContext {
   readonly writer: ChallengeWriter;
   readonly ownership: WriteOwnership;
+  /** Writes in flight per client (shared with the HTTP protocols). */
+  readonly writes: InFlightLimit;
+  /** Live values one client may hold at one name. */
+  readonly maxValuesPerName: number;
   /** The box's zones and TXT values (prerequisites are evaluated against the box). */
   readonly records: Pick<TxtRecordStore, 'zones' | 'txtValues'>;
   readonly log: Logger;
@@ -77,10 +82,15 @@ export class UpdateHandler {
       for (const record of message.authorities) checkUpdateRecord(record);
       const updates = await this.#scope(client, zone, message.authorities, 'update');
       const prerequisites = await this.#scope(client, zone, message.answers, 'prerequisite');
-      return await this.#queue.run(async () => {
-        await this.#checkPrerequisites(prerequisites);
-        return { rcode: RCODE.NOERROR, names, added: await this.#apply(client, updates) };
-      });
+      if (!this.#context.writes.begin(client.name)) refuse(RCODE.REFUSED, 'writes_in_flight');
+      try {
+        return await this.#queue.run(async () => {
+          await this.#checkPrerequisites(prerequisites);
+          return { rcode: RCODE.NOERROR, names, added: await this.#apply(client, updates) };
+        });
+      } finally {
+        this.#context.writes.end(client.name);
+      }
     } catch (error) {
       if (error instanceof Refusal) return { rcode: error.rcode, names, note: error.note, added: [] };
       if (error instanceof WireError) return { rcode: RCODE.FORMERR, names, note: 'malformed', added: [] };
@@ -161,31 +171,35 @@ export class UpdateHandler {
       else if (record.klass === CLASS.NONE) state.delete(txtValue(record.rdata));
       else state.clear();
     }
-    const added: { writeName: string; record: ChallengeRecord }[] = [];
+    for (const values of final.values()) if (values.size > this.#context.maxValuesPerName) refuse(RCODE.REFUSED, 'values_per_name');
+    const added: { writeName: string; record?: ChallengeRecord; value: string }[] = [];
     try {
       for (const [writeName, values] of final) {
         for (const value of values) {
           if (initial.get(writeName)?.has(value) === true) continue;
-          const record = await writer.write(writeName, value);
-          added.push({ writeName, record });
+          // Claimed before the write, as the journal is: a crash between the two leaves a claim, not an orphan.
+          const entry: { writeName: string; record?: ChallengeRecord; value: string } = { writeName, value };
+          added.push(entry);
           await ownership.recordWrite(client.name, writeName, value);
+          entry.record = await writer.write(client.name, writeName, value);
         }
       }
     } catch (error) {
-      for (const { writeName, record } of added.reverse()) {
-        await writer.remove(record).catch((undoError: unknown) => logFailure(this.#context.log, `taking back ${record.fqdn} after a failed update`, undoError));
-        await ownership.forgetWrite(client.name, writeName, record.value);
+      for (const { writeName, record, value } of added.reverse()) {
+        if (record !== undefined) await writer.remove(client.name, record).catch((undoError: unknown) => logFailure(this.#context.log, `taking back ${record.fqdn} after a failed update`, undoError));
+        await ownership.forgetWrite(client.name, writeName, value);
       }
       throw error;
     }
     for (const [writeName, values] of initial) {
       for (const value of values) {
         if (final.get(writeName)?.has(value) === true) continue;
+        // Another client sharing the domain wrote the same value: it stays for that client.
+        if (ownership.otherOwners(client.name, writeName, value).length === 0) await writer.cleanup(client.name, writeName, value);
         await ownership.forgetWrite(client.name, writeName, value);
-        if (ownership.otherOwners(client.name, writeName, value).length === 0) await writer.cleanup(writeName, value);
       }
     }
-    return added.map(({ record }) => record);
+    return added.flatMap(({ record }) => (record === undefined ? [] : [record]));
   }
 }
 
