@@ -6,7 +6,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTsig, signRequest, verifyReply, type TsigKey } from '../../src/serve/dns/tsig.js';
 import { bytes, concat, encodeName, parseMessage, type WireMessage } from '../../src/serve/dns/wire.js';
@@ -194,4 +194,76 @@ export function tcpExchange(port: number, message: Buffer, options: { from?: str
       reject(error);
     });
   });
+}
+
+export interface AcmeRig {
+  readonly directoryUrl: string;
+  readonly caFile: string;
+  readonly workDir: string;
+  readonly domains: readonly string[];
+  readonly dnsPort: number;
+}
+
+async function clientHome(workDir: string): Promise<Record<string, string>> {
+  await mkdir(join(workDir, 'home'), { recursive: true });
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(workDir, 'home'), LANG: 'C.UTF-8' };
+}
+
+/**
+ * The real certbot with its dns-rfc2136 plugin (Debian 2.1): an INI with dns_rfc2136_*,
+ * `algorithm` left out to use its HMAC-MD5 default. Propagation seconds stay short: serve
+ * answers over TCP after the nameservers serve the value.
+ */
+export async function runCertbotRfc2136(rig: AcmeRig, key: TsigCredentials, options: { algorithm?: string; propagationSeconds?: number } = {}): Promise<CommandRun & { certPath: string; logPath: string }> {
+  await mkdir(rig.workDir, { recursive: true });
+  const ini = join(rig.workDir, 'rfc2136.ini');
+  const lines = [`dns_rfc2136_server = 127.0.0.1`, `dns_rfc2136_port = ${rig.dnsPort}`, `dns_rfc2136_name = ${key.name}`, `dns_rfc2136_secret = ${key.secret}`, ...(options.algorithm === undefined ? [] : [`dns_rfc2136_algorithm = ${options.algorithm}`])];
+  await writeFile(ini, `${lines.join('\n')}\n`, { mode: 0o600 });
+  const certName = 'rfc2136';
+  const run = await runCommand(
+    [
+      requireBinary('certbot'), 'certonly', '--non-interactive',
+      '--authenticator', 'dns-rfc2136', '--dns-rfc2136-credentials', ini, '--dns-rfc2136-propagation-seconds', String(options.propagationSeconds ?? 1),
+      '--server', rig.directoryUrl,
+      '--config-dir', join(rig.workDir, 'config'), '--work-dir', join(rig.workDir, 'work'), '--logs-dir', join(rig.workDir, 'logs'),
+      '--agree-tos', '--register-unsafely-without-email', '--cert-name', certName,
+      ...rig.domains.flatMap((domain) => ['-d', domain]),
+    ],
+    { env: { ...(await clientHome(rig.workDir)), REQUESTS_CA_BUNDLE: rig.caFile }, cwd: rig.workDir, timeoutMs: 100_000 },
+  );
+  return { ...run, certPath: join(rig.workDir, 'config', 'live', certName, 'cert.pem'), logPath: join(rig.workDir, 'logs', 'letsencrypt.log') };
+}
+
+/**
+ * The real lego (Debian 4.9.1) with its rfc2136 provider. Its zone lookup (SOA per label,
+ * RD=1) goes to --dns.resolvers: serve's DNS port here. `--dns.disable-cp` (lego would
+ * otherwise leave loopback) makes serve's "answer after propagation" the only wait.
+ */
+export async function runLegoRfc2136(rig: AcmeRig, key: TsigCredentials, env: Record<string, string> = {}): Promise<CommandRun & { certPath: string }> {
+  await mkdir(rig.workDir, { recursive: true });
+  const first = rig.domains[0] ?? '';
+  const run = await runCommand(
+    [
+      requireBinary('lego'), '--server', rig.directoryUrl, '--email', 'acme@example.test', '--accept-tos', '--path', rig.workDir,
+      '--dns', 'rfc2136', '--dns.disable-cp', '--dns.resolvers', `127.0.0.1:${rig.dnsPort}`,
+      ...rig.domains.flatMap((domain) => ['--domains', domain]),
+      'run',
+    ],
+    {
+      env: {
+        ...(await clientHome(rig.workDir)),
+        LEGO_CA_CERTIFICATES: rig.caFile,
+        RFC2136_NAMESERVER: `127.0.0.1:${rig.dnsPort}`,
+        RFC2136_TSIG_KEY: key.name,
+        RFC2136_TSIG_SECRET: key.secret,
+        RFC2136_PROPAGATION_TIMEOUT: '60',
+        RFC2136_POLLING_INTERVAL: '1',
+        RFC2136_SEQUENCE_INTERVAL: '1',
+        ...env,
+      },
+      cwd: rig.workDir,
+      timeoutMs: 100_000,
+    },
+  );
+  return { ...run, certPath: join(rig.workDir, 'certificates', `${first.replace(/\*/g, '_')}.crt`) };
 }

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from '../fixtures/topology.js';
 import { runCli } from '../fixtures/cli.js';
 import { newValue, startServe, type ServeProcess } from './helpers.js';
-import { PARTNER_VALUE, addTsigClient, dnsListenPort, nsupdateScript, runNsupdate, slowBoxWrites, txtAt, type TsigClient } from './rfc2136-helpers.js';
+import { certificateNames } from '../fixtures/acme-clients.js';
+import { PARTNER_VALUE, addTsigClient, boxWrites, dnsListenPort, nsupdateScript, runCertbotRfc2136, runLegoRfc2136, runNsupdate, slowBoxWrites, txtAt, type TsigClient } from './rfc2136-helpers.js';
 
 const NAME = '_acme-challenge.a.example.test';
 let topology: Topology;
@@ -110,5 +111,45 @@ describe('nsupdate (BIND 9.18) and knsupdate (Knot 3.2)', () => {
     const text = await readFile(join(topology.dir, 'audit.log'), 'utf8');
     for (const secret of [web1.tsig.secret, TEST_PASSWORD, TEST_TOTP_SECRET]) expect(text).not.toContain(secret);
     expect(serve.output()).not.toContain(web1.tsig.secret);
+  });
+});
+
+describe('ACME clients issue apex + wildcard from Pebble through serve --dns-listen', () => {
+  const DOMAINS = ['a.example.test', '*.a.example.test'];
+
+  async function expectIssued(certPath: string, output: string): Promise<void> {
+    const pebble = topology.pebble;
+    if (!pebble) throw new Error('no Pebble');
+    expect((await certificateNames(certPath).catch(() => [])).sort(), output).toEqual([...DOMAINS].sort());
+    await pebble.verifyIssued(await readFile(certPath, 'utf8'));
+    expect(txtAt(topology, NAME)).toEqual([PARTNER_VALUE]);
+    expectNoLogin();
+  }
+
+  for (const algorithm of [undefined, 'HMAC-SHA256'] as const) {
+    it(`certbot dns-rfc2136 with ${algorithm ?? 'its HMAC-MD5 default'}`, async () => {
+      const pebble = topology.pebble;
+      if (!pebble) throw new Error('no Pebble');
+      const name = algorithm === undefined ? 'certbot-md5' : 'certbot-sha256';
+      const client = await addTsigClient(env, name, ['a.example.test'], ['--tsig-algorithm', algorithm === undefined ? 'hmac-md5' : 'hmac-sha256']);
+      topology.emulator.clearLog();
+      const run = await runCertbotRfc2136({ directoryUrl: pebble.directoryUrl, caFile: pebble.caFile, workDir: join(topology.dir, name), domains: DOMAINS, dnsPort }, client.tsig, algorithm === undefined ? {} : { algorithm });
+      const log = await readFile(run.logPath, 'utf8').catch(() => '');
+      const output = `${run.stdout}\n${run.stderr}\n${log.slice(-5000)}\n${serve.output().slice(-3000)}`;
+      expect(run.exitCode, output).toBe(0);
+      await expectIssued(run.certPath, output);
+      expect(boxWrites(topology)).toBe(4);
+    });
+  }
+
+  it('lego --dns rfc2136 (its hmac-sha1 default, delete RRset then add in one message, --dns.disable-cp)', async () => {
+    const pebble = topology.pebble;
+    if (!pebble) throw new Error('no Pebble');
+    const client = await addTsigClient(env, 'lego1', ['a.example.test'], ['--tsig-algorithm', 'hmac-sha1']);
+    topology.emulator.clearLog();
+    const run = await runLegoRfc2136({ directoryUrl: pebble.directoryUrl, caFile: pebble.caFile, workDir: join(topology.dir, 'lego1'), domains: DOMAINS, dnsPort }, client.tsig);
+    const output = `${run.stdout}\n${run.stderr}\n${serve.output().slice(-3000)}`;
+    expect(run.exitCode, output).toBe(0);
+    await expectIssued(run.certPath, output);
   });
 });
