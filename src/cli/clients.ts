@@ -5,7 +5,7 @@
  */
 import { ConfigError, MiabDns01Error } from '../errors.js';
 import { collectSettings } from '../config/settings.js';
-import { resolveStateDir } from '../config/config.js';
+import { parseProviderName, resolveStateDir } from '../config/config.js';
 import { parseCidr } from '../serve/cidr.js';
 import { ClientRegistry } from '../serve/registry.js';
 import { single, type ParsedArgs } from './args.js';
@@ -15,6 +15,18 @@ import type { CommandContext, CommandHandler } from './command.js';
 async function registryFor(context: CommandContext): Promise<ClientRegistry> {
   const settings = await collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });
   return new ClientRegistry(resolveStateDir(settings.MIAB_STATE_DIR, context.env));
+}
+
+/**
+ * `--ddns-host` needs a DNS host that can write A/AAAA records (the provider's optional
+ * address store): refused here, before a client gets credentials it could never use.
+ */
+async function refuseDdnsWithoutAddresses(context: CommandContext): Promise<void> {
+  const settings = await collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });
+  const provider = parseProviderName(settings.MIAB_DNS01_PROVIDER, 'MIAB_DNS01_PROVIDER', context.env);
+  if (provider === 'mailinabox') return;
+  const why = provider === 'cpanel' ? 'the cPanel provider writes only TXT challenge records' : 'a serve client (MIAB_DNS01_SERVE_URL) has no dyndns write of its own';
+  throw new ConfigError('config-invalid', `--ddns-host needs a DNS host that can set A/AAAA records, and ${why}; run "clients add" and serve with the Mail-in-a-Box provider (MIAB_DNS01_PROVIDER=mailinabox) for dynamic DNS`);
 }
 
 function usage(message: string): ConfigError {
@@ -48,7 +60,9 @@ const runClients: CommandHandler = async (args, context) => {
     const allowFrom = (args.options.get('allow-from') ?? []).map((cidr) => parseCidr(cidr, '--allow-from'));
     const registry = await registryFor(context);
     const delegationZone = single(args, 'delegation-zone');
-    const created = await registry.add({ name, domains: args.options.get('domain') ?? [], allowFrom, serverUrl, ...(delegationZone === undefined ? {} : { delegationZone }) });
+    const ddnsHosts = args.options.get('ddns-host') ?? [];
+    if (ddnsHosts.length > 0) await refuseDdnsWithoutAddresses(context);
+    const created = await registry.add({ name, domains: args.options.get('domain') ?? [], allowFrom, serverUrl, ...(delegationZone === undefined ? {} : { delegationZone }), ...(ddnsHosts.length === 0 ? {} : { ddnsHosts }) });
     context.stdout(`${JSON.stringify(created, null, 2)}\n`);
     context.stderr(`miab-dns01: added client "${name}"; store the password now: it is not kept and cannot be shown again\n`);
     return;
@@ -61,7 +75,8 @@ const runClients: CommandHandler = async (args, context) => {
     const list = await registry.list();
     for (const client of list) {
       const delegated = client.delegationZone === undefined ? '' : `\tdelegated-to=${client.delegationZone}`;
-      context.stdout(`${client.name}\tdomains=${client.domains.join(',')}\tallow-from=${client.allowFrom.join(',') || 'any'}${delegated}\tlast-use=${lastUse[client.name] ?? 'never'}\n`);
+      const ddns = client.ddnsHosts === undefined || client.ddnsHosts.length === 0 ? '' : `\tddns-hosts=${client.ddnsHosts.join(',')}`;
+      context.stdout(`${client.name}\tdomains=${client.domains.join(',')}\tallow-from=${client.allowFrom.join(',') || 'any'}${delegated}${ddns}\tlast-use=${lastUse[client.name] ?? 'never'}\n`);
     }
     if (list.length === 0) context.stderr('miab-dns01: no clients; add one with "miab-dns01 clients add <name> --domain <domain>"\n');
     return;

@@ -17,7 +17,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const SERVE_DETAILS = `Endpoints: POST /update, GET /health, POST /register (403) (acme-dns);
-           POST /present, POST /cleanup (lego httpreq, acme.sh acmeproxy).
+           POST /present, POST /cleanup (lego httpreq, acme.sh acmeproxy);
+           GET /nic/update (dyndns2: ddclient, inadyn, routers) for --ddns-host names.
 Clients and their credentials: "miab-dns01 help clients". The box configuration is the
 usual one (MIAB_URL, MIAB_EMAIL, MIAB_PASSWORD_FILE, ...); the registry lives in MIAB_STATE_DIR.`;
 
@@ -25,6 +26,7 @@ export const CLIENTS_OPTIONS: readonly OptionSpec[] = [
   { name: 'domain', takesValue: true, repeatable: true, valueName: '<domain>', description: 'add: a domain the client may write _acme-challenge.<domain> for (apex and wildcard; repeat)' },
   { name: 'allow-from', takesValue: true, repeatable: true, valueName: '<cidr>', description: 'add: source networks the client may connect from (repeat; default anywhere)' },
   { name: 'server-url', takesValue: true, valueName: '<url>', description: 'add: the URL clients reach serve at (printed as server_url)' },
+  { name: 'ddns-host', takesValue: true, repeatable: true, valueName: '<fqdn>', description: 'add: an exact name whose A/AAAA the client may set over dyndns2 (GET /nic/update; repeat)' },
   { name: 'delegation-zone', takesValue: true, valueName: '<box zone>', description: 'add: the domains are not on the box; their values go to a name in this box zone (CNAME to it)' },
 ];
 
@@ -34,6 +36,9 @@ export const CLIENTS_DETAILS = `add     creates a client allowed to write _acme-
         lego (ACME_DNS_STORAGE_PATH), cert-manager and Caddy read as-is.
         --delegation-zone: each domain's values go to _acme-challenge.<subdomain>.<box zone>
         (its "fulldomain"); point _acme-challenge.<domain> there with a CNAME, as with acme-dns.
+        --ddns-host: the client may set the A and AAAA records of exactly that name over
+        dyndns2 (GET /nic/update, HTTP Basic with its username and password); --domain never
+        grants an address record, --ddns-host never a TXT.
 list    names, domains, networks and last use (never a secret)
 remove  the client is refused at once, also by a running serve
 The registry is <MIAB_STATE_DIR>/serve/clients.json (mode 0600, password hashes only); use

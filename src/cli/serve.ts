@@ -84,6 +84,7 @@ export const serve: CommandHandler = async (args, context) => {
       waitLimitMs,
       stateDir: runtime.config.stateDir,
       engine: runtime.engine,
+      ...(runtime.provider.addresses === undefined ? {} : { addresses: runtime.provider.addresses }),
       log,
       audit,
     }).catch((error: unknown) => {

@@ -31,6 +31,11 @@ export interface ServeClient {
    * the client's own DNS points `_acme-challenge.<domain>` at with a CNAME.
    */
   readonly delegationZone?: string;
+  /**
+   * Exact names (no wildcard) whose A and AAAA records the client sets over dyndns2. A scope
+   * of their own: `domains` never grant an address record, and these grant no TXT.
+   */
+  readonly ddnsHosts?: readonly string[];
   readonly createdAt: string;
 }
 
@@ -45,6 +50,8 @@ export interface NewClientCredentials {
   readonly username: string;
   readonly password: string;
   readonly acme_dns: Readonly<Record<string, AcmeDnsAccount>>;
+  /** The names whose A/AAAA the client sets over dyndns2 (`GET /nic/update`), when it has any. */
+  readonly ddns_hosts?: readonly string[];
 }
 
 /** One entry of the storage map lego (`ACME_DNS_STORAGE_PATH`), cert-manager and Caddy read. */
@@ -71,7 +78,8 @@ function isClient(value: unknown): value is ServeClient {
     value.allowFrom.every((cidr) => typeof cidr === 'string') &&
     isRecord(value.subdomains) &&
     typeof value.createdAt === 'string' &&
-    (value.delegationZone === undefined || typeof value.delegationZone === 'string')
+    (value.delegationZone === undefined || typeof value.delegationZone === 'string') &&
+    (value.ddnsHosts === undefined || (Array.isArray(value.ddnsHosts) && value.ddnsHosts.every((host) => typeof host === 'string')))
   );
 }
 
@@ -81,6 +89,16 @@ function isRegistryFile(value: unknown): value is RegistryFile {
 
 export function registryDir(stateDir: string): string {
   return join(stateDir, 'serve');
+}
+
+/** A `--ddns-host`: an exact, fully qualified name (lower-case punycode, no trailing dot). */
+export function normalizeDdnsHost(input: string): string {
+  if (input.trim().startsWith('*')) throw new ConfigError('usage', `--ddns-host ${JSON.stringify(input)}: give exact names, no wildcard (repeat --ddns-host for each name)`);
+  try {
+    return normalizeDomain(input.trim());
+  } catch (error) {
+    throw new ConfigError('usage', `--ddns-host ${JSON.stringify(input)} is not a host name: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** `_acme-challenge.<domain>`: the challenge name of a domain. */
@@ -138,19 +156,25 @@ export class ClientRegistry {
     return parsed.clients;
   }
 
-  async add(options: { name: string; domains: readonly string[]; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string }): Promise<NewClientCredentials> {
+  async add(options: { name: string; domains: readonly string[]; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string; ddnsHosts?: readonly string[] }): Promise<NewClientCredentials> {
     if (!NAME_PATTERN.test(options.name)) {
       throw new ConfigError('usage', `client name ${JSON.stringify(options.name)}: use 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit`);
     }
-    if (options.domains.length === 0) throw new ConfigError('usage', '"clients add" needs at least one --domain');
+    const ddnsHosts = [...new Set((options.ddnsHosts ?? []).map(normalizeDdnsHost))];
+    if (options.domains.length === 0 && ddnsHosts.length === 0) throw new ConfigError('usage', '"clients add" needs at least one --domain or --ddns-host');
     const domains = [...new Set(options.domains.map((domain) => normalizeDomain(domain)))];
-    return withLock(`${this.#file}.lock`, () => this.#add(options, domains));
+    return withLock(`${this.#file}.lock`, () => this.#add(options, domains, ddnsHosts));
   }
 
-  async #add(options: { name: string; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string }, domains: readonly string[]): Promise<NewClientCredentials> {
+  async #add(options: { name: string; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string }, domains: readonly string[], ddnsHosts: readonly string[]): Promise<NewClientCredentials> {
     const clients = await this.list();
     if (clients.some((client) => client.name === options.name)) {
       throw new ConfigError('serve-client-exists', `a client named "${options.name}" exists; remove it first ("miab-dns01 clients remove ${options.name}") or pick another name`);
+    }
+    for (const host of ddnsHosts) {
+      // A dyndns write replaces the name's addresses: two owners would overwrite each other.
+      const owner = clients.find((client) => client.ddnsHosts?.includes(host));
+      if (owner !== undefined) throw new ConfigError('usage', `--ddns-host ${host} belongs to the client "${owner.name}" already: a name has one owner (remove it there first, or pick another name)`);
     }
     const password = newPassword();
     const client: ServeClient = {
@@ -161,6 +185,7 @@ export class ClientRegistry {
       allowFrom: [...options.allowFrom],
       subdomains: Object.fromEntries(domains.map((domain) => [domain, randomUUID()])),
       ...(options.delegationZone === undefined ? {} : { delegationZone: normalizeDomain(options.delegationZone) }),
+      ...(ddnsHosts.length === 0 ? {} : { ddnsHosts }),
       createdAt: new Date().toISOString(),
     };
     await this.#save([...clients, client]);
@@ -175,7 +200,7 @@ export class ClientRegistry {
         server_url: options.serverUrl,
       };
     }
-    return { name: client.name, username: client.username, password, acme_dns: acmeDns };
+    return { name: client.name, username: client.username, password, acme_dns: acmeDns, ...(ddnsHosts.length === 0 ? {} : { ddns_hosts: ddnsHosts }) };
   }
 
   async remove(name: string): Promise<void> {
