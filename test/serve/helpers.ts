@@ -20,6 +20,7 @@ export interface AddedClient {
   readonly username: string;
   readonly password: string;
   readonly acme_dns: Readonly<Record<string, AcmeDnsAccount>>;
+  readonly ddns_hosts?: readonly string[];
 }
 
 export async function addClient(env: Record<string, string>, name: string, domains: readonly string[], extra: readonly string[] = []): Promise<{ client: AddedClient; stdout: string; stderr: string }> {
@@ -97,7 +98,7 @@ export function send(url: string, options: { method?: string; path: string; head
       {
         host: target.hostname,
         port: target.port,
-        path: target.pathname,
+        path: target.pathname + target.search,
         method: options.method ?? 'POST',
         headers: { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
         localAddress: options.from ?? '127.0.0.1',
