@@ -51,6 +51,17 @@ async function curl(rig: Rig, client: AddedClient, query: string, extra: readonl
   return runCommand([requireBinary('curl'), '-sS', '-K', config, '-D', '-', ...extra, `${rig.serve.url}/nic/update?${query}`], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: rig.topology.dir, timeoutMs: 30_000 });
 }
 
+/** The audit log's entries once `ready` holds (a line is written after its answer is sent). */
+async function auditEntries(file: string, ready: (entries: readonly Record<string, unknown>[]) => boolean): Promise<Record<string, unknown>[]> {
+  let entries: Record<string, unknown>[] = [];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    entries = (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    if (ready(entries)) break;
+  }
+  return entries;
+}
+
 /** The body of a `curl -D -` answer (headers first). */
 function replyBody(run: CommandRun): string {
   return run.stdout.slice(run.stdout.indexOf('\r\n\r\n') + 4);
@@ -220,6 +231,9 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     const updates = rig.topology.emulator.requests.filter((request) => request.method === 'PUT');
     expect(updates.map((request) => request.path)).toEqual([expect.stringContaining('/dns/custom/dd1.example.test/A'), expect.stringContaining('/dns/custom/dd2.other.test/A')]);
     expect(output).not.toContain(ddclientClient.password);
+    // Both hosts went in one request (ddclient groups hosts of one login and server).
+    const audit = await auditEntries(auditLog, (entries) => entries.some((entry) => entry.client === 'ddclient'));
+    expect(audit.filter((entry) => entry.client === 'ddclient').map((entry) => entry.name)).toEqual(['dd1.example.test,dd2.other.test']);
   });
 
   it('the real inadyn 2.10 (custom provider) sets its host, without root-only paths', async () => {
@@ -277,12 +291,7 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
       expect(['session', 'password']).toContain(request.authKind);
       if (request.authKind === 'password') expect(request.path).toMatch(/\/login$/);
     }
-    // The audit line is written once the answer is sent: wait for it.
-    let audit: Record<string, unknown>[] = [];
-    for (let attempt = 0; attempt < 50 && audit.at(-1)?.note !== 'good'; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-      audit = (await readFile(auditLog, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    }
+    const audit = await auditEntries(auditLog, (entries) => entries.at(-1)?.note === 'good');
     const updates = audit.filter((entry) => entry.action === 'nic-update');
     expect(updates.length).toBeGreaterThan(10);
     expect(updates.at(-1)).toMatchObject({ client: 'router', name: 'home.example.test', status: 200, note: 'good' });
