@@ -16,3 +16,15 @@ describe('acme-dns slots', () => {
     expect(slots.nextExpiry(10)).toBe(11);
   });
 });
+
+describe('acme-dns slots per client', () => {
+  const record = (value: string) => ({ requestedName: '_acme-challenge.a.test', fqdn: '_acme-challenge.a.test', zone: 'a.test', value });
+  it("one client's third value evicts its own oldest, never another client's value of the same domain", () => {
+    const slots = new AcmeDnsSlots('/nonexistent');
+    slots.add({ client: 'other', domain: 'a.test', record: record('o1'), writtenAt: 1 });
+    slots.add({ client: 'c', domain: 'a.test', record: record('v1'), writtenAt: 2 });
+    expect(slots.add({ client: 'c', domain: 'a.test', record: record('v2'), writtenAt: 3 })).toEqual([]);
+    const evicted = slots.add({ client: 'c', domain: 'a.test', record: record('v3'), writtenAt: 4 });
+    expect(evicted.map((entry) => `${entry.client}:${entry.record.value}`)).toEqual(['c:v1']);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * The acme-dns promises `serve` keeps, persisted so a restart keeps them:
- * - two slots per domain: of the values written through `/update` for one domain only the
- *   newest two stay (a wildcard + apex pair); the third write evicts the oldest;
+ * - two slots per client and domain (acme-dns keeps them per account): of the values one
+ *   client wrote through `/update` for one domain only the newest two stay (a wildcard + apex
+ *   pair); its third write evicts its own oldest, never another client's value;
  * - expiry: acme-dns has no delete call, so each value is removed `expireAfterMs` after it
  *   was written, by a sweep that also runs right after start-up.
  * The file is `<MIAB_STATE_DIR>/serve/acme-dns-values.json` (0600).
@@ -53,13 +54,14 @@ export class AcmeDnsSlots {
   }
 
   /**
-   * Notes a write and returns the entries it pushes out of the domain's two slots (oldest
-   * first). Writing a value that is already in a slot renews it and evicts nothing.
+   * Notes a write and returns the entries it pushes out of this client's two slots for the
+   * domain (oldest first). Writing a value that is already in a slot renews it and evicts nothing.
    */
   add(entry: SlotEntry): SlotEntry[] {
-    const same = (other: SlotEntry): boolean => other.domain === entry.domain && other.record.fqdn === entry.record.fqdn && other.record.value === entry.record.value;
+    const slotOf = (other: SlotEntry): boolean => other.client === entry.client && other.domain === entry.domain;
+    const same = (other: SlotEntry): boolean => slotOf(other) && other.record.fqdn === entry.record.fqdn && other.record.value === entry.record.value;
     this.#entries = [...this.#entries.filter((other) => !same(other)), entry];
-    const ofDomain = this.#entries.filter((other) => other.domain === entry.domain).sort((a, b) => a.writtenAt - b.writtenAt);
+    const ofDomain = this.#entries.filter(slotOf).sort((a, b) => a.writtenAt - b.writtenAt);
     return ofDomain.slice(0, Math.max(0, ofDomain.length - SLOTS_PER_DOMAIN));
   }
 

@@ -6,6 +6,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { validateTxtValue } from '../challenge/names.js';
+import { isAcmeChallengeValue } from './acme-txt.js';
+import type { AuthGate } from './auth-gate.js';
+import type { InFlightLimit } from './fair-queue.js';
+import { refusedAuthentication } from './httpreq.js';
+import type { WriteOwnership } from './ownership.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import type { Logger } from '../util/log.js';
 import { AcmeDnsSlots, type SlotEntry } from './acme-dns-slots.js';
@@ -27,6 +32,11 @@ export interface AcmeDnsOptions {
   readonly audit: AuditSink;
   readonly log: Logger;
   readonly expireAfterMs: number;
+  /** Who wrote what: an eviction or expiry never removes a value another client also wrote. */
+  readonly ownership: WriteOwnership;
+  readonly gate: AuthGate;
+  /** Writes in flight per client (429 beyond). */
+  readonly writes: InFlightLimit;
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {
@@ -64,8 +74,10 @@ export class AcmeDnsService {
     const user = header(request, 'x-api-user');
     const key = header(request, 'x-api-key');
     if (user === undefined || key === undefined) return forbidden(null, 'no_credentials');
-    const client = await this.#options.registry.authenticate(user, key);
-    if (client === undefined) return forbidden(null, 'bad_credentials');
+    const outcome = await this.#options.gate.authenticate(ip, user, key);
+    if (outcome.kind === 'bad') return forbidden(null, 'bad_credentials');
+    if (outcome.kind !== 'ok') return refusedAuthentication(outcome);
+    const { client } = outcome;
     if (!sourceAllowed(client, ip)) return forbidden(client.name, 'source_not_allowed');
     const body = parseJsonObject(rawBody);
     if (body === undefined) return { status: 400, body: { error: 'malformed_json_payload' }, client: client.name, name: null };
@@ -75,21 +87,32 @@ export class AcmeDnsService {
     const domain = domainBySubdomain(client, subdomain.toLowerCase());
     if (domain === undefined) return forbidden(client.name, 'not_own_subdomain');
     const name = writeNameOf(client, domain);
+    // acme-dns accepts exactly an ACME digest (43 base64url characters) and nothing else.
+    const value = txt ?? '';
     try {
-      validateTxtValue(txt ?? '');
+      if (!isAcmeChallengeValue(value)) throw new Error('bad_txt');
+      validateTxtValue(value);
     } catch {
       return { status: 400, body: { error: 'bad_txt' }, client: client.name, name };
     }
-    const value = txt ?? '';
-    const { writer, log, audit } = this.#options;
+    const { writer, log, audit, ownership, writes } = this.#options;
+    if (!writes.begin(client.name)) return { status: 429, body: { error: 'too_many_writes_in_flight' }, client: client.name, name, note: 'writes_in_flight', headers: { 'retry-after': '1' } };
+    const known = ownership.ownsValue(client.name, name, value);
     try {
-      const record = await writer.write(name, value);
+      await ownership.recordWrite(client.name, name, value);
+      let record;
+      try {
+        record = await writer.write(client.name, name, value);
+      } catch (error) {
+        if (!known) await ownership.forgetWrite(client.name, name, value);
+        throw error;
+      }
       // Eviction before the answer: once the client hears 200, at most two values are up.
       await this.#queue.run(async () => {
         const evicted = this.#slots.add({ client: client.name, domain, record, writtenAt: Date.now() });
         try {
           for (const old of evicted) {
-            await writer.remove(old.record);
+            await this.#release(old);
             this.#slots.forget(old);
             audit.write({ client: old.client, ip: null, action: 'evict', name: old.record.requestedName, status: 200 });
           }
@@ -105,7 +128,17 @@ export class AcmeDnsService {
     } catch (error) {
       logFailure(log, `update ${name} for client ${client.name}`, error);
       return { status: failureStatus(error), body: failureBody(error), client: client.name, name, note: 'write_failed' };
+    } finally {
+      writes.end(client.name);
     }
+  }
+
+  /** Takes a slot's value off the box, unless another client wrote the same value there too. */
+  async #release(entry: SlotEntry): Promise<void> {
+    const { writer, ownership } = this.#options;
+    const name = entry.record.requestedName;
+    if (ownership.otherOwners(entry.client, name, entry.record.value).length === 0) await writer.remove(entry.client, entry.record);
+    await ownership.forgetWrite(entry.client, name, entry.record.value);
   }
 
   #schedule(): void {
@@ -122,12 +155,12 @@ export class AcmeDnsService {
   #sweep(): Promise<void> {
     return this.#queue.run(async () => {
       if (this.#stopped) return;
-      const { writer, audit, log, expireAfterMs } = this.#options;
+      const { audit, log, expireAfterMs } = this.#options;
       let failed = false;
       const due: SlotEntry[] = this.#slots.expired(Date.now(), expireAfterMs);
       for (const entry of due) {
         try {
-          await writer.remove(entry.record);
+          await this.#release(entry);
           this.#slots.forget(entry);
           audit.write({ client: entry.client, ip: null, action: 'expire', name: entry.record.requestedName, status: 200 });
         } catch (error) {

@@ -19,6 +19,8 @@ export interface AuditEntry {
   /** A short machine word for refusals and notes (`forbidden`, `out_of_scope`, `wait_limit`, ...). */
   readonly note?: string;
   readonly durationMs?: number;
+  /** Aggregated lines: how many requests this line stands for (see `aggregateUnauthenticated`). */
+  readonly count?: number;
 }
 
 export interface AuditSink {
@@ -37,5 +39,68 @@ export async function openAuditLog(path: string, onError: (error: Error) => void
       stream.write(`${redact(JSON.stringify({ time: new Date().toISOString(), ...entry }))}\n`);
     },
     close: () => new Promise((resolve) => stream.end(() => resolve())),
+  };
+}
+
+export interface AggregationOptions {
+  /** @default 60_000 */
+  readonly windowMs?: number;
+  /** Address buckets per window; past it the rest share one bucket with `ip: null`. @default 10_000 */
+  readonly maxAddresses?: number;
+  /** Address key (IPv6 by its prefix); default the address itself. */
+  readonly keyOf?: (address: string) => string;
+}
+
+/**
+ * Bounds what unauthenticated requests can add to the audit log: of the lines with no client
+ * (404, 429, 503, /health, /register, 413, 400 before authentication...), the first of each
+ * address, action and status in a window (a minute) is written at once; the others are counted
+ * and written as ONE line with `count` when the window ends. 401s stay one line each: the
+ * lockout bounds them to 10 per address and window. Growth: at most two lines per address,
+ * action and status a minute, and at most `maxAddresses` addresses a minute (then one shared
+ * bucket): a flood from one address adds a few hundred bytes a minute.
+ */
+export function aggregateUnauthenticated(sink: AuditSink, options: AggregationOptions = {}): AuditSink & { flush(): void; stop(): void } {
+  const windowMs = options.windowMs ?? 60_000;
+  const maxAddresses = options.maxAddresses ?? 10_000;
+  const keyOf = options.keyOf ?? ((address: string) => address);
+  let buckets = new Map<string, { entry: AuditEntry; count: number }>();
+  let addresses = new Set<string>();
+  const flush = (): void => {
+    const ended = buckets;
+    buckets = new Map();
+    addresses = new Set();
+    for (const { entry, count } of ended.values()) if (count > 0) sink.write({ ...entry, count, note: 'aggregated' });
+  };
+  const timer = setInterval(flush, windowMs);
+  timer.unref();
+  return {
+    write(entry) {
+      if (entry.client !== null || entry.status === 401 || entry.ip === null) return sink.write(entry);
+      let address: string | null = keyOf(entry.ip);
+      if (!addresses.has(address)) {
+        if (addresses.size >= maxAddresses) address = null;
+        else addresses.add(address);
+      }
+      const key = `${address ?? ''} ${entry.action} ${entry.status}`;
+      const bucket = buckets.get(key);
+      if (bucket === undefined) {
+        buckets.set(key, { entry: { client: null, ip: address, action: entry.action, name: null, status: entry.status }, count: 0 });
+        sink.write(address === null ? { ...entry, ip: null } : entry);
+        return;
+      }
+      bucket.count++;
+    },
+    flush,
+    /** Writes what is counted and stops the window timer; the sink stays open. */
+    stop() {
+      clearInterval(timer);
+      flush();
+    },
+    async close() {
+      clearInterval(timer);
+      flush();
+      await sink.close();
+    },
   };
 }

@@ -15,6 +15,8 @@ import type { Logger } from '../util/log.js';
 import { normalizeAddress } from './cidr.js';
 import { logFailure } from './failures.js';
 import { basicCredentials, type HandlerResult } from './http.js';
+import type { AuthGate } from './auth-gate.js';
+import type { InFlightLimit } from './fair-queue.js';
 import type { ClientRegistry, ServeClient } from './registry.js';
 import { normalizeRecordName, sourceAllowed } from './scope.js';
 import type { ChallengeWriter } from './writer.js';
@@ -24,7 +26,11 @@ export const MAX_HOSTS_PER_REQUEST = 20;
 
 export interface DyndnsOptions {
   readonly registry: ClientRegistry;
-  /** Box writes go through its queue, one at a time with the challenge writes. */
+  /** Every password check: guess reservation, bounded slow hashes (as for the other protocols). */
+  readonly gate: AuthGate;
+  /** Writes in flight per client: one request at a time beyond the limit is refused (911). */
+  readonly writes: InFlightLimit;
+  /** Box writes go through its queue, one at a time with the challenge writes, clients taking turns. */
   readonly writer: ChallengeWriter;
   /** The provider's A/AAAA store; undefined when the DNS host cannot write addresses. */
   readonly addresses: AddressRecordStore | undefined;
@@ -117,7 +123,7 @@ async function updateHost(client: ServeClient, host: string, wanted: Map<Address
       log.warn(`dyndns update of ${host} for client ${client.name}: the name is in none of the box's zones; remove the --ddns-host or add the zone to the box`);
       return { line: 'dnserr' };
     }
-    return await options.writer.serialized(async () => {
+    return await options.writer.serialized(client.name, async () => {
       const current = await addresses.read(host);
       if (current.cname !== undefined) {
         // An address beside a CNAME makes nsd refuse the whole zone.
@@ -143,10 +149,13 @@ async function updateHost(client: ServeClient, host: string, wanted: Map<Address
 /** `GET|POST /nic/update`. Authentication failures are answered 401 (counted by the lockout). */
 export async function handleNicUpdate(request: IncomingMessage, url: URL, rawBody: string, ip: string, options: DyndnsOptions): Promise<DyndnsResult> {
   const credentials = basicCredentials(request);
-  const client = credentials === undefined ? undefined : await options.registry.authenticate(credentials.username, credentials.password);
-  if (client === undefined) {
-    return { status: 401, text: 'badauth\n', body: null, client: null, name: null, note: credentials === undefined ? 'no_credentials' : 'bad_credentials', headers: UNAUTHORIZED_HEADERS };
-  }
+  if (credentials === undefined) return { status: 401, text: 'badauth\n', body: null, client: null, name: null, note: 'no_credentials', headers: UNAUTHORIZED_HEADERS };
+  const outcome = await options.gate.authenticate(ip, credentials.username, credentials.password);
+  if (outcome.kind === 'bad') return { status: 401, text: 'badauth\n', body: null, client: null, name: null, note: 'bad_credentials', headers: UNAUTHORIZED_HEADERS };
+  if (outcome.kind === 'locked') return { ...abuseResult(outcome.retryAfterS), note: 'guess_limit' };
+  // Too many password checks in flight: dyndns2 has no "busy"; 911 makes clients retry later.
+  if (outcome.kind === 'busy') return { status: 200, text: '911\n', body: null, client: null, name: null, note: 'verifications_full', headers: { 'retry-after': String(outcome.retryAfterS) } };
+  const { client } = outcome;
   // dyndns2 has no "forbidden": a client outside its networks gets badauth, as a stranger would.
   if (!sourceAllowed(client, ip)) return { status: 401, text: 'badauth\n', body: null, client: client.name, name: null, note: 'source_not_allowed', headers: UNAUTHORIZED_HEADERS };
 
@@ -162,12 +171,21 @@ export async function handleNicUpdate(request: IncomingMessage, url: URL, rawBod
   const auditName = hosts.map((host) => host ?? '(not-a-name)').join(',');
   const wanted = wantedAddresses(params, ip);
 
+  const owned = (host: string | undefined): host is string => host !== undefined && (client.ddnsHosts ?? []).includes(host);
+  const writes = wanted !== undefined && wanted.size > 0 && hosts.some(owned);
+  if (writes && !options.writes.begin(client.name)) {
+    return { status: 200, text: `${hosts.map(() => '911').join('\n')}\n`, body: null, client: client.name, name: auditName, note: 'writes_in_flight', headers: { 'retry-after': '1' } };
+  }
   const lines: string[] = [];
-  for (const host of hosts) {
-    if (host === undefined) lines.push('notfqdn');
-    else if (!(client.ddnsHosts ?? []).includes(host)) lines.push('nohost');
-    else if (wanted === undefined || wanted.size === 0) lines.push('dnserr');
-    else lines.push((await updateHost(client, host, wanted, options)).line);
+  try {
+    for (const host of hosts) {
+      if (host === undefined) lines.push('notfqdn');
+      else if (!owned(host)) lines.push('nohost');
+      else if (wanted === undefined || wanted.size === 0) lines.push('dnserr');
+      else lines.push((await updateHost(client, host, wanted, options)).line);
+    }
+  } finally {
+    if (writes) options.writes.end(client.name);
   }
   if (wanted === undefined) options.log.info(`dyndns request of client ${client.name}: myip/myipv6 is not one IPv4 and/or one IPv6 address; nothing written`);
   if (lines.some((line) => line.startsWith('good') || line.startsWith('nochg'))) options.registry.touch(client);

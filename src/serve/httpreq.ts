@@ -7,27 +7,47 @@
 import { txtValueFromKeyAuthorization, validateTxtValue } from '../challenge/names.js';
 import type { Logger } from '../util/log.js';
 import type { IncomingMessage } from 'node:http';
+import { ACME_TXT_RULE, isAcmeChallengeValue } from './acme-txt.js';
 import { failureBody, failureStatus, logFailure } from './failures.js';
 import { basicCredentials, parseJsonObject, stringField, type HandlerResult } from './http.js';
 import { fulldomainOf, writeNameOf, type ClientRegistry, type ServeClient } from './registry.js';
 import { domainForRecordName, normalizeRecordName, sourceAllowed } from './scope.js';
+import type { AuthGate, AuthOutcome } from './auth-gate.js';
+import type { InFlightLimit } from './fair-queue.js';
+import type { WriteOwnership } from './ownership.js';
 import type { ChallengeWriter } from './writer.js';
 
 export interface HttpreqOptions {
   readonly registry: ClientRegistry;
   readonly writer: ChallengeWriter;
   readonly log: Logger;
+  /** Who wrote what: `/cleanup` removes only what this client wrote. */
+  readonly ownership: WriteOwnership;
+  /** Every password check: guess reservation, bounded slow hashes. */
+  readonly gate: AuthGate;
+  /** Writes in flight per client (429 beyond). */
+  readonly writes: InFlightLimit;
+  /** Live values one client may hold at one name (429 beyond). */
+  readonly maxValuesPerName: number;
 }
 
 const UNAUTHORIZED_HEADERS = { 'www-authenticate': 'Basic realm="miab-dns01", charset="UTF-8"' };
 
+/** The answer for an authentication that was refused before (or instead of) verifying. */
+export function refusedAuthentication(outcome: Exclude<AuthOutcome, { kind: 'ok' } | { kind: 'bad' }>): HandlerResult {
+  return outcome.kind === 'locked'
+    ? { status: 429, body: { error: 'too_many_failed_authentications' }, client: null, name: null, note: 'guess_limit', headers: { 'retry-after': String(outcome.retryAfterS) } }
+    : { status: 503, body: { error: 'busy', message: 'too many password checks in flight; retry shortly' }, client: null, name: null, note: 'verifications_full', headers: { 'retry-after': String(outcome.retryAfterS) } };
+}
+
 /** The authenticated client allowed from `ip`, or the refusal to answer. */
-async function authorize(request: IncomingMessage, ip: string, registry: ClientRegistry): Promise<ServeClient | HandlerResult> {
+async function authorize(request: IncomingMessage, ip: string, gate: AuthGate): Promise<ServeClient | HandlerResult> {
   const credentials = basicCredentials(request);
-  const client = credentials === undefined ? undefined : await registry.authenticate(credentials.username, credentials.password);
-  if (client === undefined) {
-    return { status: 401, body: { error: 'unauthorized' }, client: null, name: null, note: credentials === undefined ? 'no_credentials' : 'bad_credentials', headers: UNAUTHORIZED_HEADERS };
-  }
+  if (credentials === undefined) return { status: 401, body: { error: 'unauthorized' }, client: null, name: null, note: 'no_credentials', headers: UNAUTHORIZED_HEADERS };
+  const outcome = await gate.authenticate(ip, credentials.username, credentials.password);
+  if (outcome.kind === 'bad') return { status: 401, body: { error: 'unauthorized' }, client: null, name: null, note: 'bad_credentials', headers: UNAUTHORIZED_HEADERS };
+  if (outcome.kind !== 'ok') return refusedAuthentication(outcome);
+  const { client } = outcome;
   if (!sourceAllowed(client, ip)) return { status: 403, body: { error: 'forbidden' }, client: client.name, name: null, note: 'source_not_allowed' };
   return client;
 }
@@ -52,7 +72,7 @@ export interface ScopeEntry {
  * values go, so a serve client can resolve names and wait on the right zone's nameservers.
  */
 export async function handleScope(request: IncomingMessage, ip: string, options: HttpreqOptions): Promise<HandlerResult> {
-  const client = await authorize(request, ip, options.registry);
+  const client = await authorize(request, ip, options.gate);
   if (!isClient(client)) return client;
   const domains: ScopeEntry[] = [];
   for (const domain of client.domains) {
@@ -68,7 +88,7 @@ export async function handleScope(request: IncomingMessage, ip: string, options:
 }
 
 export async function handleHttpreq(action: 'present' | 'cleanup', request: IncomingMessage, rawBody: string, ip: string, options: HttpreqOptions): Promise<HandlerResult> {
-  const client = await authorize(request, ip, options.registry);
+  const client = await authorize(request, ip, options.gate);
   if (!isClient(client)) return client;
   const body = parseJsonObject(rawBody);
   if (body === undefined) return { status: 400, body: { error: 'malformed_json_payload' }, client: client.name, name: null };
@@ -97,22 +117,50 @@ export async function handleHttpreq(action: 'present' | 'cleanup', request: Inco
     return { status: 400, body: { error: 'missing_fields' }, client: client.name, name: null };
   }
   if (domain === undefined) return { status: 403, body: { error: 'forbidden' }, client: client.name, name, note: 'out_of_scope' };
+  // RAW mode computed the digest itself: only the default mode can carry an arbitrary value.
+  if (!isAcmeChallengeValue(value)) return { status: 400, body: { error: 'bad_txt', message: ACME_TXT_RULE }, client: client.name, name };
   try {
     validateTxtValue(value);
   } catch {
-    return { status: 400, body: { error: 'bad_txt' }, client: client.name, name };
+    return { status: 400, body: { error: 'bad_txt', message: ACME_TXT_RULE }, client: client.name, name };
+  }
+  const { ownership, writes } = options;
+  const writeName = writeNameOf(client, domain);
+  if (!writes.begin(client.name)) {
+    return { status: 429, body: { error: 'too_many_writes_in_flight', message: 'this client has as many writes in flight as serve allows; wait for them to be answered' }, client: client.name, name, note: 'writes_in_flight', headers: { 'retry-after': '1' } };
   }
   try {
     if (action === 'present') {
-      const outcome = await options.writer.add(writeNameOf(client, domain), value);
+      // Claimed before the write, as the journal is: a crash between the two leaves a claim, not an orphan.
+      const known = ownership.ownsValue(client.name, writeName, value);
+      if (!known && ownership.valuesOwnedBy(client.name, writeName).length >= options.maxValuesPerName) {
+        return { status: 429, body: { error: 'too_many_values', message: `this client already has ${options.maxValuesPerName} values at ${writeName}; clean up the ones it no longer needs` }, client: client.name, name, note: 'values_per_name' };
+      }
+      await ownership.recordWrite(client.name, writeName, value);
+      let outcome;
+      try {
+        outcome = await options.writer.add(client.name, writeName, value);
+      } catch (error) {
+        if (!known) await ownership.forgetWrite(client.name, writeName, value);
+        throw error;
+      }
       options.registry.touch(client);
       return { status: 200, body: echo, client: client.name, name, ...(outcome.propagated ? {} : { note: 'wait_limit' }) };
     }
-    await options.writer.cleanup(writeNameOf(client, domain), value);
+    // Only what this client wrote through serve: not another system's value, not another client's.
+    if (!ownership.ownsValue(client.name, writeName, value)) {
+      options.registry.touch(client);
+      return { status: 200, body: echo, client: client.name, name, note: 'not_owned' };
+    }
+    // Another client sharing the domain wrote the same value: it stays for that client.
+    if (ownership.otherOwners(client.name, writeName, value).length === 0) await options.writer.cleanup(client.name, writeName, value);
+    await ownership.forgetWrite(client.name, writeName, value);
     options.registry.touch(client);
     return { status: 200, body: echo, client: client.name, name };
   } catch (error) {
     logFailure(options.log, `${action} ${name} for client ${client.name}`, error);
     return { status: failureStatus(error), body: failureBody(error), client: client.name, name, note: 'write_failed' };
+  } finally {
+    writes.end(client.name);
   }
 }

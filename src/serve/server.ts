@@ -10,12 +10,16 @@ import type { ChallengeEngine } from '../challenge/engine.js';
 import type { Logger } from '../util/log.js';
 import type { AddressRecordStore } from '../providers/provider.js';
 import { AcmeDnsService } from './acme-dns.js';
-import type { AuditAction, AuditSink } from './audit.js';
+import { aggregateUnauthenticated, type AuditAction, type AuditSink } from './audit.js';
+import { AuthGate } from './auth-gate.js';
+import { ConnectionGuard } from './connection-guard.js';
+import { InFlightLimit } from './fair-queue.js';
 import { AddressRanges, sourceAddress } from './cidr.js';
 import { abuseResult, handleNicUpdate, isDyndnsResult, sendText, serverFaultResult } from './dyndns.js';
 import { BodyTooLarge, readBody, sendJson, type HandlerResult } from './http.js';
 import { handleHttpreq, handleScope } from './httpreq.js';
 import { Lockout, type LockoutOptions } from './lockout.js';
+import { WriteOwnership } from './ownership.js';
 import { ClientRegistry } from './registry.js';
 import { ChallengeWriter } from './writer.js';
 
@@ -42,11 +46,54 @@ export interface ServeOptions {
   readonly lockout?: LockoutOptions;
   /** The provider's A/AAAA store for dyndns2 (`/nic/update`); undefined: the host has none. */
   readonly addresses?: AddressRecordStore;
+  /** Shared with the other front-ends (RFC 2136, dyndns); default: one persisted in `stateDir`. */
+  readonly ownership?: WriteOwnership;
+  readonly limits?: ServeLimits;
+}
+
+/** The bounds on what one peer or one client can make serve do (docs/serve-security.md). */
+export interface ServeLimits {
+  /** Open connections overall. @default 1000 */
+  readonly maxConnections?: number;
+  /** Open connections from one address (IPv6: one prefix); `--trust-proxy` peers are exempt. @default 32 */
+  readonly maxConnectionsPerAddress?: number;
+  /** Slow password hashes in flight for new addresses (and as many for known ones). @default 2 x UV_THREADPOOL_SIZE */
+  readonly maxPendingVerifications?: number;
+  /** Writes in flight per client. @default 10 */
+  readonly maxWritesPerClient?: number;
+  /** Live values one client may hold at one name (httpreq; acme-dns keeps two slots). @default 10 */
+  readonly maxValuesPerName?: number;
+  /** IPv6 addresses are counted by this prefix length. @default 64 */
+  readonly ipv6Prefix?: number;
+  /** Addresses tracked by the lockout (failures and blocks each) and the audit aggregation. @default 100_000 */
+  readonly maxTrackedAddresses?: number;
+}
+
+export const DEFAULT_LIMITS = {
+  maxConnections: 1_000,
+  maxConnectionsPerAddress: 32,
+  maxWritesPerClient: 10,
+  maxValuesPerName: 10,
+  ipv6Prefix: 64,
+  maxTrackedAddresses: 100_000,
+} as const;
+
+/** The shared bounds, for the front-ends that run beside the HTTP server (RFC 2136, dyndns). */
+export interface ServeGuards {
+  readonly lockout: Lockout;
+  readonly gate: AuthGate;
+  readonly ownership: WriteOwnership;
+  readonly connections: ConnectionGuard;
+  readonly writes: InFlightLimit;
+  readonly writer: ChallengeWriter;
+  readonly registry: ClientRegistry;
+  readonly audit: AuditSink;
 }
 
 export interface ServeInstance {
   /** `http://host:port` or `https://host:port`. */
   readonly url: string;
+  readonly guards: ServeGuards;
   /** Stops accepting, lets requests in flight finish (at most `graceMs`), then closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -62,14 +109,25 @@ function actionOf(method: string, path: string): { action: AuditAction; route: '
 }
 
 export async function startServe(options: ServeOptions): Promise<ServeInstance> {
-  const { log, audit } = options;
+  const { log } = options;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const trusted = new AddressRanges(options.trustProxy);
   const registry = new ClientRegistry(options.stateDir);
   await registry.list();
+  const lockout = new Lockout({ maxTracked: limits.maxTrackedAddresses, ipv6Prefix: limits.ipv6Prefix, ...options.lockout });
+  const audit = aggregateUnauthenticated(options.audit, { maxAddresses: limits.maxTrackedAddresses, keyOf: (address) => lockout.keyOf(address) });
   const writer = new ChallengeWriter({ engine: options.engine, waitLimitMs: options.waitLimitMs, log });
-  const acmeDns = new AcmeDnsService({ stateDir: options.stateDir, registry, writer, audit, log, expireAfterMs: options.expireAfterMs });
+  const ownership = options.ownership ?? new WriteOwnership(options.stateDir);
+  if (options.ownership === undefined) await ownership.load();
+  const gate = new AuthGate(registry, lockout, { ...(limits.maxPendingVerifications === undefined ? {} : { maxPendingVerifications: limits.maxPendingVerifications }) });
+  const writes = new InFlightLimit(limits.maxWritesPerClient);
+  const connections = new ConnectionGuard({ maxPerAddress: limits.maxConnectionsPerAddress, ipv6Prefix: limits.ipv6Prefix, exempt: trusted });
+  const acmeDns = new AcmeDnsService({ stateDir: options.stateDir, registry, writer, audit, log, expireAfterMs: options.expireAfterMs, ownership, gate, writes });
   await acmeDns.start();
-  const lockout = new Lockout(options.lockout);
+  // Expired failures and blocks go even when no request comes to trigger the lazy sweep.
+  const sweeper = setInterval(() => lockout.sweep(), 60_000);
+  sweeper.unref();
+  const handlerOptions = { registry, writer, log, ownership, gate, writes, maxValuesPerName: limits.maxValuesPerName };
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;
@@ -90,7 +148,7 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
     if (target === 'health') return { action, status: 200, body: { status: 'ok' }, client: null, name: null };
     if (target === 'scope') {
       request.resume();
-      return { action, ...(await handleScope(request, ip, { registry, writer, log })) };
+      return { action, ...(await handleScope(request, ip, handlerOptions)) };
     }
     const body = await readBody(request);
     if (target === 'register') {
@@ -98,9 +156,9 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
     }
     if (target === 'update') return { action, ...(await acmeDns.update(request, body, ip)) };
     if (target === 'nic-update') {
-      return { action, ...(await handleNicUpdate(request, new URL(request.url ?? '/', 'http://serve.invalid'), body, ip, { registry, writer, addresses: options.addresses, log })) };
+      return { action, ...(await handleNicUpdate(request, new URL(request.url ?? '/', 'http://serve.invalid'), body, ip, { ...handlerOptions, addresses: options.addresses })) };
     }
-    return { action, ...(await handleHttpreq(target, request, body, ip, { registry, writer, log })) };
+    return { action, ...(await handleHttpreq(target, request, body, ip, handlerOptions)) };
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -126,7 +184,8 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
           ? { action, ...serverFaultResult(tooLarge ? 413 : 200) }
           : { action, status: tooLarge ? 413 : 500, body: { error: tooLarge ? 'body_too_large' : 'internal_error' }, client: null, name: null, note: tooLarge ? 'body_too_large' : undefined };
     }
-    if (result.status === 401) lockout.fail(ip);
+    // A verified wrong password was counted by its reservation; the other 401s count here.
+    if (result.status === 401 && result.note !== 'bad_credentials') lockout.fail(ip);
     try {
       const headers = { ...result.headers, ...(closing || result.status === 413 ? { connection: 'close' } : {}) };
       if (!response.destroyed) {
@@ -141,13 +200,17 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
   };
 
   const listener = (request: IncomingMessage, response: ServerResponse): void => void handle(request, response);
-  const serverOptions = { headersTimeout: options.headersTimeoutMs ?? 10_000, requestTimeout: options.requestTimeoutMs ?? 20_000, connectionsCheckingInterval: 1_000 };
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const serverOptions = { headersTimeout, requestTimeout: options.requestTimeoutMs ?? 20_000, connectionsCheckingInterval: 1_000 };
+  // A socket that never sends its ClientHello is dropped as soon as one that never sends its headers.
   const server: Server = options.tls
-    ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, listener)
+    ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key, handshakeTimeout: headersTimeout }, listener)
     : createHttpServer(serverOptions, listener);
   server.keepAliveTimeout = 5_000;
-  // Many idle or slow sockets must not exhaust file descriptors: an ACME run needs a handful.
-  server.maxConnections = 1_000;
+  // Many idle or slow sockets must not exhaust file descriptors: an ACME run needs a handful,
+  // and one address gets only its share of them.
+  server.maxConnections = limits.maxConnections;
+  connections.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -161,6 +224,7 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
 
   return {
     url,
+    guards: { lockout, gate, ownership, connections, writes, writer, registry, audit },
     async close(graceMs = 9_000) {
       if (closing) return;
       closing = true;
@@ -176,6 +240,8 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
       server.closeAllConnections();
       await closed;
       await acmeDns.stop();
+      clearInterval(sweeper);
+      audit.stop();
       await registry.flushLastUse().catch(() => undefined);
     },
   };

@@ -1,12 +1,14 @@
 /**
  * How `serve` uses the shared challenge engine: box writes one at a time (the box applies
  * writes one by one, and concurrent clients must not interleave a write with an eviction),
+ * taking turns between clients (round-robin, `FairQueue`: one client's backlog does not delay
+ * the others by more than one write each),
  * then the authoritative wait outside the queue, bounded so the answer reaches the ACME client
  * before its own HTTP timeout (lego: 30 s). Past the bound the write stands and the request is
  * answered anyway; the caller logs that the wait was cut short.
  */
 import type { ChallengeEngine, ChallengeRecord, ChallengeTarget } from '../challenge/engine.js';
-import { SerialQueue } from '../util/serial-queue.js';
+import { FairQueue } from './fair-queue.js';
 import type { Logger } from '../util/log.js';
 
 export interface WriteOutcome {
@@ -17,7 +19,7 @@ export interface WriteOutcome {
 
 export class ChallengeWriter {
   readonly #engine: ChallengeEngine;
-  readonly #queue = new SerialQueue();
+  readonly #queue = new FairQueue();
   readonly #waitLimitMs: number;
   readonly #log: Logger;
   /** Aborted when `serve` shuts down: waits end early so in-flight requests can be answered. */
@@ -39,16 +41,16 @@ export class ChallengeWriter {
     return this.#engine.resolve(name);
   }
 
-  /** Writes one value (serialized). The wait is separate: see `waitFor`. */
-  async write(name: string, value: string): Promise<ChallengeRecord> {
-    const [record] = await this.#queue.run(() => this.#engine.present([{ name, value }], { wait: false }));
+  /** Writes one value (serialized, in `client`'s turn). The wait is separate: see `waitFor`. */
+  async write(client: string, name: string, value: string): Promise<ChallengeRecord> {
+    const [record] = await this.#queue.run(client, () => this.#engine.present([{ name, value }], { wait: false }));
     if (record === undefined) throw new Error('the engine wrote no record');
     return record;
   }
 
   /** Runs `task` in the write queue (for read-modify-write of serve's own state). */
-  serialized<T>(task: () => Promise<T>): Promise<T> {
-    return this.#queue.run(task);
+  serialized<T>(client: string, task: () => Promise<T>): Promise<T> {
+    return this.#queue.run(client, task);
   }
 
   async waitFor(records: readonly ChallengeRecord[]): Promise<boolean> {
@@ -71,19 +73,19 @@ export class ChallengeWriter {
     }
   }
 
-  async add(name: string, value: string): Promise<WriteOutcome> {
-    const record = await this.write(name, value);
+  async add(client: string, name: string, value: string): Promise<WriteOutcome> {
+    const record = await this.write(client, name, value);
     return { record, propagated: await this.waitFor([record]) };
   }
 
   /** Removes exactly one value at the name the client asked for (journal first, then the box). */
-  async cleanup(name: string, value: string): Promise<ChallengeRecord> {
-    return this.#queue.run(() => this.#engine.cleanup(name, value));
+  async cleanup(client: string, name: string, value: string): Promise<ChallengeRecord> {
+    return this.#queue.run(client, () => this.#engine.cleanup(name, value));
   }
 
   /** Removes a record written earlier (serialized). */
-  remove(record: ChallengeRecord): Promise<boolean> {
-    return this.#queue.run(() => this.#engine.remove(record));
+  remove(client: string, record: ChallengeRecord): Promise<boolean> {
+    return this.#queue.run(client, () => this.#engine.remove(record));
   }
 
   /** Ends every running wait now (shutdown); their requests are answered at once. */

@@ -1,0 +1,115 @@
+/**
+ * Every password check of `serve` goes through here, so that the cost of guessing falls on the
+ * guesser and not on the clients:
+ * - the guess is reserved in the lockout before it is verified (at most the documented number
+ *   of wrong guesses per address and window, however the requests arrive);
+ * - the slow hash (scrypt, on libuv's thread pool, shared by every request) runs for at most
+ *   `maxPendingVerifications` requests at a time from addresses that never authenticated
+ *   (default twice the thread pool); beyond that a request is refused at once (503, Retry-After)
+ *   without hashing. Addresses that authenticated before have a lane of their own of the same size;
+ * - a credential verified once is remembered for `credentialCacheMs` under an HMAC with a key
+ *   that lives only in this process, so a client's later requests need no slow hash at all (a
+ *   flood of guesses cannot make them wait). A removed client or a changed hash ends the entry.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import type { ClientRegistry, ServeClient } from './registry.js';
+import type { Lockout } from './lockout.js';
+
+export interface AuthGateOptions {
+  /** Slow hashes in flight for unknown addresses (and, separately, for known ones). @default 2 x UV_THREADPOOL_SIZE (8) */
+  readonly maxPendingVerifications?: number;
+  /** How long a verified credential is remembered. @default 600_000 */
+  readonly credentialCacheMs?: number;
+  /** Bound on remembered credentials and known addresses. @default 10_000 */
+  readonly maxRemembered?: number;
+  readonly now?: () => number;
+}
+
+export type AuthOutcome =
+  | { readonly kind: 'ok'; readonly client: ServeClient }
+  | { readonly kind: 'bad' }
+  /** Locked out, or its guesses in flight reached the limit: 429. */
+  | { readonly kind: 'locked'; readonly retryAfterS: number }
+  /** Too many verifications in flight overall: 503, refused without hashing. */
+  | { readonly kind: 'busy'; readonly retryAfterS: number };
+
+export function defaultPendingVerifications(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE);
+  return 2 * (Number.isInteger(pool) && pool > 0 ? pool : 4);
+}
+
+export class AuthGate {
+  readonly #registry: ClientRegistry;
+  readonly #lockout: Lockout;
+  readonly #maxPending: number;
+  readonly #cacheMs: number;
+  readonly #maxRemembered: number;
+  readonly #now: () => number;
+  readonly #cacheKey = randomBytes(32).toString('base64');
+  /** HMAC(user, password) -> the verified client's user name and hash, and until when. */
+  readonly #verified = new Map<string, { username: string; passwordHash: string; until: number }>();
+  /** Address keys that authenticated successfully (insertion order = age). */
+  readonly #knownAddresses = new Map<string, number>();
+  #pendingUnknown = 0;
+  #pendingKnown = 0;
+
+  constructor(registry: ClientRegistry, lockout: Lockout, options: AuthGateOptions = {}) {
+    this.#registry = registry;
+    this.#lockout = lockout;
+    this.#maxPending = options.maxPendingVerifications ?? defaultPendingVerifications();
+    this.#cacheMs = options.credentialCacheMs ?? 600_000;
+    this.#maxRemembered = options.maxRemembered ?? 10_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Slow hashes running now (both lanes). */
+  get pending(): number {
+    return this.#pendingUnknown + this.#pendingKnown;
+  }
+
+  async authenticate(address: string, username: string, password: string): Promise<AuthOutcome> {
+    const cacheKey = createHmac('sha256', this.#cacheKey).update(username).update('\u0000').update(password).digest('base64url');
+    const cached = this.#verified.get(cacheKey);
+    if (cached !== undefined) {
+      const client = cached.until > this.#now() ? (await this.#registry.list()).find((candidate) => candidate.username === cached.username) : undefined;
+      if (client !== undefined && client.passwordHash === cached.passwordHash) return { kind: 'ok', client };
+      this.#verified.delete(cacheKey);
+    }
+    const reserved = this.#lockout.reserve(address);
+    if (!reserved.allowed) return { kind: 'locked', retryAfterS: Math.ceil(reserved.retryAfterMs / 1000) };
+    const known = this.#knownAddresses.has(this.#lockout.keyOf(address));
+    if ((known ? this.#pendingKnown : this.#pendingUnknown) >= this.#maxPending) {
+      reserved.reservation.succeeded();
+      return { kind: 'busy', retryAfterS: 1 };
+    }
+    if (known) this.#pendingKnown++;
+    else this.#pendingUnknown++;
+    let client: ServeClient | undefined;
+    try {
+      client = await this.#registry.authenticate(username, password);
+    } catch (error) {
+      reserved.reservation.succeeded();
+      throw error;
+    } finally {
+      if (known) this.#pendingKnown--;
+      else this.#pendingUnknown--;
+    }
+    if (client === undefined) {
+      reserved.reservation.failed();
+      return { kind: 'bad' };
+    }
+    reserved.reservation.succeeded();
+    this.#remember(this.#verified, cacheKey, { username: client.username, passwordHash: client.passwordHash, until: this.#now() + this.#cacheMs });
+    this.#remember(this.#knownAddresses, this.#lockout.keyOf(address), this.#now());
+    return { kind: 'ok', client };
+  }
+
+  #remember<T>(map: Map<string, T>, key: string, value: T): void {
+    map.delete(key);
+    map.set(key, value);
+    for (const oldest of map.keys()) {
+      if (map.size <= this.#maxRemembered) break;
+      map.delete(oldest);
+    }
+  }
+}
