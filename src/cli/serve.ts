@@ -10,6 +10,8 @@ import { isLoopbackHost } from '../config/config.js';
 import { openRuntime } from '../runtime.js';
 import { openAuditLog, noAudit } from '../serve/audit.js';
 import { parseCidr } from '../serve/cidr.js';
+import { ddnsStartupWarnings } from '../serve/dyndns.js';
+import { ClientRegistry } from '../serve/registry.js';
 import { startServe } from '../serve/server.js';
 import { contextLogger, runtimeOptions } from '../adapters/context.js';
 import { flag, parseDuration, single } from './args.js';
@@ -75,6 +77,7 @@ export const serve: CommandHandler = async (args, context) => {
     }
     // Fail at start, not at the first client's request, when the box configuration is wrong.
     const zones = await runtime.provider.store.zones();
+    for (const warning of ddnsStartupWarnings(await new ClientRegistry(runtime.config.stateDir).list(), zones, runtime.provider.addresses !== undefined)) log.warn(warning);
     const instance = await startServe({
       host: listen.host,
       port: listen.port,

@@ -106,6 +106,25 @@ function inZones(name: string, zones: readonly string[]): boolean {
   return zones.some((zone) => name === zone || name.endsWith(`.${zone}`));
 }
 
+/**
+ * What `serve` says at start about the registry's `--ddns-host` names: ones no update can
+ * succeed for (outside every box zone, or a DNS host without A/AAAA records).
+ */
+export function ddnsStartupWarnings(clients: readonly ServeClient[], zones: readonly string[], canWriteAddresses: boolean): string[] {
+  const warnings: string[] = [];
+  for (const client of clients) {
+    const hosts = client.ddnsHosts ?? [];
+    if (hosts.length === 0) continue;
+    if (!canWriteAddresses) {
+      warnings.push(`client ${client.name} has --ddns-host names, but this DNS host cannot write A/AAAA records: its dyndns updates answer 911 (use the Mail-in-a-Box provider)`);
+      continue;
+    }
+    const outside = hosts.filter((host) => !inZones(host, zones));
+    if (outside.length > 0) warnings.push(`client ${client.name}: --ddns-host ${outside.join(', ')} is in none of the box's zones (${zones.join(', ') || 'none'}): its updates answer dnserr`);
+  }
+  return warnings;
+}
+
 interface HostOutcome {
   readonly line: string;
 }

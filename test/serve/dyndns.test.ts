@@ -100,6 +100,7 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
   });
 
   it('clients add --ddns-host prints and lists exact names; a wildcard, a taken name and a provider without A/AAAA are refused', async () => {
+    expect(rig.serve.output()).toContain('client router: --ddns-host far.nowhere.test is in none of the box\'s zones (example.test, other.test): its updates answer dnserr');
     expect(router.ddns_hosts).toEqual(['home.example.test', 'nas.example.test', 'alias.example.test', 'far.nowhere.test']);
     expect(router.acme_dns).toEqual({});
     const list = await runCli(['clients', 'list'], { env: rig.env });
@@ -311,7 +312,8 @@ describe('dyndns2 through serve (Power Mail-in-a-Box)', () => {
     const topology = await startTopology({ lagMs: 200, flavor: 'power', records: [{ qname: 'home.example.test', rtype: 'TXT', value: 'keep me', ttl: 3600 }] });
     const env = await topology.env({ MIAB_FLAVOR: 'power' });
     router = (await addClient(env, 'router', [], ['--ddns-host', 'home.example.test'])).client;
-    rig = { topology, env, serve: await startServe(env) };
+    // On ::1: the requester's own address is then an IPv6 one.
+    rig = { topology, env, serve: await startServe(env, [], { host: '::1' }) };
   });
 
   afterAll(async () => {
@@ -320,7 +322,7 @@ describe('dyndns2 through serve (Power Mail-in-a-Box)', () => {
   });
 
   it('writes the addresses with a 60 s TTL in the form dialect; the TXT beside them stays', async () => {
-    const answer = await nic(rig, router, 'hostname=home.example.test&myip=198.51.100.70,2001:db8::70');
+    const answer = await nic(rig, router, 'hostname=home.example.test&myip=198.51.100.70,2001:db8::70', { from: '::1' });
     expect(answer.body).toBe('good 198.51.100.70,2001:db8::70\n');
     const records = rig.topology.emulator.records().filter((record) => record.qname === 'home.example.test');
     expect(records).toEqual(
@@ -334,7 +336,13 @@ describe('dyndns2 through serve (Power Mail-in-a-Box)', () => {
     const puts = rig.topology.emulator.requests.filter((request) => request.method === 'PUT');
     expect(puts.map((request) => request.body)).toEqual(['value=198.51.100.70&ttl=60', 'value=2001%3Adb8%3A%3A70&ttl=60']);
     rig.topology.emulator.clearLog();
-    expect((await nic(rig, router, 'hostname=home.example.test&myip=198.51.100.70,2001:db8::70')).body).toBe('nochg 198.51.100.70,2001:db8::70\n');
+    expect((await nic(rig, router, 'hostname=home.example.test&myip=198.51.100.70,2001:db8::70', { from: '::1' })).body).toBe('nochg 198.51.100.70,2001:db8::70\n');
     expect(boxWrites(rig.topology)).toBe(0);
+  });
+
+  it("without myip an IPv6 requester's address sets the AAAA record only", async () => {
+    expect((await nic(rig, router, 'hostname=home.example.test', { from: '::1' })).body).toBe('good ::1\n');
+    expect(values(rig.topology, 'home.example.test', 'AAAA')).toEqual(['::1']);
+    expect(values(rig.topology, 'home.example.test', 'A')).toEqual(['198.51.100.70']);
   });
 });

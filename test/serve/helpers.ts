@@ -44,7 +44,8 @@ export interface ServeProcess {
 export async function startServe(env: Record<string, string>, args: readonly string[] = [], options: { port?: number; host?: string } = {}): Promise<ServeProcess> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? (await freePort(host));
-  const child = spawn(process.execPath, [CLI, 'serve', '--listen', `${host}:${port}`, ...args], {
+  const listen = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const child = spawn(process.execPath, [CLI, 'serve', '--listen', listen, ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -96,7 +97,8 @@ export function send(url: string, options: { method?: string; path: string; head
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: target.hostname,
+        // URL keeps the brackets of an IPv6 host; the socket wants the bare address.
+        host: target.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: target.port,
         path: target.pathname + target.search,
         method: options.method ?? 'POST',
