@@ -24,9 +24,11 @@ async function registryFor(context: CommandContext): Promise<ClientRegistry> {
 async function refuseDdnsWithoutAddresses(context: CommandContext): Promise<void> {
   const settings = await collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });
   const provider = parseProviderName(settings.MIAB_DNS01_PROVIDER, 'MIAB_DNS01_PROVIDER', context.env);
-  if (provider === 'mailinabox') return;
-  const why = provider === 'cpanel' ? 'the cPanel provider writes only TXT challenge records' : 'a serve client (MIAB_DNS01_SERVE_URL) has no dyndns write of its own';
-  throw new ConfigError('config-invalid', `--ddns-host needs a DNS host that can set A/AAAA records, and ${why}; run "clients add" and serve with the Mail-in-a-Box provider (MIAB_DNS01_PROVIDER=mailinabox) for dynamic DNS`);
+  if (provider !== 'serve') return;
+  throw new ConfigError(
+    'config-invalid',
+    '--ddns-host needs a DNS host that can set A/AAAA records, and a serve client (MIAB_DNS01_SERVE_URL) has no dyndns write of its own; run "clients add" and serve with the Mail-in-a-Box or cPanel provider',
+  );
 }
 
 function usage(message: string): ConfigError {

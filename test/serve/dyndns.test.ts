@@ -13,6 +13,7 @@ import { runCommand, type CommandRun } from '../fixtures/acme-clients.js';
 import { runCli } from '../fixtures/cli.js';
 import { requireBinary } from '../fixtures/system.js';
 import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from '../fixtures/topology.js';
+import { harness, stopAll } from '../cpanel/harness.js';
 import { addClient, basic, send, startServe, type AddedClient, type HttpAnswer, type ServeProcess } from './helpers.js';
 
 const PARTNER_TXT = 'partnerValuePartnerValuePartnerValue0123456';
@@ -114,10 +115,10 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     const taken = await runCli(['clients', 'add', 'thief', '--ddns-host', 'home.example.test'], { env: rig.env });
     expect(taken.code).toBe(2);
     expect(taken.stderr).toContain('belongs to the client "router"');
-    const cpanel = await runCli(['clients', 'add', 'panel', '--ddns-host', 'p.example.test'], { env: { ...rig.env, MIAB_DNS01_PROVIDER: 'cpanel' } });
-    expect(cpanel.code).toBe(2);
-    expect(cpanel.stderr).toContain('config-invalid');
-    expect(cpanel.stderr).toContain('cPanel provider writes only TXT');
+    const chained = await runCli(['clients', 'add', 'chained', '--ddns-host', 'p.example.test'], { env: { ...rig.env, MIAB_DNS01_PROVIDER: 'serve' } });
+    expect(chained.code).toBe(2);
+    expect(chained.stderr).toContain('config-invalid');
+    expect(chained.stderr).toContain('a serve client (MIAB_DNS01_SERVE_URL) has no dyndns write');
     expect(await readFile(registry, 'utf8')).toBe(before);
   });
 
@@ -344,5 +345,54 @@ describe('dyndns2 through serve (Power Mail-in-a-Box)', () => {
     expect((await nic(rig, router, 'hostname=home.example.test', { from: '::1' })).body).toBe('good ::1\n');
     expect(values(rig.topology, 'home.example.test', 'AAAA')).toEqual(['::1']);
     expect(values(rig.topology, 'home.example.test', 'A')).toEqual(['198.51.100.70']);
+  });
+});
+
+describe('dyndns2 through serve (cPanel)', () => {
+  let serve: ServeProcess;
+  let emulator: Awaited<ReturnType<typeof harness>>['emulator'];
+  let router: AddedClient;
+
+  const addressLines = (name: string): { type: string; ttl: number; data: readonly string[] }[] =>
+    emulator
+      .lines('example.test')
+      .flatMap((line) => (line.type === 'record' && (line.recordType === 'A' || line.recordType === 'AAAA' || line.recordType === 'TXT') && line.dname === `${name}.` ? [{ type: line.recordType, ttl: line.ttl, data: line.data }] : []));
+  const zoneWrites = (): number => emulator.requests.filter((request) => request.path.includes('/DNS/mass_edit_zone')).length;
+
+  beforeAll(async () => {
+    const cpanel = await harness('token', {
+      records: [
+        { zone: 'example.test', dname: 'home.example.test.', recordType: 'A', ttl: 14400, data: ['192.0.2.98'] },
+        { zone: 'example.test', dname: 'home.example.test.', recordType: 'A', ttl: 14400, data: ['192.0.2.99'] },
+        { zone: 'example.test', dname: 'home.example.test.', recordType: 'TXT', ttl: 14400, data: ['keep me'] },
+      ],
+    });
+    emulator = cpanel.emulator;
+    const env = { ...cpanel.env, MIAB_DNS01_PROVIDER: 'cpanel', MIAB_STATE_DIR: cpanel.stateDir, PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: process.env.TMPDIR ?? '/tmp' };
+    router = (await addClient(env, 'router', [], ['--ddns-host', 'home.example.test'])).client;
+    serve = await startServe(env);
+  });
+
+  afterAll(async () => {
+    await serve?.stop();
+    await stopAll();
+  });
+
+  it('replaces the A records (two become one) and adds the AAAA with a 60 s TTL in one zone edit each; the TXT stays; nochg reads only', async () => {
+    const rig = { serve } as Rig;
+    const answer = await nic(rig, router, 'hostname=home.example.test&myip=198.51.100.80,2001:db8::80');
+    expect(answer.body).toBe('good 198.51.100.80,2001:db8::80\n');
+    expect(addressLines('home.example.test')).toEqual(
+      expect.arrayContaining([
+        { type: 'A', ttl: 60, data: ['198.51.100.80'] },
+        { type: 'AAAA', ttl: 60, data: ['2001:db8::80'] },
+        { type: 'TXT', ttl: 14400, data: ['keep me'] },
+      ]),
+    );
+    expect(addressLines('home.example.test')).toHaveLength(3);
+    const writes = zoneWrites();
+    expect(writes).toBe(2);
+    expect((await nic(rig, router, 'hostname=home.example.test&myip=198.51.100.80,2001:db8::80')).body).toBe('nochg 198.51.100.80,2001:db8::80\n');
+    expect(zoneWrites()).toBe(writes);
   });
 });
