@@ -8,7 +8,7 @@ import type { Logger } from '../util/log.js';
 import type { RetryPolicy } from './mailinabox/index.js';
 import type { DnsProvider } from './provider.js';
 
-export type { DnsProvider, ProviderCheck, ProviderLogout } from './provider.js';
+export type { AddressRecords, AddressRecordStore, AddressRecordType, DnsProvider, ProviderCheck, ProviderLogout } from './provider.js';
 export type { RetryPolicy } from './mailinabox/index.js';
 
 export interface ProviderOpenOptions {
