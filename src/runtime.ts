@@ -32,7 +32,7 @@ export interface RuntimeOptions {
   readonly requestTimeoutMs?: number;
   /**
    * The process whose run the records belong to (journal, stale detection).
-   * @default the ACME client that ran this process: the first ancestor that is not a shell or our hook script
+   * @default the ACME client that ran this process: the first ancestor that is not a shell or our hook script (none when that is an interactive shell)
    */
   readonly ownerPid?: number;
 }
@@ -56,7 +56,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const provider = await openProvider(providerConfig, {
     stateDir: config.stateDir,
     log,
-    ownerPid,
+    // Keys the provider's per-run caches: without an ACME run, this process is the run.
+    ownerPid: ownerPid ?? process.pid,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),

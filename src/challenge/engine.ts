@@ -57,7 +57,10 @@ export interface ChallengeEngineOptions {
   readonly host?: string;
   readonly waitForRecords: RecordsWaiter;
   readonly log: Logger;
-  /** The process that owns our records (for hooks, the ACME client). @default process.ppid */
+  /**
+   * The ACME client's run that owns our records (for hooks, the ACME client). Absent when
+   * there is none (a command typed in a shell): the records are ours alone.
+   */
   readonly ownerPid?: number;
 }
 
@@ -146,9 +149,9 @@ export class ChallengeEngine {
         `${record.fqdn} is now a CNAME to ${cname} (added after this run looked), and a TXT record beside a CNAME would make the ${this.#host}'s nameserver drop the whole zone ${record.zone}; nothing was written there. Run the ACME client again to follow the CNAME, or remove it on the ${this.#host}`,
       );
     }
-    const ownerPid = this.#options.ownerPid ?? process.ppid;
+    const { ownerPid } = this.#options;
     const self = processIdentity(process.pid);
-    const owner = processIdentity(ownerPid);
+    const owner = ownerPid === undefined ? undefined : processIdentity(ownerPid);
     const entry: JournalEntry = {
       apiUrl,
       requestedName: record.requestedName,
@@ -157,8 +160,8 @@ export class ChallengeEngine {
       value: record.value,
       pid: process.pid,
       ...(self.startTime === undefined ? {} : { startTime: self.startTime }),
-      ownerPid,
-      ...(owner.startTime === undefined ? {} : { ownerStartTime: owner.startTime }),
+      ...(ownerPid === undefined ? {} : { ownerPid }),
+      ...(owner?.startTime === undefined ? {} : { ownerStartTime: owner.startTime }),
       createdAt: new Date().toISOString(),
     };
     await journal.add(entry);
@@ -306,7 +309,8 @@ export class ChallengeEngine {
 
   /** Every journaled record of this run: written by any process with our owner (e.g. one certbot run). */
   async recordsOfThisRun(): Promise<ChallengeRecord[]> {
-    const owner = processIdentity(this.#options.ownerPid ?? process.ppid);
+    if (this.#options.ownerPid === undefined) return [];
+    const owner = processIdentity(this.#options.ownerPid);
     return (await this.#options.journal.list(this.#options.apiUrl)).filter(
       // The same PID with another start time is an earlier process that had our owner's PID.
       (entry) => entry.ownerPid === owner.pid && (entry.ownerStartTime === undefined || owner.startTime === undefined || entry.ownerStartTime === owner.startTime),
