@@ -206,7 +206,12 @@ export class ChallengeEngine {
       return await Promise.race([work(controller.signal), crashed]);
     } catch (error) {
       controller.abort(error);
-      await this.removeWritten();
+      const undo = await this.removeWritten();
+      // A signal's message is made when it arrives; only now is it known what the undo did.
+      const interruption = signal?.aborted ? signal.reason : error;
+      if (interruption instanceof MiabDns01Error && interruption.code === 'interrupted') {
+        throw new MiabDns01Error('interrupted', `${interruption.message}; ${describeUndo(undo)}`, { exitCode: interruption.exitCode, cause: error });
+      }
       throw error;
     } finally {
       process.off('uncaughtException', crash);
@@ -289,13 +294,16 @@ export class ChallengeEngine {
   }
 
   /** Takes back everything this process wrote and still owns (on failure or on a signal). */
-  async removeWritten(): Promise<void> {
+  async removeWritten(): Promise<UndoOutcome> {
     // Left because the box speaks the other dialect: removing them would wipe their names.
     const unsafe: ChallengeRecord[] = [];
-    for (const record of this.pendingWrites) {
+    const pending = this.pendingWrites;
+    const left: ChallengeRecord[] = [];
+    for (const record of pending) {
       try {
         await this.remove(record);
       } catch (error) {
+        left.push(record);
         if (isDialectMismatch(error)) unsafe.push(record);
         else this.#options.log.warn(`could not remove TXT ${record.fqdn}: ${error instanceof Error ? error.message : String(error)}; it stays in the journal for "miab-dns01 cleanup --stale"`);
       }
@@ -305,6 +313,7 @@ export class ChallengeEngine {
         `could not undo safely: the box speaks the Power Mail-in-a-Box dialect, so no DELETE was sent. Left on the box and in the journal: ${unsafe.map((record) => `TXT ${record.fqdn} ${describeValue(record.value)}`).join(', ')}. Set MIAB_FLAVOR=power (or "flavor = power" in the credentials file), then run "miab-dns01 cleanup --stale"`,
       );
     }
+    return { written: pending.length, left };
   }
 
   /** Every journaled record of this run: written by any process with our owner (e.g. one certbot run). */
@@ -316,6 +325,21 @@ export class ChallengeEngine {
       (entry) => entry.ownerPid === owner.pid && (entry.ownerStartTime === undefined || owner.startTime === undefined || entry.ownerStartTime === owner.startTime),
     );
   }
+}
+
+/** What taking back this process's records did: how many there were, and those still on the host. */
+export interface UndoOutcome {
+  readonly written: number;
+  readonly left: readonly ChallengeRecord[];
+}
+
+/** The end of an interruption's message: what happened to the records this run had written. */
+function describeUndo({ written, left }: UndoOutcome): string {
+  if (written === 0) return 'this run had no record of its own on the host';
+  if (left.length === 0) return written === 1 ? 'removed the record this run had written' : `removed the ${written} records this run had written`;
+  const names = left.map((record) => `TXT ${record.fqdn} ${describeValue(record.value)}`).join(', ');
+  const removed = written - left.length;
+  return `${removed === 0 ? 'removed none' : `removed ${removed}`} of the ${written} record(s) this run had written; left on the host and in the journal: ${names} (run "miab-dns01 cleanup --stale")`;
 }
 
 /** The box client refused a DELETE (or a POST) because the box speaks the fork's dialect. */
