@@ -183,9 +183,10 @@ export class ChallengeEngine {
    * Runs `work`; if it fails in any way after a write (an error of ours or not, a rejection, or
    * an exception thrown outside any promise while it runs), removes every record this process
    * wrote and still owns, then rethrows. `work` gets a signal that is aborted when that happens,
-   * so it stops too.
+   * so it stops too. `undo` replaces the removal when the caller keeps its own account of what
+   * it published (the ACME driver, whose writes may still be landing): then it is the one undo.
    */
-  async undoOnFailure<T>(work: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async undoOnFailure<T>(work: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, undo: () => Promise<UndoOutcome> = () => this.removeWritten()): Promise<T> {
     const controller = new AbortController();
     const stop = (): void => controller.abort(signal?.reason);
     if (signal?.aborted) stop();
@@ -206,11 +207,11 @@ export class ChallengeEngine {
       return await Promise.race([work(controller.signal), crashed]);
     } catch (error) {
       controller.abort(error);
-      const undo = await this.removeWritten();
+      const outcome = await undo();
       // A signal's message is made when it arrives; only now is it known what the undo did.
       const interruption = signal?.aborted ? signal.reason : error;
       if (interruption instanceof MiabDns01Error && interruption.code === 'interrupted') {
-        throw new MiabDns01Error('interrupted', `${interruption.message}; ${describeUndo(undo)}`, { exitCode: interruption.exitCode, cause: error });
+        throw new MiabDns01Error('interrupted', `${interruption.message}; ${describeUndo(outcome)}`, { exitCode: interruption.exitCode, cause: error });
       }
       throw error;
     } finally {
