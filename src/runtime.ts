@@ -9,6 +9,7 @@ import type { Environment, Settings } from './config/settings.js';
 import { parsePropagationSettings, type PropagationSettings } from './propagation/settings.js';
 import { openProvider, type DnsProvider, type RetryPolicy } from './providers/index.js';
 import { Journal } from './records/journal.js';
+import { ensurePrivateDir } from './state/files.js';
 import { findOwnerPid } from './state/processes.js';
 import type { Logger } from './util/log.js';
 
@@ -51,6 +52,8 @@ export interface Runtime {
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { log } = options;
   const { config, provider: providerConfig } = await loadConfig({ env: options.env, flags: options.flags, configFile: options.configFile });
+  // Before any request: a state dir that cannot be made is bad configuration, said at once.
+  await ensurePrivateDir(config.stateDir);
   const propagation = parsePropagationSettings(config.settings);
   const ownerPid = options.ownerPid ?? findOwnerPid();
   const provider = await openProvider(providerConfig, {

@@ -315,6 +315,25 @@ describe('a present typed in a shell that stays open', () => {
   });
 });
 
+describe('a state dir that cannot be made', () => {
+  it.for([['under procfs', '/proc/miab-state'], ['under a regular file', 'regular-file/state']] as const)('%s: check and present end at once in config-invalid naming it, with no request', async ([, path]) => {
+    const { emulator } = topology;
+    const file = join(topology.dir, 'regular-file');
+    await writeFile(file, 'not a directory\n');
+    const stateDir = path.startsWith('/') ? path : join(topology.dir, path);
+    const env = await topology.env({ MIAB_EMAIL: 'interrupt-4@example.test', MIAB_STATE_DIR: stateDir });
+    emulator.clearLog();
+    for (const args of [['check'], ['present', 'statedir.example.test', acmeValue()]]) {
+      // Node's recursive mkdir spun for ever there: the run's own timeout would SIGKILL it (code null).
+      const result = await runCli(args, { env, timeoutMs: 20_000 });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('error [config-invalid]: cannot create the directory');
+      expect(result.stderr).toContain(stateDir);
+    }
+    expect(emulator.requests).toEqual([]);
+  });
+});
+
 describe('an exception from a lower layer after the write', () => {
   it('present with an unreachable nameserver address (no IPv6 route): whatever is thrown, the record is removed', async ({ onTestFinished }) => {
     const emulator = await startEmulator({ zones: ['example.test'], users: adminUsers('lower-layer-', 1) });
