@@ -5,18 +5,35 @@
  */
 import { ConfigError, MiabDns01Error } from '../errors.js';
 import { collectSettings } from '../config/settings.js';
-import { resolveStateDir } from '../config/config.js';
+import { parseProviderName, resolveStateDir } from '../config/config.js';
 import { parseCidr } from '../serve/cidr.js';
-import { ClientRegistry } from '../serve/registry.js';
+import { resolve } from 'node:path';
+import { ClientRegistry, type ClientTsigKey } from '../serve/registry.js';
+import { DEFAULT_TSIG_ALGORITHM, TSIG_ALGORITHMS, isTsigAlgorithm, type TsigAlgorithm } from '../serve/dns/tsig.js';
+import { writePrivateFile } from '../state/files.js';
 import { findZone, normalizeDomain } from '../challenge/names.js';
 import { contextLogger, withRuntime } from '../adapters/context.js';
-import { single, type ParsedArgs } from './args.js';
+import { flag, single, type ParsedArgs } from './args.js';
 import { CLIENTS_OPTIONS } from './serve-spec.js';
 import type { CommandContext, CommandHandler } from './command.js';
 
 async function registryFor(context: CommandContext): Promise<ClientRegistry> {
   const settings = await collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });
   return new ClientRegistry(resolveStateDir(settings.MIAB_STATE_DIR, context.env));
+}
+
+/**
+ * `--ddns-host` needs a DNS host that can write A/AAAA records (the provider's optional
+ * address store): refused here, before a client gets credentials it could never use.
+ */
+async function refuseDdnsWithoutAddresses(context: CommandContext): Promise<void> {
+  const settings = await collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });
+  const provider = parseProviderName(settings.MIAB_DNS01_PROVIDER, 'MIAB_DNS01_PROVIDER', context.env);
+  if (provider !== 'serve') return;
+  throw new ConfigError(
+    'config-invalid',
+    '--ddns-host needs a DNS host that can set A/AAAA records, and a serve client (MIAB_DNS01_SERVE_URL) has no dyndns write of its own; run "clients add" and serve with the Mail-in-a-Box or cPanel provider',
+  );
 }
 
 function usage(message: string): ConfigError {
@@ -30,6 +47,24 @@ function stateDirError(error: unknown): never {
     throw new ConfigError('config-invalid', `cannot use the client registry under MIAB_STATE_DIR (${error.message}); use a writable --state-dir, the same as serve's`);
   }
   throw error;
+}
+
+/** `--tsig [--tsig-algorithm A]`: the algorithm of the key to issue, or undefined without --tsig. */
+function tsigAlgorithmOf(args: ParsedArgs): TsigAlgorithm | undefined {
+  const given = single(args, 'tsig-algorithm');
+  if (!flag(args, 'tsig')) {
+    if (given !== undefined) throw usage('--tsig-algorithm goes with --tsig');
+    return undefined;
+  }
+  if (given === undefined) return DEFAULT_TSIG_ALGORITHM;
+  const algorithm = given.toLowerCase().replace(/\.sig-alg\.reg\.int\.?$/, '');
+  if (!isTsigAlgorithm(algorithm)) throw usage(`--tsig-algorithm takes one of ${Object.keys(TSIG_ALGORITHMS).join(', ')} (got ${JSON.stringify(given)})`);
+  return algorithm;
+}
+
+/** The key as BIND writes it (`tsig-keygen`), which `nsupdate -k` and BIND's named.conf read. */
+export function bindKeyFile(key: ClientTsigKey): string {
+  return `key "${key.name}" {\n\talgorithm ${key.algorithm};\n\tsecret "${key.secret}";\n};\n`;
 }
 
 /**
@@ -76,8 +111,26 @@ const runClients: CommandHandler = async (args, context) => {
     const allowFrom = (args.options.get('allow-from') ?? []).map((cidr) => parseCidr(cidr, '--allow-from'));
     const registry = await registryFor(context);
     const delegationZone = single(args, 'delegation-zone');
+    const tsigAlgorithm = tsigAlgorithmOf(args);
+    const keyFile = single(args, 'tsig-key-file');
+    if (keyFile !== undefined && tsigAlgorithm === undefined) throw usage('--tsig-key-file goes with --tsig');
+    const ddnsHosts = args.options.get('ddns-host') ?? [];
+    if (ddnsHosts.length > 0) await refuseDdnsWithoutAddresses(context);
     if (delegationZone === undefined) await refuseDomainsOffTheBox(args.options.get('domain') ?? [], context);
-    const created = await registry.add({ name, domains: args.options.get('domain') ?? [], allowFrom, serverUrl, ...(delegationZone === undefined ? {} : { delegationZone }) });
+    const created = await registry.add({
+      name,
+      domains: args.options.get('domain') ?? [],
+      allowFrom,
+      serverUrl,
+      ...(delegationZone === undefined ? {} : { delegationZone }),
+      ...(tsigAlgorithm === undefined ? {} : { tsigAlgorithm }),
+      ...(ddnsHosts.length === 0 ? {} : { ddnsHosts }),
+    });
+    if (keyFile !== undefined && created.tsig !== undefined) {
+      await writePrivateFile(resolve(keyFile), bindKeyFile(created.tsig)).catch((error: unknown) => {
+        throw new ConfigError('config-invalid', `client "${name}" was added, but its key file ${keyFile} could not be written (${error instanceof Error ? error.message : String(error)}); remove the client and add it again with a writable --tsig-key-file`);
+      });
+    }
     context.stdout(`${JSON.stringify(created, null, 2)}\n`);
     context.stderr(`miab-dns01: added client "${name}"; store the password now: it is not kept and cannot be shown again\n`);
     return;
@@ -90,7 +143,9 @@ const runClients: CommandHandler = async (args, context) => {
     const list = await registry.list();
     for (const client of list) {
       const delegated = client.delegationZone === undefined ? '' : `\tdelegated-to=${client.delegationZone}`;
-      context.stdout(`${client.name}\tdomains=${client.domains.join(',')}\tallow-from=${client.allowFrom.join(',') || 'any'}${delegated}\tlast-use=${lastUse[client.name] ?? 'never'}\n`);
+      const ddns = client.ddnsHosts === undefined || client.ddnsHosts.length === 0 ? '' : `\tddns-hosts=${client.ddnsHosts.join(',')}`;
+      const tsig = client.tsig === undefined ? '' : `\ttsig=${client.tsig.name}/${client.tsig.algorithm}`;
+      context.stdout(`${client.name}\tdomains=${client.domains.join(',')}\tallow-from=${client.allowFrom.join(',') || 'any'}${delegated}${tsig}${ddns}\tlast-use=${lastUse[client.name] ?? 'never'}\n`);
     }
     if (list.length === 0) context.stderr('miab-dns01: no clients; add one with "miab-dns01 clients add <name> --domain <domain>"\n');
     return;

@@ -10,6 +10,34 @@ import type { TxtRecordStore } from '../records/store.js';
 
 export type { TxtRecordStore } from '../records/store.js';
 
+/** The two address record types dynamic DNS sets. */
+export type AddressRecordType = 'A' | 'AAAA';
+
+/** What one name holds, read in one go: its addresses, and a CNAME (which forbids any other data). */
+export interface AddressRecords {
+  readonly a: readonly string[];
+  readonly aaaa: readonly string[];
+  readonly cname: string | undefined;
+}
+
+/**
+ * A and AAAA records of names that belong to one `serve` client each. Unlike TXT challenge
+ * values (several writers share a name), a dynamic DNS name has one owner, so a write replaces
+ * every address of that type at the name.
+ *
+ * - `read(name)` is fresh from the host (never a snapshot): `nochg` is decided on it.
+ * - `replace(name, type, address)` leaves exactly `address` as the name's `type` records and
+ *   touches no other type (TXT, the other address family).
+ * - `ttlSeconds` is the TTL those records get on this host (caching resolvers keep an old
+ *   address this long).
+ */
+export interface AddressRecordStore {
+  readonly ttlSeconds: number;
+  zones(): Promise<string[]>;
+  read(name: string): Promise<AddressRecords>;
+  replace(name: string, type: AddressRecordType, address: string): Promise<void>;
+}
+
 /** What `miab-dns01 check` reports: facts only, never a secret. */
 export interface ProviderCheck {
   /** Where the provider talks to, for people and `--json`: `box` + admin API URL, `server` + cPanel origin. */
@@ -58,6 +86,12 @@ export interface DnsProvider {
   readonly hostLabel: string;
   /** The records. See TxtRecordStore for the exact semantics every provider honours. */
   readonly store: TxtRecordStore;
+  /**
+   * A and AAAA records (dynamic DNS through `serve`), for the providers that can write them;
+   * absent on the others, which `clients add --ddns-host` then refuses. The challenge engine
+   * never uses it.
+   */
+  readonly addresses?: AddressRecordStore;
   /**
    * Verifies configuration and credentials against the server and lists the zones; writes no
    * record. Reuses a valid cached session and logs in only when there is none.

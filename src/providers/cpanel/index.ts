@@ -11,7 +11,7 @@ import type { Logger } from '../../util/log.js';
 import type { DnsProvider } from '../provider.js';
 import { UapiClient } from './client.js';
 import type { CpanelConfig } from './config.js';
-import { CpanelRecordStore } from './store.js';
+import { ADDRESS_TTL_SECONDS, CpanelRecordStore } from './store.js';
 import { createCpanelTransport, type CpanelTransport } from './transport.js';
 
 export { parseCpanelConfig, CPANEL_SETTINGS, type CpanelConfig, type CpanelAuth, type CpanelAuthMethod } from './config.js';
@@ -69,6 +69,12 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
     identity: cpanelIdentity(config),
     hostLabel: 'cPanel account',
     store,
+    addresses: {
+      ttlSeconds: ADDRESS_TTL_SECONDS,
+      zones: () => store.zones(),
+      read: (name) => store.addresses(name),
+      replace: (name, type, address) => store.replaceAddress(name, type, address),
+    },
     async check() {
       const reused = auth.method === 'session' && (await client.hasCachedSession());
       await store.refresh();

@@ -8,10 +8,14 @@
 import { MiabDns01Error } from '../../errors.js';
 import { withLock } from '../../state/lock.js';
 import type { TxtRecordStore } from '../../records/store.js';
+import type { AddressRecords, AddressRecordType } from '../provider.js';
 import type { Logger } from '../../util/log.js';
 import { sleep } from '../../util/poll.js';
 import { UapiCallError, type UapiClient } from './client.js';
-import { addTxtJson, cnameAt, parseZoneData, txtAt, txtValue, zoneFor, type ParsedZone } from './zone.js';
+import { addressJson, addTxtJson, cnameAt, parseZoneData, txtAt, txtValue, zoneFor, type ParsedZone } from './zone.js';
+
+/** TTL of a dynamic DNS address (A/AAAA through `serve`): a changed address reaches resolvers within a minute. */
+export const ADDRESS_TTL_SECONDS = 60;
 
 /** cPanel's stale-serial text; the apostrophe in "zone's" varies between versions. */
 const STALE_SERIAL = /serial number.*does not match/i;
@@ -88,6 +92,33 @@ export class CpanelRecordStore implements TxtRecordStore {
       const lines = txtAt(parsed, name).filter((record) => txtValue(record) === value);
       if (lines.length === 0) return undefined;
       return lines.map((record, index) => [lines.length === 1 ? 'remove' : `remove-${index}`, String(record.lineIndex)] as const);
+    });
+  }
+
+  /** A, AAAA and CNAME at exactly `name`, read fresh (dynamic DNS through `serve`). */
+  async addresses(name: string): Promise<AddressRecords> {
+    const zone = zoneFor(name, await this.zones());
+    if (zone === undefined) return { a: [], aaaa: [], cname: undefined };
+    const parsed = await this.#read(zone, 'read records');
+    const at = (type: string): string[] => parsed.records.filter((record) => record.type === type && record.name === name).map((record) => record.data[0] ?? '');
+    return { a: at('A'), aaaa: at('AAAA'), cname: cnameAt(parsed, name) };
+  }
+
+  /**
+   * Leaves exactly `address` as `name`'s `type` records (the name belongs to one serve client):
+   * the first such record is edited in place, any others removed, or one is added. One
+   * `mass_edit_zone` with the serial lock, as every write here.
+   */
+  replaceAddress(name: string, type: AddressRecordType, address: string): Promise<void> {
+    return this.#edit('set address', name, (parsed) => {
+      const existing = parsed.records.filter((record) => record.type === type && record.name === name);
+      const [first, ...extra] = existing;
+      if (first === undefined) return [['add', addressJson(name, type, address, ADDRESS_TTL_SECONDS)]];
+      if (extra.length === 0 && first.data.length === 1 && first.data[0] === address) return undefined;
+      return [
+        ['edit', addressJson(name, type, address, ADDRESS_TTL_SECONDS, first.lineIndex)] as const,
+        ...extra.map((record, index) => [extra.length === 1 ? 'remove' : `remove-${index}`, String(record.lineIndex)] as const),
+      ];
     });
   }
 

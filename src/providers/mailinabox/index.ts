@@ -9,6 +9,7 @@
 import { sessionSecrets, type BoxConfig } from '../../config/config.js';
 import type { Logger } from '../../util/log.js';
 import type { DnsProvider } from '../provider.js';
+import { BoxAddressStore } from './addresses.js';
 import { BoxClient, type RetryPolicy } from './client.js';
 import { SessionAuthenticator } from './session.js';
 import { BoxRecordStore } from './store.js';
@@ -58,6 +59,7 @@ export async function openMailinaboxProvider(config: BoxConfig, options: Mailina
     identity: config.dialect.flavor === 'power' ? `${config.apiUrl}#power` : config.apiUrl,
     hostLabel: 'box',
     store,
+    addresses: new BoxAddressStore(client, config.dialect, () => store.zones()),
     async check() {
       const reused = auth.mode === 'session' && (await auth.hasCachedSession());
       const zones = await client.zones();
