@@ -6,8 +6,9 @@
  * Sources: 127.0.0.2 is the pinned client's machine, 127.0.0.3 a foreign one, 127.0.0.9 an
  * attacker.
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCommand, type CommandRun } from '../fixtures/acme-clients.js';
 import { runCli } from '../fixtures/cli.js';
@@ -16,6 +17,8 @@ import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from '.
 import { harness, stopAll } from '../cpanel/harness.js';
 import { addClient, basic, send, startServe, type AddedClient, type HttpAnswer, type ServeProcess } from './helpers.js';
 
+/** nobody / nogroup on Debian. */
+const NOBODY = 65534;
 const PARTNER_TXT = 'partnerValuePartnerValuePartnerValue0123456';
 const SEED = [
   { qname: 'home.example.test', rtype: 'A', value: '192.0.2.99' },
@@ -155,6 +158,21 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     expect(values(rig.topology, 'nas.example.test', 'AAAA')).toEqual(['2001:db8::2']);
   });
 
+  it('a FRITZ!Box-style URL (credentials in it, an empty <ip6addr> or <ipaddr>) sets only the family it has', async () => {
+    const target = new URL(rig.serve.url);
+    const url = (query: string): string => `http://${router.username}:${router.password}@${target.host}/nic/update?${query}`;
+    // curl turns the URL's user:password into HTTP Basic, as the routers do.
+    const config = join(rig.topology.dir, 'curl-fritz.conf');
+    await writeFile(config, `url = "${url('hostname=home.example.test&myip=198.51.100.9,')}"\n`, { mode: 0o600 });
+    const v4 = await runCommand([requireBinary('curl'), '-sS', '-K', config], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: rig.topology.dir, timeoutMs: 30_000 });
+    expect(v4.stdout).toBe('good 198.51.100.9\n');
+    await writeFile(config, `url = "${url('hostname=home.example.test&myip=,2001:db8::9')}"\n`, { mode: 0o600 });
+    const v6 = await runCommand([requireBinary('curl'), '-sS', '-K', config], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: rig.topology.dir, timeoutMs: 30_000 });
+    expect(v6.stdout).toBe('good 2001:db8::9\n');
+    expect(values(rig.topology, 'home.example.test', 'A')).toEqual(['198.51.100.9']);
+    expect(values(rig.topology, 'home.example.test', 'AAAA')).toEqual(['2001:db8::9']);
+  });
+
   it("without myip the requester's address is set", async () => {
     const answer = await nic(rig, pinned, 'hostname=pinned.example.test', { from: '127.0.0.2' });
     expect(answer.status).toBe(200);
@@ -238,7 +256,7 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     expect(audit.filter((entry) => entry.client === 'ddclient').map((entry) => entry.name)).toEqual(['dd1.example.test,dd2.other.test']);
   });
 
-  it('the real inadyn 2.10 (custom provider) sets its host, without root-only paths', async () => {
+  it('the real inadyn 2.10 (custom provider) sets its host, as an unprivileged user', async () => {
     const dir = join(rig.topology.dir, 'inadyn');
     await mkdir(join(dir, 'cache'), { recursive: true });
     const config = join(dir, 'inadyn.conf');
@@ -260,16 +278,39 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
       ].join('\n'),
       { mode: 0o600 },
     );
-    await chmod(config, 0o600);
-    const run = await runCommand([requireBinary('inadyn'), '-1', '--foreground', '-f', config, '--cache-dir', join(dir, 'cache'), '-P', join(dir, 'inadyn.pid'), '-l', 'debug'], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
-      cwd: dir,
-      timeoutMs: 60_000,
-    });
+    const command = [requireBinary('inadyn'), '-1', '--foreground', '-f', config, '--cache-dir', join(dir, 'cache'), '-P', join(dir, 'inadyn.pid'), '-l', 'debug'];
+    // As root, run it as nobody: its files in a directory of its own, the directories above
+    // (0700) made passable for the run and restored after.
+    const unprivileged = process.getuid?.() === 0;
+    const opened: { path: string; mode: number }[] = [];
+    if (unprivileged) {
+      for (let path = rig.topology.dir; path !== dirname(path) && path !== tmpdir().replace(/\/[^/]*$/, ''); path = dirname(path)) {
+        const mode = (await stat(path)).mode & 0o7777;
+        if ((mode & 0o001) === 0) {
+          opened.push({ path, mode });
+          await chmod(path, mode | 0o001);
+        }
+      }
+      for (const path of [dir, join(dir, 'cache'), config]) await chown(path, NOBODY, NOBODY);
+    }
+    let run: CommandRun;
+    try {
+      run = await runCommand(unprivileged ? [requireBinary('setpriv'), `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...command] : command, {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+        cwd: dir,
+        timeoutMs: 60_000,
+      });
+    } finally {
+      for (const { path, mode } of opened.reverse()) await chmod(path, mode);
+    }
     const output = run.stdout + run.stderr;
     expect(run.exitCode, output).toBe(0);
     expect(values(rig.topology, 'in1.example.test', 'A')).toEqual(['192.0.2.55']);
     expect(output).toMatch(/good 192\.0\.2\.55/);
+    // Its cache of the address set was written by the user it ran as.
+    const cached = await readdir(join(dir, 'cache'));
+    expect(cached.length).toBeGreaterThan(0);
+    for (const file of cached) expect((await stat(join(dir, 'cache', file))).uid).toBe(unprivileged ? NOBODY : process.getuid?.());
   });
 
   it('a locked-out source gets abuse (429) whatever it sends', async () => {
