@@ -36,7 +36,7 @@ function ageSeconds(entry: JournalEntry, now: number): number {
 function describeEntry(entry: JournalEntry, now: number): string {
   const seconds = ageSeconds(entry, now);
   const age = seconds >= 7200 ? `${Math.round(seconds / 3600)}h` : seconds >= 120 ? `${Math.round(seconds / 60)}m` : `${seconds}s`;
-  return `${entry.fqdn}\t${entry.value}\t${age}\t(pid ${entry.pid}, owner ${entry.ownerPid}, ${entry.apiUrl})`;
+  return `${entry.fqdn}\t${entry.value}\t${age}\t(pid ${entry.pid}, owner ${entry.ownerPid ?? 'none'}, ${entry.apiUrl})`;
 }
 
 function entryJson(entry: JournalEntry, now: number): Record<string, unknown> {

@@ -10,24 +10,55 @@ import { isLoopbackHost } from '../config/config.js';
 import { openRuntime } from '../runtime.js';
 import { openAuditLog, noAudit } from '../serve/audit.js';
 import { parseCidr } from '../serve/cidr.js';
+import { DEFAULT_LIMITS, startServe, type ServeLimits } from '../serve/server.js';
+import { startDnsFrontEnd, type DnsFrontEnd } from '../serve/dns/front-end.js';
+import { SERVE_LIMITS } from './serve-spec.js';
 import { ddnsStartupWarnings } from '../serve/dyndns.js';
 import { ClientRegistry } from '../serve/registry.js';
-import { startServe } from '../serve/server.js';
 import { contextLogger, runtimeOptions } from '../adapters/context.js';
 import { flag, parseDuration, single } from './args.js';
 import type { CommandHandler } from './command.js';
 
 const GRACE_MS = 9_000;
 
+/** The bounds given as flags or variables (flag > environment); unset ones keep their defaults. */
+export function parseServeLimits(args: Parameters<CommandHandler>[0], env: Readonly<Record<string, string | undefined>>): ServeLimits {
+  const limits: Record<string, number> = {};
+  for (const limit of SERVE_LIMITS) {
+    const flagValue = single(args, limit.name);
+    const text = flagValue ?? env[limit.variable];
+    if (text === undefined || text === '') continue;
+    const where = flagValue !== undefined ? `--${limit.name}` : limit.variable;
+    const value = Number(text);
+    const max = 'max' in limit ? limit.max : Number.MAX_SAFE_INTEGER;
+    if (!/^\d+$/.test(text.trim()) || value < limit.min || value > max) {
+      throw new ConfigError('usage', `${where} takes a whole number from ${limit.min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`} (got ${JSON.stringify(text)}); see "miab-dns01 help serve"`);
+    }
+    limits[limit.key] = value;
+  }
+  return limits;
+}
+
 /** `127.0.0.1:8053`, `[::1]:8053`, `localhost:8053`. */
-export function parseListen(text: string): { host: string; port: number } {
+export function parseListen(text: string, option = '--listen'): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
   if (host === undefined || !(port >= 0 && port <= 65535) || (match?.[1] !== undefined && isIP(host) !== 6)) {
-    throw new ConfigError('usage', `--listen takes <host:port>, e.g. 127.0.0.1:8053 or [::1]:8053 (got ${JSON.stringify(text)}); see "miab-dns01 help serve"`);
+    throw new ConfigError('usage', `${option} takes <host:port>, e.g. 127.0.0.1:8053 or [::1]:8053 (got ${JSON.stringify(text)}); see "miab-dns01 help serve"`);
   }
   return { host, port };
+}
+
+/** EADDRINUSE and the like as a configuration error naming the flag. */
+function listenError(what: string): (error: unknown) => never {
+  return (error) => {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new ConfigError('config-invalid', `cannot listen on ${what} (${code}): pick a free port and an address of this machine`);
+    }
+    throw error;
+  };
 }
 
 export const serve: CommandHandler = async (args, context) => {
@@ -49,6 +80,12 @@ export const serve: CommandHandler = async (args, context) => {
   const expireAfterMs = expireText === undefined ? 3_600_000 : parseDuration(expireText, '--expire-after');
   const waitText = single(args, 'wait-limit');
   const waitLimitMs = waitText === undefined ? 25_000 : parseDuration(waitText, '--wait-limit');
+  const dnsListenText = single(args, 'dns-listen');
+  const dnsListen = dnsListenText === undefined ? undefined : parseListen(dnsListenText, '--dns-listen');
+  const udpWaitText = single(args, 'dns-udp-wait');
+  if (udpWaitText !== undefined && dnsListen === undefined) throw new ConfigError('usage', '--dns-udp-wait goes with --dns-listen');
+  const udpWaitLimitMs = udpWaitText === undefined ? undefined : parseDuration(udpWaitText, '--dns-udp-wait');
+  const limits = parseServeLimits(args, context.env);
   const readPem = async (file: string, what: string): Promise<string> => {
     try {
       return await readFile(file, 'utf8');
@@ -90,13 +127,31 @@ export const serve: CommandHandler = async (args, context) => {
       ...(runtime.provider.addresses === undefined ? {} : { addresses: runtime.provider.addresses }),
       log,
       audit,
-    }).catch((error: unknown) => {
-      const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-        throw new ConfigError('config-invalid', `cannot listen on ${listenText} (${code}): pick a free port and an address of this machine`);
-      }
-      throw error;
-    });
+      limits,
+    }).catch(listenError(listenText));
+    let dns: DnsFrontEnd | undefined;
+    if (dnsListen !== undefined) {
+      const { guards } = instance;
+      dns = await startDnsFrontEnd({
+        ...dnsListen,
+        registry: guards.registry,
+        lockout: guards.lockout,
+        audit: guards.audit,
+        writer: guards.writer,
+        ownership: guards.ownership,
+        writes: guards.writes,
+        maxValuesPerName: limits.maxValuesPerName ?? DEFAULT_LIMITS.maxValuesPerName,
+        records: runtime.provider.store,
+        log,
+        tcpWaitLimitMs: waitLimitMs,
+        ...(udpWaitLimitMs === undefined ? {} : { udpWaitLimitMs }),
+      }).catch(async (error: unknown) => {
+        await instance.close(0);
+        return listenError(`--dns-listen ${dnsListenText ?? ''}`)(error);
+      });
+      const host = dns.host.includes(':') ? `[${dns.host}]` : dns.host;
+      log.info(`RFC 2136 (DNS UPDATE with TSIG) on udp and tcp ${host}:${dns.port}`);
+    }
     log.info(`listening on ${instance.url} (${runtime.provider.name} ${runtime.provider.identity}, zones ${zones.join(', ') || '(none)'})`);
     await new Promise<void>((resolve) => {
       if (context.signal.aborted) resolve();
@@ -104,7 +159,7 @@ export const serve: CommandHandler = async (args, context) => {
     });
     log.info('stopping: no new connections; finishing requests in flight');
     const force = setTimeout(() => hardStop.abort(), GRACE_MS);
-    await instance.close(GRACE_MS - 500);
+    await Promise.all([instance.close(GRACE_MS - 500), dns?.close(GRACE_MS - 500)]);
     clearTimeout(force);
     log.info('stopped');
   } finally {

@@ -30,8 +30,9 @@ describe('normalizeApiUrl', () => {
     expect(normalizeApiUrl(input)).toBe(expected);
   });
 
-  it('refuses a TOTP secret shorter than 128 bits with config-invalid, not a crash in the TOTP library', () => {
-    expect(() => normalizeTotpSecret('JBSWY3DPEHPK3PXP')).toThrow(/at least 26 base32 characters/);
+  it('accepts an 80-bit TOTP secret (cPanel\'s 16 characters) and refuses a shorter one with config-invalid, not a crash in the TOTP library', () => {
+    expect(normalizeTotpSecret('QSAR BVKL ZHYH LJ3M')).toBe('QSARBVKLZHYHLJ3M');
+    expect(() => normalizeTotpSecret('QSARBVKLZHYHLJ3')).toThrow(/is 15 characters long: a TOTP secret has at least 16 base32 characters \(80 bits/);
     expect(normalizeTotpSecret('jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp')).toBe('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
   });
 

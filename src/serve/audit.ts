@@ -7,7 +7,7 @@ import type { WriteStream } from 'node:fs';
 import { openPrivateAppendStream } from '../state/files.js';
 import { redact } from '../secrets.js';
 
-export type AuditAction = 'update' | 'present' | 'cleanup' | 'register' | 'health' | 'scope' | 'expire' | 'evict' | 'nic-update' | 'unknown';
+export type AuditAction = 'update' | 'present' | 'cleanup' | 'register' | 'health' | 'scope' | 'expire' | 'evict' | 'dns-update' | 'nic-update' | 'unknown';
 
 export interface AuditEntry {
   readonly client: string | null;
@@ -19,6 +19,10 @@ export interface AuditEntry {
   /** A short machine word for refusals and notes (`forbidden`, `out_of_scope`, `wait_limit`, ...). */
   readonly note?: string;
   readonly durationMs?: number;
+  /** RFC 2136 (`dns-update`): the DNS rcode answered, the TSIG key name, every record name of the UPDATE. */
+  readonly rcode?: string;
+  readonly key?: string | null;
+  readonly names?: readonly string[];
   /** Aggregated lines: how many requests this line stands for (see `aggregateUnauthenticated`). */
   readonly count?: number;
 }

@@ -33,6 +33,8 @@ export type AuthOutcome =
   /** Too many verifications in flight overall: 503, refused without hashing. */
   | { readonly kind: 'busy'; readonly retryAfterS: number };
 
+class VerificationsFull extends Error {}
+
 export function defaultPendingVerifications(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE);
   return 2 * (Number.isInteger(pool) && pool > 0 ? pool : 4);
@@ -48,6 +50,8 @@ export class AuthGate {
   readonly #cacheKey = randomBytes(32).toString('base64');
   /** HMAC(user, password) -> the verified client's user name and hash, and until when. */
   readonly #verified = new Map<string, { username: string; passwordHash: string; until: number }>();
+  /** Verifications running, by credential: the same credential sent 20 times at once costs one hash. */
+  readonly #running = new Map<string, Promise<ServeClient | undefined>>();
   /** Address keys that authenticated successfully (insertion order = age). */
   readonly #knownAddresses = new Map<string, number>();
   #pendingUnknown = 0;
@@ -77,22 +81,13 @@ export class AuthGate {
     }
     const reserved = this.#lockout.reserve(address);
     if (!reserved.allowed) return { kind: 'locked', retryAfterS: Math.ceil(reserved.retryAfterMs / 1000) };
-    const known = this.#knownAddresses.has(this.#lockout.keyOf(address));
-    if ((known ? this.#pendingKnown : this.#pendingUnknown) >= this.#maxPending) {
-      reserved.reservation.succeeded();
-      return { kind: 'busy', retryAfterS: 1 };
-    }
-    if (known) this.#pendingKnown++;
-    else this.#pendingUnknown++;
     let client: ServeClient | undefined;
     try {
-      client = await this.#registry.authenticate(username, password);
+      client = await (this.#running.get(cacheKey) ?? this.#verify(address, cacheKey, username, password));
     } catch (error) {
       reserved.reservation.succeeded();
+      if (error instanceof VerificationsFull) return { kind: 'busy', retryAfterS: 1 };
       throw error;
-    } finally {
-      if (known) this.#pendingKnown--;
-      else this.#pendingUnknown--;
     }
     if (client === undefined) {
       reserved.reservation.failed();
@@ -102,6 +97,21 @@ export class AuthGate {
     this.#remember(this.#verified, cacheKey, { username: client.username, passwordHash: client.passwordHash, until: this.#now() + this.#cacheMs });
     this.#remember(this.#knownAddresses, this.#lockout.keyOf(address), this.#now());
     return { kind: 'ok', client };
+  }
+
+  /** One slow hash, within its lane's bound; rejects with `VerificationsFull` past it, at once. */
+  #verify(address: string, cacheKey: string, username: string, password: string): Promise<ServeClient | undefined> {
+    const known = this.#knownAddresses.has(this.#lockout.keyOf(address));
+    if ((known ? this.#pendingKnown : this.#pendingUnknown) >= this.#maxPending) return Promise.reject(new VerificationsFull());
+    if (known) this.#pendingKnown++;
+    else this.#pendingUnknown++;
+    const running = this.#registry.authenticate(username, password).finally(() => {
+      if (known) this.#pendingKnown--;
+      else this.#pendingUnknown--;
+      this.#running.delete(cacheKey);
+    });
+    this.#running.set(cacheKey, running);
+    return running;
   }
 
   #remember<T>(map: Map<string, T>, key: string, value: T): void {

@@ -93,7 +93,7 @@ describe('verification bound', () => {
       const client = await registry.add({ name: 'web1', domains: ['a.example.test'], allowFrom: [], serverUrl: '' });
       const gate = new AuthGate(registry, new Lockout(), { maxPendingVerifications: 2 });
       expect((await gate.authenticate('192.0.2.9', client.username, client.password)).kind).toBe('ok');
-      const guesses = Array.from({ length: 6 }, (_, index) => gate.authenticate(`198.51.100.${index}`, client.username, 'wrong'));
+      const guesses = Array.from({ length: 6 }, (_, index) => gate.authenticate(`198.51.100.${index}`, client.username, `wrong${index}`));
       expect(gate.pending).toBe(2);
       const during = await gate.authenticate('203.0.113.1', client.username, client.password);
       expect(during.kind).toBe('ok');

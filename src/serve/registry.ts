@@ -1,10 +1,11 @@
 /**
  * The client registry: who may write which challenge names from where. One JSON file, mode
- * 0600, in `<MIAB_STATE_DIR>/serve/`, holding password hashes only. `clients add|remove` edit
+ * 0600, in `<MIAB_STATE_DIR>/serve/`, holding password hashes only (and, for clients added with `--tsig`, their TSIG secrets,
+ * which cannot be hashed). `clients add|remove` edit
  * it; `serve` re-reads it when it changes, so a removed client is refused at once. Last use is
  * kept in a separate file that only `serve` writes, so the two never overwrite each other.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, MiabDns01Error } from '../errors.js';
@@ -12,6 +13,19 @@ import { normalizeDomain } from '../challenge/names.js';
 import { isRecord, readJsonFile, readTextFile, writePrivateFile } from '../state/files.js';
 import { withLock } from '../state/lock.js';
 import { hashSecret, newPassword, verifySecret } from './secret-hash.js';
+import { TSIG_ALGORITHMS, type TsigAlgorithm } from './dns/tsig.js';
+
+/**
+ * A client's TSIG key for the RFC 2136 front-end. The secret is stored as it is (base64), not
+ * hashed: the server computes the HMAC with it. That is why `--tsig` is opt-in.
+ */
+export interface ClientTsigKey {
+  /** Absolute, lower-case, with the trailing dot (`web1.`). */
+  readonly name: string;
+  readonly algorithm: TsigAlgorithm;
+  /** Base64. */
+  readonly secret: string;
+}
 
 export interface ServeClient {
   /** The name given to `clients add` (audit log, `clients list`). */
@@ -31,6 +45,8 @@ export interface ServeClient {
    * the client's own DNS points `_acme-challenge.<domain>` at with a CNAME.
    */
   readonly delegationZone?: string;
+  /** `clients add --tsig`: the key this client signs RFC 2136 UPDATEs with. */
+  readonly tsig?: ClientTsigKey;
   /**
    * Exact names (no wildcard) whose A and AAAA records the client sets over dyndns2. A scope
    * of their own: `domains` never grant an address record, and these grant no TXT.
@@ -50,8 +66,19 @@ export interface NewClientCredentials {
   readonly username: string;
   readonly password: string;
   readonly acme_dns: Readonly<Record<string, AcmeDnsAccount>>;
+  /** With `--tsig`: the key for RFC 2136 clients (nsupdate, certbot dns-rfc2136, lego rfc2136, ...). */
+  readonly tsig?: ClientTsigKey;
   /** The names whose A/AAAA the client sets over dyndns2 (`GET /nic/update`), when it has any. */
   readonly ddns_hosts?: readonly string[];
+}
+
+/** The TSIG key name of a client: its name, lower-case, absolute. */
+export function tsigKeyNameOf(clientName: string): string {
+  return `${clientName.toLowerCase()}.`;
+}
+
+function isTsigKey(value: unknown): value is ClientTsigKey {
+  return isRecord(value) && typeof value.name === 'string' && typeof value.secret === 'string' && typeof value.algorithm === 'string' && Object.hasOwn(TSIG_ALGORITHMS, value.algorithm);
 }
 
 /** One entry of the storage map lego (`ACME_DNS_STORAGE_PATH`), cert-manager and Caddy read. */
@@ -79,6 +106,7 @@ function isClient(value: unknown): value is ServeClient {
     isRecord(value.subdomains) &&
     typeof value.createdAt === 'string' &&
     (value.delegationZone === undefined || typeof value.delegationZone === 'string') &&
+    (value.tsig === undefined || isTsigKey(value.tsig)) &&
     (value.ddnsHosts === undefined || (Array.isArray(value.ddnsHosts) && value.ddnsHosts.every((host) => typeof host === 'string')))
   );
 }
@@ -156,7 +184,7 @@ export class ClientRegistry {
     return parsed.clients;
   }
 
-  async add(options: { name: string; domains: readonly string[]; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string; ddnsHosts?: readonly string[] }): Promise<NewClientCredentials> {
+  async add(options: { name: string; domains: readonly string[]; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string; tsigAlgorithm?: TsigAlgorithm; ddnsHosts?: readonly string[] }): Promise<NewClientCredentials> {
     if (!NAME_PATTERN.test(options.name)) {
       throw new ConfigError('usage', `client name ${JSON.stringify(options.name)}: use 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit`);
     }
@@ -166,11 +194,17 @@ export class ClientRegistry {
     return withLock(`${this.#file}.lock`, () => this.#add(options, domains, ddnsHosts));
   }
 
-  async #add(options: { name: string; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string }, domains: readonly string[], ddnsHosts: readonly string[]): Promise<NewClientCredentials> {
+  async #add(options: { name: string; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string; tsigAlgorithm?: TsigAlgorithm }, domains: readonly string[], ddnsHosts: readonly string[]): Promise<NewClientCredentials> {
     const clients = await this.list();
     if (clients.some((client) => client.name === options.name)) {
       throw new ConfigError('serve-client-exists', `a client named "${options.name}" exists; remove it first ("miab-dns01 clients remove ${options.name}") or pick another name`);
     }
+    const keyName = tsigKeyNameOf(options.name);
+    if (options.tsigAlgorithm !== undefined && clients.some((client) => client.tsig?.name === keyName)) {
+      throw new ConfigError('serve-client-exists', `the TSIG key name ${keyName} is taken by another client (key names ignore case); pick another client name`);
+    }
+    const tsig: ClientTsigKey | undefined =
+      options.tsigAlgorithm === undefined ? undefined : { name: keyName, algorithm: options.tsigAlgorithm, secret: randomBytes(TSIG_ALGORITHMS[options.tsigAlgorithm].length).toString('base64') };
     for (const host of ddnsHosts) {
       // A dyndns write replaces the name's addresses: two owners would overwrite each other.
       const owner = clients.find((client) => client.ddnsHosts?.includes(host));
@@ -185,7 +219,7 @@ export class ClientRegistry {
       allowFrom: [...options.allowFrom],
       subdomains: Object.fromEntries(domains.map((domain) => [domain, randomUUID()])),
       ...(options.delegationZone === undefined ? {} : { delegationZone: normalizeDomain(options.delegationZone) }),
-      ...(ddnsHosts.length === 0 ? {} : { ddnsHosts }),
+      ...(tsig === undefined ? {} : { tsig }),
       createdAt: new Date().toISOString(),
     };
     await this.#save([...clients, client]);
@@ -200,6 +234,7 @@ export class ClientRegistry {
         server_url: options.serverUrl,
       };
     }
+    return { name: client.name, username: client.username, password, acme_dns: acmeDns, ...(tsig === undefined ? {} : { tsig }) };
     return { name: client.name, username: client.username, password, acme_dns: acmeDns, ...(ddnsHosts.length === 0 ? {} : { ddns_hosts: ddnsHosts }) };
   }
 
@@ -223,6 +258,12 @@ export class ClientRegistry {
     const client = (await this.list()).find((candidate) => candidate.username === username);
     const valid = await verifySecret(password, client?.passwordHash);
     return valid ? client : undefined;
+  }
+
+  /** The client whose TSIG key has this name (any case, with or without the trailing dot). */
+  async byTsigKeyName(keyName: string): Promise<ServeClient | undefined> {
+    const wanted = `${keyName.toLowerCase().replace(/\.$/, '')}.`;
+    return (await this.list()).find((client) => client.tsig?.name === wanted);
   }
 
   /** Notes a successful request; written at most once a second. */

@@ -53,9 +53,10 @@ export class ChallengeWriter {
     return this.#queue.run(client, task);
   }
 
-  async waitFor(records: readonly ChallengeRecord[]): Promise<boolean> {
+  /** @param limitMs a shorter bound than serve's wait limit (RFC 2136 over UDP). */
+  async waitFor(records: readonly ChallengeRecord[], limitMs = this.#waitLimitMs): Promise<boolean> {
     const bound = new AbortController();
-    const timer = setTimeout(() => bound.abort(), this.#waitLimitMs);
+    const timer = setTimeout(() => bound.abort(), limitMs);
     const stop = (): void => bound.abort();
     this.#stopWaits.signal.addEventListener('abort', stop, { once: true });
     if (this.#stopWaits.signal.aborted) bound.abort();
@@ -65,7 +66,7 @@ export class ChallengeWriter {
       return true;
     } catch (error) {
       const names = records.map((record) => record.fqdn).join(', ');
-      this.#log.warn(`answered for ${names} before every authoritative nameserver served it (${signal.aborted ? `wait limit of ${Math.round(this.#waitLimitMs / 1000)} s reached or shutting down` : error instanceof Error ? error.message : String(error)})`);
+      this.#log.warn(`answered for ${names} before every authoritative nameserver served it (${signal.aborted ? `wait limit of ${Math.round(limitMs / 1000)} s reached or shutting down` : error instanceof Error ? error.message : String(error)})`);
       return false;
     } finally {
       clearTimeout(timer);

@@ -17,14 +17,22 @@ export function normalizeFingerprint(raw: string, origin = 'MIAB_TLS_FINGERPRINT
   return hex;
 }
 
+/** 16 base32 characters = 80 bits = otplib's floor as this project sets it (util/totp-code.ts). */
+export const MIN_TOTP_SECRET_CHARS = 16;
+
 export function normalizeTotpSecret(raw: string, origin = 'MIAB_TOTP_SECRET'): string {
   const secret = raw.replace(/[\s-]/g, '').toUpperCase().replace(/=+$/, '');
   if (!/^[A-Z2-7]+$/.test(secret)) {
     throw new ConfigError('config-invalid', `${origin} must be the base32 secret shown when you enabled two-factor authentication (letters A-Z and digits 2-7)`);
   }
-  // RFC 4226 asks for at least 128 bits, and the TOTP library refuses less; the box makes 160.
-  if (secret.length < 26) {
-    throw new ConfigError('config-invalid', `${origin} is ${secret.length} characters long: a TOTP secret has at least 26 base32 characters (Mail-in-a-Box shows 32); copy the whole secret`);
+  // 80 bits (16 characters) is what cPanel and many authenticator apps issue; the box makes 160
+  // (32). Anything shorter is a truncated copy, not a real secret. Kept equal to otplib's
+  // guardrail in totp-code.ts (MIN_TOTP_SECRET_BYTES = 10 bytes).
+  if (secret.length < MIN_TOTP_SECRET_CHARS) {
+    throw new ConfigError(
+      'config-invalid',
+      `${origin} is ${secret.length} characters long: a TOTP secret has at least ${MIN_TOTP_SECRET_CHARS} base32 characters (80 bits; Mail-in-a-Box shows 32, cPanel 16); copy the whole secret`,
+    );
   }
   return secret;
 }

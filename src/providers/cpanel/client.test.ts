@@ -58,3 +58,42 @@ describe('UapiClient answers', () => {
     await expect((await clientAnswering({ status: 500, headers: { 'content-type': 'text/html' }, text: '<html>Internal</html>' })).client.call('x', 'DNS', 'parse_zone')).rejects.toMatchObject({ code: 'box-http', status: 500 });
   });
 });
+
+describe('UapiClient: a refused password is remembered for every later process', () => {
+  const loginRefused = json({ status: 0, message: 'The login is invalid.' });
+  const deniedPage: HttpAnswer = { status: 401, headers: { 'content-type': 'text/html' }, text: '<html>Access denied</html>' };
+
+  async function passwordClients(env: Record<string, string>, answer: HttpAnswer): Promise<{ open: (password: string) => UapiClient; sent: string[] }> {
+    const stateDir = await scratchDir('cpanel-refused');
+    dirs.push(stateDir);
+    const sent: string[] = [];
+    const transport: CpanelTransport = {
+      send: async (_action, _method, url) => {
+        sent.push(url);
+        return answer;
+      },
+      close: async () => undefined,
+    };
+    return {
+      sent,
+      open: (password) =>
+        new UapiClient({ config: parseCpanelConfig({ CPANEL_BASE_URL: 'https://h.example:2083', CPANEL_USERNAME: 'alice', CPANEL_PASSWORD: password, ...env }), transport, stateDir, log: silentLogger }),
+    };
+  }
+
+  it.each([
+    { mode: 'session', env: { CPANEL_AUTH: 'session' }, answer: loginRefused },
+    { mode: 'otp-header', env: { CPANEL_AUTH: 'otp-header' }, answer: deniedPage },
+  ])('$mode: one refused request, then every later client fails at once without a request', async ({ env, answer }) => {
+    const { open, sent } = await passwordClients(env, answer);
+    await expect(open('wrong').call('list zones', 'DomainInfo', 'list_domains')).rejects.toMatchObject({ code: 'auth-invalid-credentials' });
+    expect(sent).toHaveLength(1);
+    for (let i = 0; i < 5; i++) {
+      await expect(open('wrong').call('list zones', 'DomainInfo', 'list_domains')).rejects.toMatchObject({ code: 'auth-invalid-credentials', message: expect.stringContaining('no login was sent now') });
+    }
+    expect(sent).toHaveLength(1);
+    // Another password is tried at once.
+    await expect(open('other').call('list zones', 'DomainInfo', 'list_domains')).rejects.toMatchObject({ code: 'auth-invalid-credentials' });
+    expect(sent).toHaveLength(2);
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * One RFC 2136 UPDATE from an authenticated client, all or nothing: the zone section must name
+ * a box zone, every prerequisite and every update record must concern the client's own
+ * challenge names (TXT only, ACME-shaped values), and only then is anything written. Deletes
+ * never touch a value the client did not write through serve: class NONE removes that value,
+ * class ANY (the RRset, as lego and acme.sh send) and type ANY remove the values this client
+ * wrote at that name, so a partner value at the name survives.
+ */
+import type { ChallengeRecord } from '../../challenge/engine.js';
+import type { TxtRecordStore } from '../../records/store.js';
+import type { Logger } from '../../util/log.js';
+import { SerialQueue } from '../../util/serial-queue.js';
+import { isAcmeChallengeValue } from '../acme-txt.js';
+import { logFailure } from '../failures.js';
+import type { WriteOwnership } from '../ownership.js';
+import { writeNameOf, type ServeClient } from '../registry.js';
+import { domainForRecordName } from '../scope.js';
+import type { ChallengeWriter } from '../writer.js';
+import type { InFlightLimit } from '../fair-queue.js';
+import { CLASS, RCODE, TYPE, WireError, txtValue, type WireMessage, type WireRecord } from './wire.js';
+
+/** What the UPDATE logic needs from the rest of serve. */
+export interface UpdateContext {
+  readonly writer: ChallengeWriter;
+  readonly ownership: WriteOwnership;
+  /** Writes in flight per client (shared with the HTTP protocols). */
+  readonly writes: InFlightLimit;
+  /** Live values one client may hold at one name. */
+  readonly maxValuesPerName: number;
+  /** The box's zones and TXT values (prerequisites are evaluated against the box). */
+  readonly records: Pick<TxtRecordStore, 'zones' | 'txtValues'>;
+  readonly log: Logger;
+}
+
+export interface UpdateResult {
+  readonly rcode: number;
+  /** The record names the message touched (normalized), for the audit line. */
+  readonly names: readonly string[];
+  /** A short machine word for refusals (`out_of_scope`, `bad_txt`, `write_failed`, ...). */
+  readonly note?: string;
+  /** Values written: the answer waits until the nameservers serve them. */
+  readonly added: readonly ChallengeRecord[];
+}
+
+/** Meta types that may not appear in an update record (RFC 2136 3.4.1.2). */
+const META_TYPES = new Set([251, 252, 253, 254, TYPE.ANY]);
+
+interface Scoped {
+  readonly record: WireRecord;
+  /** `writeNameOf(client, domain)`: the name serve writes and ownership is kept under. */
+  readonly writeName: string;
+}
+
+class Refusal {
+  constructor(
+    readonly rcode: number,
+    readonly note: string,
+  ) {}
+}
+
+function inZone(name: string, zone: string): boolean {
+  return name === zone || name.endsWith(`.${zone}`);
+}
+
+function refuse(rcode: number, note: string): never {
+  throw new Refusal(rcode, note);
+}
+
+export class UpdateHandler {
+  readonly #context: UpdateContext;
+  /** Decisions on ownership and the writes they lead to run one message at a time. */
+  readonly #queue = new SerialQueue();
+
+  constructor(context: UpdateContext) {
+    this.#context = context;
+  }
+
+  async handle(message: WireMessage, client: ServeClient): Promise<UpdateResult> {
+    const names = [...new Set([...message.answers, ...message.authorities].map((record) => record.name))];
+    try {
+      const zone = await this.#zoneOf(message);
+      for (const record of message.authorities) checkUpdateRecord(record);
+      const updates = await this.#scope(client, zone, message.authorities, 'update');
+      const prerequisites = await this.#scope(client, zone, message.answers, 'prerequisite');
+      if (!this.#context.writes.begin(client.name)) refuse(RCODE.REFUSED, 'writes_in_flight');
+      try {
+        return await this.#queue.run(async () => {
+          await this.#checkPrerequisites(prerequisites);
+          return { rcode: RCODE.NOERROR, names, added: await this.#apply(client, updates) };
+        });
+      } finally {
+        this.#context.writes.end(client.name);
+      }
+    } catch (error) {
+      if (error instanceof Refusal) return { rcode: error.rcode, names, note: error.note, added: [] };
+      if (error instanceof WireError) return { rcode: RCODE.FORMERR, names, note: 'malformed', added: [] };
+      logFailure(this.#context.log, `RFC 2136 update of ${names.join(', ')} for client ${client.name}`, error);
+      return { rcode: RCODE.SERVFAIL, names, note: 'write_failed', added: [] };
+    }
+  }
+
+  /** The zone section: one SOA entry of class IN naming a box zone. */
+  async #zoneOf(message: WireMessage): Promise<string> {
+    const [zone, extra] = message.questions;
+    if (zone === undefined || extra !== undefined || zone.type !== TYPE.SOA) refuse(RCODE.FORMERR, 'bad_zone_section');
+    if (zone.klass !== CLASS.IN) refuse(RCODE.NOTAUTH, 'not_a_box_zone');
+    const zones = await this.#context.records.zones();
+    if (!zones.includes(zone.name)) refuse(RCODE.NOTAUTH, 'not_a_box_zone');
+    return zone.name;
+  }
+
+  /**
+   * Every record must be inside the zone (NOTZONE), TXT (or ANY, to delete) at one of the
+   * client's challenge names or their CNAME targets, else the whole message is REFUSED.
+   */
+  async #scope(client: ServeClient, zone: string, records: readonly WireRecord[], section: 'update' | 'prerequisite'): Promise<Scoped[]> {
+    const scoped: Scoped[] = [];
+    for (const record of records) {
+      if (!inZone(record.name, zone)) refuse(RCODE.NOTZONE, 'not_in_zone');
+      const anyType = record.type === TYPE.ANY && record.klass !== CLASS.IN;
+      if (record.type !== TYPE.TXT && !anyType) refuse(RCODE.REFUSED, 'out_of_scope');
+      const domain = await domainForRecordName(client, record.name, (name) => this.#context.writer.target(name));
+      if (domain === undefined) refuse(RCODE.REFUSED, 'out_of_scope');
+      if (section === 'update' && record.klass !== CLASS.ANY && record.type === TYPE.TXT && !isAcmeChallengeValue(txtValue(record.rdata))) refuse(RCODE.REFUSED, 'bad_txt');
+      scoped.push({ record, writeName: writeNameOf(client, domain) });
+    }
+    return scoped;
+  }
+
+  /** RFC 2136 3.2, evaluated against the box (where the values live, whoever wrote them). */
+  async #checkPrerequisites(prerequisites: readonly Scoped[]): Promise<void> {
+    const valuesAt = async (writeName: string): Promise<string[]> => this.#context.records.txtValues(await this.#context.writer.target(writeName));
+    const expected = new Map<string, Set<string>>();
+    for (const { record, writeName } of prerequisites) {
+      if (record.ttl !== 0) refuse(RCODE.FORMERR, 'bad_prerequisite');
+      if (record.klass === CLASS.IN) {
+        const set = expected.get(writeName) ?? new Set<string>();
+        set.add(txtValue(record.rdata));
+        expected.set(writeName, set);
+        continue;
+      }
+      if (record.rdata.length !== 0 || (record.klass !== CLASS.ANY && record.klass !== CLASS.NONE)) refuse(RCODE.FORMERR, 'bad_prerequisite');
+      const present = (await valuesAt(writeName)).length > 0;
+      // Only TXT is ever in scope, so "name in use" and "TXT RRset exists" agree.
+      if (record.klass === CLASS.ANY && !present) refuse(record.type === TYPE.ANY ? RCODE.NXDOMAIN : RCODE.NXRRSET, 'prerequisite_failed');
+      if (record.klass === CLASS.NONE && present) refuse(record.type === TYPE.ANY ? RCODE.YXDOMAIN : RCODE.YXRRSET, 'prerequisite_failed');
+    }
+    for (const [writeName, values] of expected) {
+      const actual = new Set(await valuesAt(writeName));
+      if (actual.size !== values.size || [...values].some((value) => !actual.has(value))) refuse(RCODE.NXRRSET, 'prerequisite_failed');
+    }
+  }
+
+  /**
+   * Replays the update section over the values this client owns at each name, then writes the
+   * difference: additions first (a failed one takes back the others: nothing changed), then
+   * removals. A value another client also owns stays on the box.
+   */
+  async #apply(client: ServeClient, updates: readonly Scoped[]): Promise<ChallengeRecord[]> {
+    const { ownership, writer } = this.#context;
+    const initial = new Map<string, Set<string>>();
+    const final = new Map<string, Set<string>>();
+    for (const { record, writeName } of updates) {
+      if (!initial.has(writeName)) {
+        const owned = ownership.valuesOwnedBy(client.name, writeName);
+        initial.set(writeName, new Set(owned));
+        final.set(writeName, new Set(owned));
+      }
+      const state = final.get(writeName) ?? new Set<string>();
+      if (record.klass === CLASS.IN) state.add(txtValue(record.rdata));
+      else if (record.klass === CLASS.NONE) state.delete(txtValue(record.rdata));
+      else state.clear();
+    }
+    for (const values of final.values()) if (values.size > this.#context.maxValuesPerName) refuse(RCODE.REFUSED, 'values_per_name');
+    const added: { writeName: string; record?: ChallengeRecord; value: string }[] = [];
+    try {
+      for (const [writeName, values] of final) {
+        for (const value of values) {
+          if (initial.get(writeName)?.has(value) === true) continue;
+          // Claimed before the write, as the journal is: a crash between the two leaves a claim, not an orphan.
+          const entry: { writeName: string; record?: ChallengeRecord; value: string } = { writeName, value };
+          added.push(entry);
+          await ownership.recordWrite(client.name, writeName, value);
+          entry.record = await writer.write(client.name, writeName, value);
+        }
+      }
+    } catch (error) {
+      for (const { writeName, record, value } of added.reverse()) {
+        if (record !== undefined) await writer.remove(client.name, record).catch((undoError: unknown) => logFailure(this.#context.log, `taking back ${record.fqdn} after a failed update`, undoError));
+        await ownership.forgetWrite(client.name, writeName, value);
+      }
+      throw error;
+    }
+    for (const [writeName, values] of initial) {
+      for (const value of values) {
+        if (final.get(writeName)?.has(value) === true) continue;
+        // Another client sharing the domain wrote the same value: it stays for that client.
+        if (ownership.otherOwners(client.name, writeName, value).length === 0) await writer.cleanup(client.name, writeName, value);
+        await ownership.forgetWrite(client.name, writeName, value);
+      }
+    }
+    return added.flatMap(({ record }) => (record === undefined ? [] : [record]));
+  }
+}
+
+/** RFC 2136 3.4.1.2 prescan of one update record. */
+function checkUpdateRecord(record: WireRecord): void {
+  if (record.klass === CLASS.IN) {
+    if (META_TYPES.has(record.type)) refuse(RCODE.FORMERR, 'malformed');
+    return;
+  }
+  if (record.klass === CLASS.ANY) {
+    if (record.ttl !== 0 || record.rdata.length !== 0) refuse(RCODE.FORMERR, 'malformed');
+    return;
+  }
+  if (record.klass === CLASS.NONE) {
+    if (record.ttl !== 0 || META_TYPES.has(record.type)) refuse(RCODE.FORMERR, 'malformed');
+    return;
+  }
+  refuse(RCODE.FORMERR, 'malformed');
+}
