@@ -90,7 +90,7 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     inadynClient = (await addClient(env, 'inadyn', [], hosts(['in1.example.test']))).client;
     txtOnly = (await addClient(env, 'txt-only', ['a.example.test'])).client;
     pinned = (await addClient(env, 'pinned', [], [...hosts(['pinned.example.test']), '--allow-from', '127.0.0.2/32'])).client;
-    const serve = await startServe(env, ['--audit-log', auditLog]);
+    const serve = await startServe(env, ['--audit-log', auditLog, '--trust-proxy', '127.0.0.4']);
     rig = { topology, env, serve };
   });
 
@@ -179,6 +179,22 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     expect(answer.body).toBe('good 127.0.0.2\n');
     expect(values(rig.topology, 'pinned.example.test', 'A')).toEqual(['127.0.0.2']);
     expect(values(rig.topology, 'pinned.example.test', 'AAAA')).toEqual([]);
+  });
+
+  it("behind a --trust-proxy, the address it forwards is the requester's; POST takes a form body", async () => {
+    const proxied = await send(rig.serve.url, { method: 'GET', path: '/nic/update?hostname=home.example.test', headers: { ...basic(router.username, router.password), 'x-forwarded-for': '203.0.113.77' }, from: '127.0.0.4' });
+    expect(proxied.body).toBe('good 203.0.113.77\n');
+    // From a peer that is not a trusted proxy the header proves nothing: the peer's own address.
+    const direct = await send(rig.serve.url, { method: 'GET', path: '/nic/update?hostname=home.example.test', headers: { ...basic(router.username, router.password), 'x-forwarded-for': '203.0.113.78' }, from: '127.0.0.5' });
+    expect(direct.body).toBe('good 127.0.0.5\n');
+    const posted = await send(rig.serve.url, {
+      method: 'POST',
+      path: '/nic/update',
+      headers: { ...basic(router.username, router.password), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'hostname=home.example.test&myip=198.51.100.10',
+    });
+    expect(posted.body).toBe('good 198.51.100.10\n');
+    expect(values(rig.topology, 'home.example.test', 'A')).toEqual(['198.51.100.10']);
   });
 
   it('one line per hostname in request order: good, nohost, notfqdn, and dnserr for a CNAME or a name outside the zones', async () => {
