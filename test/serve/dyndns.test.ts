@@ -15,6 +15,7 @@ import { runCli } from '../fixtures/cli.js';
 import { requireBinary } from '../fixtures/system.js';
 import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from '../fixtures/topology.js';
 import { harness, stopAll } from '../cpanel/harness.js';
+import { createTestPki, type TestPki } from '../fixtures/certs.js';
 import { addClient, basic, send, startServe, type AddedClient, type HttpAnswer, type ServeProcess } from './helpers.js';
 
 /** nobody / nogroup on Debian. */
@@ -53,6 +54,19 @@ async function curl(rig: Rig, client: AddedClient, query: string, extra: readonl
   const config = join(rig.topology.dir, `curl-${client.name}.conf`);
   await writeFile(config, `user = "${client.username}:${client.password}"\n`, { mode: 0o600 });
   return runCommand([requireBinary('curl'), '-sS', '-K', config, '-D', '-', ...extra, `${rig.serve.url}/nic/update?${query}`], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: rig.topology.dir, timeoutMs: 30_000 });
+}
+
+/** The real ddclient 3.10 once in the foreground, with its config file in `dir`. */
+async function runDdclient(dir: string, lines: readonly string[]): Promise<CommandRun & { output: string }> {
+  await mkdir(dir, { recursive: true });
+  const config = join(dir, 'ddclient.conf');
+  await writeFile(config, `${['daemon=0', 'syslog=no', ...lines].join('\n')}\n`, { mode: 0o600 });
+  const run = await runCommand([requireBinary('ddclient'), '-foreground', '-file', config, '-cache', join(dir, 'ddclient.cache'), '-daemon=0', '-verbose', '-noquiet'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+    cwd: dir,
+    timeoutMs: 60_000,
+  });
+  return { ...run, output: run.stdout + run.stderr };
 }
 
 /** The audit log's entries once `ready` holds (a line is written after its answer is sent). */
@@ -233,32 +247,17 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
   });
 
   it('the real ddclient 3.10 sets two hosts in one request (config file)', async () => {
-    const dir = join(rig.topology.dir, 'ddclient');
-    await mkdir(dir, { recursive: true });
-    const config = join(dir, 'ddclient.conf');
     const port = new URL(rig.serve.url).port;
-    await writeFile(
-      config,
-      [
-        'daemon=0',
-        'syslog=no',
-        'ssl=no',
-        'use=ip, ip=192.0.2.44',
-        'protocol=dyndns2',
-        `server=127.0.0.1:${port}`,
-        `login=${ddclientClient.username}`,
-        `password='${ddclientClient.password}'`,
-        'dd1.example.test,dd2.other.test',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    const run = await runCommand([requireBinary('ddclient'), '-foreground', '-file', config, '-cache', join(dir, 'ddclient.cache'), '-daemon=0', '-verbose', '-noquiet'], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
-      cwd: dir,
-      timeoutMs: 60_000,
-    });
-    const output = run.stdout + run.stderr;
+    const run = await runDdclient(join(rig.topology.dir, 'ddclient'), [
+      'ssl=no',
+      'use=ip, ip=192.0.2.44',
+      'protocol=dyndns2',
+      `server=127.0.0.1:${port}`,
+      `login=${ddclientClient.username}`,
+      `password='${ddclientClient.password}'`,
+      'dd1.example.test,dd2.other.test',
+    ]);
+    const { output } = run;
     expect(run.exitCode, output).toBe(0);
     expect(output).toContain('updating dd1.example.test: good: IP address set to 192.0.2.44');
     expect(output).toContain('updating dd2.other.test: good: IP address set to 192.0.2.44');
@@ -451,5 +450,45 @@ describe('dyndns2 through serve (cPanel)', () => {
     expect(writes).toBe(2);
     expect((await nic(rig, router, 'hostname=home.example.test&myip=198.51.100.80,2001:db8::80')).body).toBe('nochg 198.51.100.80,2001:db8::80\n');
     expect(zoneWrites()).toBe(writes);
+  });
+});
+
+describe('dyndns2 through serve over HTTPS', () => {
+  let rig: Rig;
+  let pki: TestPki;
+  let router: AddedClient;
+
+  beforeAll(async () => {
+    pki = await createTestPki();
+    const topology = await startTopology({ lagMs: 200 });
+    const env = await topology.env();
+    router = (await addClient(env, 'router', [], ['--ddns-host', 'tls.example.test'])).client;
+    rig = { topology, env, serve: await startServe(env, ['--tls-cert', pki.leaf.chainPath, '--tls-key', pki.leaf.keyPath]) };
+  });
+
+  afterAll(async () => {
+    await rig?.serve.stop();
+    await rig?.topology.stop();
+    await pki?.cleanup();
+  });
+
+  it('ddclient with ssl=yes (trusting the CA file) and curl --cacert set the address', async () => {
+    const port = new URL(rig.serve.url).port;
+    const run = await runDdclient(join(rig.topology.dir, 'ddclient-tls'), [
+      'ssl=yes',
+      `ssl_ca_file=${pki.ca.certPath}`,
+      'use=ip, ip=192.0.2.66',
+      'protocol=dyndns2',
+      `server=127.0.0.1:${port}`,
+      `login=${router.username}`,
+      `password='${router.password}'`,
+      'tls.example.test',
+    ]);
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.output).toContain('updating tls.example.test: good: IP address set to 192.0.2.66');
+    expect(values(rig.topology, 'tls.example.test', 'A')).toEqual(['192.0.2.66']);
+    const secure = await curl(rig, router, 'hostname=tls.example.test&myipv6=2001:db8::66', ['--cacert', pki.ca.certPath]);
+    expect(replyBody(secure)).toBe('good 2001:db8::66\n');
+    expect(values(rig.topology, 'tls.example.test', 'AAAA')).toEqual(['2001:db8::66']);
   });
 });
