@@ -128,7 +128,7 @@ Install for zsh:   miab-dns01 completion zsh > ~/.zfunc/_miab-dns01   (with fpat
   {
     name: 'clients',
     summary: "manage serve's clients: one credential per machine, limited to its names and networks",
-    usage: ['clients add <name> --domain <domain> [--domain <domain>]... [--allow-from <cidr>]... [--server-url <url>] [--delegation-zone <zone>]', 'clients list', 'clients remove <name>'],
+    usage: ['clients add <name> --domain <domain> [--domain <domain>]... [--allow-from <cidr>]... [--server-url <url>] [--delegation-zone <zone>] [--ddns-host <fqdn>]...', 'clients list', 'clients remove <name>'],
     options: CLIENTS_OPTIONS,
     details: CLIENTS_DETAILS,
     load: async () => (await import('./clients.js')).clients,
