@@ -69,8 +69,8 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
     identity: cpanelIdentity(config),
     hostLabel: 'cPanel account',
     store,
-    async check() {
-      const reused = auth.method === 'session' && (await client.hasCachedSession());
+    async check(checkOptions = {}) {
+      if (checkOptions.login === true) await client.verifyLogin('check');
       await store.refresh();
       const zones = await store.zones();
       return {
@@ -78,7 +78,9 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
         authMode: auth.method,
         account: client.account,
         accountText: `${client.account}${auth.method !== 'token' && auth.totpSecret !== undefined ? ' (with TOTP)' : ''}`,
-        session: auth.method === 'session' ? { reused, logins: client.loginsSent } : undefined,
+        session: auth.method === 'session' ? { reused: client.loginsSent === 0, logins: client.loginsSent } : undefined,
+        // The OTP-header mode sends the password (and a code) with every request.
+        verified: auth.method === 'token' ? 'token' : auth.method === 'session' && client.loginsSent === 0 ? 'session' : 'password',
         zones,
         facts: { totp: auth.method === 'token' ? false : auth.totpSecret !== undefined },
       };
