@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../util/log.js';
+import type { RetryPolicy } from '../http/retry.js';
 import type { DnsProvider } from '../provider.js';
 import { UapiClient } from './client.js';
 import type { CpanelConfig } from './config.js';
@@ -29,6 +30,8 @@ export interface CpanelProviderOptions {
   readonly transport?: CpanelTransport;
   /** Clock for one-time codes (tests). */
   readonly now?: () => number;
+  /** Retries of transient faults (tests shorten the back-off). */
+  readonly retry?: Partial<RetryPolicy>;
 }
 
 /** The cPanel provider: the provider interface (src/providers/provider.ts), nothing more. */
@@ -56,6 +59,7 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
     log: options.log,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
   });
   const store = new CpanelRecordStore(client, {
     log: options.log,
