@@ -327,7 +327,7 @@ describe.concurrent('installs', { timeout: 300_000 }, () => {
       await expectWorkingInstall(prefix);
     });
 
-    it('plain `npm install -g git+URL` is the npm trap the README's Install section warns about', async () => {
+    it('plain `npm install -g git+URL` is the npm trap the README\'s Install section warns about', async () => {
       const prefix = join(dir, 'prefix-git-trap');
       const result = await npm(['install', '--global', `git+file://${checkout}`], { prefix });
       const works = result.code === 0 && (await run(join(prefix, 'bin', 'miab-dns01'), ['--version'])).code === 0;
