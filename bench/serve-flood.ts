@@ -91,7 +91,7 @@ function cpuSeconds(pid: number): number {
 }
 
 /** Runs bench/lib/flood-attacker.ts in its own process and returns what it printed. */
-function attacker(plan: { url: string; count: number; parallel: number; from: 'one' | 'many'; base: string; seconds?: number }): Promise<{ statuses: Record<string, number>; seconds: number; cpuSeconds: number }> {
+function attacker(plan: { url: string; count: number; parallel: number; from: 'one' | 'many'; base: string; seconds?: number; kind: 'wrong-password' | 'health' }): Promise<{ statuses: Record<string, number>; seconds: number; cpuSeconds: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./lib/flood-attacker.ts', import.meta.url)), JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -222,16 +222,18 @@ async function main(): Promise<void> {
       await send(url, { path: '/cleanup', headers: basic(web.username, web.password), body: JSON.stringify({ fqdn: '_acme-challenge.a.example.test.', value }), from: '127.0.0.2' });
     }
     console.log(`B0 quiet: present median ${percentile(quiet, 50).toFixed(0)} ms`);
-    for (const [label, from, base, seconds] of [
-      ['one address', 'one', '127.0.2.1', undefined],
-      ['1000 addresses', 'many', '3', undefined],
-      ['1000 addresses, sustained 20 s', 'many', '4', 20],
+    for (const [label, from, base, seconds, kind] of [
+      ['one address', 'one', '127.0.2.1', undefined, 'wrong-password'],
+      ['1000 addresses', 'many', '3', undefined, 'wrong-password'],
+      ['1000 addresses, sustained 20 s', 'many', '4', 20, 'wrong-password'],
+      // A control, no verdict of its own: the same load with no password to check.
+      ['1000 addresses, sustained 20 s, GET /health only (control)', 'many', '5', 20, 'health'],
     ] as const) {
       const stop = { done: false };
       const loop = presentLoop(url, web, '127.0.0.2', stop);
       const serveCpu = cpuSeconds(serve.child.pid ?? 0);
       const benchCpu = process.cpuUsage();
-      const attack = await attacker({ url, count: 1000, parallel: 50, from, base, ...(seconds === undefined ? {} : { seconds }) });
+      const attack = await attacker({ url, count: 1000, parallel: 50, from, base, kind, ...(seconds === undefined ? {} : { seconds }) });
       const floodS = attack.seconds;
       const used = process.cpuUsage(benchCpu);
       console.log(`  CPU during the flood: serve ${(cpuSeconds(serve.child.pid ?? 0) - serveCpu).toFixed(1)} s, bench+emulator ${((used.user + used.system) / 1e6).toFixed(1)} s, attacker ${attack.cpuSeconds.toFixed(1)} s, of ${(2 * floodS).toFixed(1)} s on 2 cores`);

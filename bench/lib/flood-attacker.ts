@@ -16,6 +16,8 @@ interface Plan {
   readonly base: string;
   /** Keep going (addresses cycle) until this many seconds passed, even past `count`. */
   readonly seconds?: number;
+  /** "health": GET /health instead (a control: the same load with no password at all). */
+  readonly kind?: 'wrong-password' | 'health';
 }
 
 const plan = JSON.parse(process.argv[2] ?? '{}') as Plan;
@@ -27,7 +29,7 @@ await Promise.all(
   Array.from({ length: plan.parallel }, async () => {
     while (next < plan.count || (plan.seconds !== undefined && performance.now() - started < plan.seconds * 1000)) {
       const index = next++;
-      const status = await send(plan.url, {
+      const status = await send(plan.url, plan.kind === 'health' ? { method: 'GET', path: '/health', from: address(index), timeoutMs: 60_000 } : {
         path: '/present',
         headers: basic('00000000-0000-4000-8000-000000000000', `wrong-guess-${index}-${Math.random()}`),
         body: JSON.stringify({ fqdn: '_acme-challenge.a.example.test.', value: newValue() }),
