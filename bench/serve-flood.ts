@@ -13,7 +13,9 @@
  *
  * Run (build first; only loopback):
  *   npm run build && unshare -n bash -c 'ip link set lo up && node --import tsx bench/serve-flood.ts'
- * Knobs: BENCH_LAG_MS (secondary's lag, default 300).
+ * Knobs: BENCH_LAG_MS (secondary's lag, default 300); BENCH_PROBES (letters, default ABCDE);
+ * BENCH_NO_WAIT=1 (serve skips the nameserver wait: isolates the write); BENCH_SERVE_THREADPOOL
+ * (serve's UV_THREADPOOL_SIZE).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -191,7 +193,7 @@ async function main(): Promise<void> {
   const topology = await startTopology({ lagMs: LAG_MS });
   let serve: ServeProcess | undefined;
   try {
-    const env = await topology.env();
+    const env = { ...(await topology.env()), ...(process.env.BENCH_NO_WAIT ? { MIAB_PROPAGATION_WAIT: '0' } : {}), ...(process.env.BENCH_SERVE_THREADPOOL ? { UV_THREADPOOL_SIZE: process.env.BENCH_SERVE_THREADPOOL } : {}) };
     const web = (await addClient(env, 'web', ['a.example.test'])).client;
     const other = (await addClient(env, 'other', ['b.example.test'])).client;
     const auditLog = join(topology.dir, 'audit.log');
