@@ -16,7 +16,7 @@ import { requireBinary } from '../fixtures/system.js';
 import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from '../fixtures/topology.js';
 import { harness, stopAll } from '../cpanel/harness.js';
 import { createTestPki, type TestPki } from '../fixtures/certs.js';
-import { addClient, basic, send, startServe, type AddedClient, type HttpAnswer, type ServeProcess } from './helpers.js';
+import { addClient, basic, newValue, present, send, startServe, type AddedClient, type HttpAnswer, type ServeProcess } from './helpers.js';
 
 /** nobody / nogroup on Debian. */
 const NOBODY = 65534;
@@ -237,6 +237,9 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     // A --domain grants _acme-challenge TXT only, never an address.
     expect((await nic(rig, txtOnly, 'hostname=a.example.test&myip=192.0.2.1')).body).toBe('nohost\n');
     expect((await nic(rig, txtOnly, 'hostname=_acme-challenge.a.example.test&myip=192.0.2.1')).body).toBe('nohost\n');
+    // And a --ddns-host grants no TXT: httpreq refuses the challenge name beneath it.
+    const txt = await present(rig.serve.url, router, '_acme-challenge.home.example.test.', newValue());
+    expect(txt.status).toBe(403);
     for (const myip of ['300.1.1.1', '192.0.2.1,192.0.2.2', 'fe80::1%25eth0', 'example.test']) {
       const bad = await nic(rig, router, `hostname=home.example.test,nas.example.test&myip=${myip}`);
       expect([bad.status, bad.body]).toEqual([200, 'dnserr\ndnserr\n']);
