@@ -8,6 +8,9 @@ import { loadConfig, type RuntimeConfig } from './config/config.js';
 import type { Environment, Settings } from './config/settings.js';
 import { parsePropagationSettings, type PropagationSettings } from './propagation/settings.js';
 import { openProvider, type DnsProvider, type RetryPolicy } from './providers/index.js';
+
+/** Every provider's secret-carrying variables (beyond config/settings.ts): for what keeps secrets from child processes. */
+export { PROVIDER_SECRET_VARIABLES } from './providers/index.js';
 import { Journal } from './records/journal.js';
 import { ensurePrivateDir } from './state/files.js';
 import { findOwnerPid } from './state/processes.js';

@@ -11,8 +11,7 @@ import { renewalDecision, writeCertificateFiles, type CertificatePaths } from '.
 import { KEY_TYPES, LETS_ENCRYPT_STAGING, issueCertificate, normalizeIssueDomains, type KeyType } from '../acme/issue.js';
 import { MiabDns01Error } from '../errors.js';
 import { ALIASES, SECRET_SETTINGS } from '../config/settings.js';
-import { CPANEL_SECRET_VARIABLES } from '../providers/cpanel/config.js';
-import { SERVE_CLIENT_SECRET_VARIABLES } from '../providers/serve-client/config.js';
+import { PROVIDER_SECRET_VARIABLES } from '../runtime.js';
 import { flag, parseDuration, single, usageError } from './args.js';
 import type { CommandContext, CommandHandler } from './command.js';
 
@@ -22,8 +21,7 @@ import type { CommandContext, CommandHandler } from './command.js';
  */
 export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   ...[...SECRET_SETTINGS].flatMap((name) => [name, ...(ALIASES[name] ?? [])]),
-  ...CPANEL_SECRET_VARIABLES,
-  ...SERVE_CLIENT_SECRET_VARIABLES,
+  ...PROVIDER_SECRET_VARIABLES,
 ]);
 
 /** The deploy hook's environment: ours without any secret, plus where the certificate is. */

@@ -7,9 +7,18 @@ import type { ProviderConfig, ProviderName } from '../config/config.js';
 import type { Logger } from '../util/log.js';
 import type { RetryPolicy } from './mailinabox/index.js';
 import type { DnsProvider } from './provider.js';
+import { CPANEL_SECRET_VARIABLES } from './cpanel/config.js';
+import { SERVE_CLIENT_SECRET_VARIABLES } from './serve-client/config.js';
 
 export type { AddressRecords, AddressRecordStore, AddressRecordType, DnsProvider, ProviderCheck, ProviderLogout } from './provider.js';
 export type { RetryPolicy } from './mailinabox/index.js';
+
+/**
+ * The secret-carrying variables the cPanel and serve-client providers declare (Mail-in-a-Box's
+ * are in config/settings.ts): collected here, the one module that may name every provider, so
+ * that what keeps secrets away from child processes needs no list of its own.
+ */
+export const PROVIDER_SECRET_VARIABLES: readonly string[] = [...CPANEL_SECRET_VARIABLES, ...SERVE_CLIENT_SECRET_VARIABLES];
 
 export interface ProviderOpenOptions {
   /** Private state directory: session caches, locks, run snapshots. */
