@@ -54,11 +54,19 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'check',
     summary: 'verify configuration and credentials; writes nothing',
-    usage: ['check'],
-    options: [],
+    usage: ['check [--login]'],
+    options: [
+      {
+        name: 'login',
+        takesValue: false,
+        description: 'send one password (+TOTP) login now, even with a cached session or a remembered refused login: verifies the password itself',
+      },
+    ],
     json: true,
-    details: 'Reuses a valid cached session; logs in only when there is none.',
-    load: async () => (await import('./commands.js')).check,
+    details: `Without --login a valid cached session is reused (then the password is not tried, and the output says so);
+it logs in only when there is none. A refused login is remembered in the state dir for every later process
+until the credentials change or an hour passes; --login tries once more now (docs/logins.md).`,
+    load: async () => (await import('./check.js')).check,
   },
   {
     name: 'logout',
