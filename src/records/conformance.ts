@@ -10,6 +10,8 @@
 import assert from 'node:assert/strict';
 import { canListTxt, type TxtRecordStore } from './store.js';
 
+export { canListTxt, type ListingTxtRecordStore, type StoreCallOptions, type TxtRecordStore } from './store.js';
+
 /** Registers one test: `it` of vitest or jest, `test` of node:test (extra arguments unused). */
 export type ConformanceTestFunction = (name: string, body: () => Promise<void>) => unknown;
 
