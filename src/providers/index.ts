@@ -28,7 +28,7 @@ export interface ProviderOpenOptions {
   readonly signal?: AbortSignal;
   /** The process that owns this run (for hooks: the ACME client): run-wide caches are keyed by it. */
   readonly ownerPid: number;
-  /** Mail-in-a-Box: overrides for the retry policy (tests shorten the back-off). */
+  /** Overrides for the retry policy of transient faults (tests shorten the back-off). */
   readonly retry?: Partial<RetryPolicy>;
   /** Mail-in-a-Box: per-request timeout. @default 90_000 */
   readonly requestTimeoutMs?: number;
@@ -48,7 +48,12 @@ const OPENERS: { readonly [Name in ProviderName]: Opener<Name> } = {
       ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     }),
   cpanel: async (config, options) =>
-    (await import('./cpanel/index.js')).openCpanelProvider(config.cpanel, { stateDir: options.stateDir, log: options.log, ...(options.signal ? { signal: options.signal } : {}) }),
+    (await import('./cpanel/index.js')).openCpanelProvider(config.cpanel, {
+      stateDir: options.stateDir,
+      log: options.log,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+    }),
   serve: async (config, options) =>
     (await import('./serve-client/index.js')).openServeClientProvider(config.serve, { log: options.log, ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}) }),
 };

@@ -53,10 +53,25 @@ export interface ProviderCheck {
    * undefined when the auth mode has no session.
    */
   readonly session: { readonly reused: boolean; readonly logins: number } | undefined;
+  /**
+   * Which credential the server accepted during this check: `session` (a cached session was
+   * reused: the password was NOT tried), `password` (a password, +TOTP when set, was sent),
+   * `token` (an API token), `system-key` (the box's key file).
+   */
+  readonly verified: 'session' | 'password' | 'token' | 'system-key';
   /** The zones the account serves, as `TxtRecordStore.zones()` names them, read fresh. */
   readonly zones: readonly string[];
   /** Provider-specific facts for `check --json`, merged into its object (no secrets). */
   readonly facts: Readonly<Record<string, string | number | boolean | null | undefined>>;
+}
+
+export interface ProviderCheckOptions {
+  /**
+   * `check --login`: send a password (+TOTP) login now, even with a cached session and even
+   * when a refusal of these credentials is remembered; a refusal is remembered as any other.
+   * No effect where there is no login (tokens, the system key). @default false
+   */
+  readonly login?: boolean;
 }
 
 export interface ProviderLogout {
@@ -96,7 +111,7 @@ export interface DnsProvider {
    * Verifies configuration and credentials against the server and lists the zones; writes no
    * record. Reuses a valid cached session and logs in only when there is none.
    */
-  check(): Promise<ProviderCheck>;
+  check(options?: ProviderCheckOptions): Promise<ProviderCheck>;
   /**
    * Ends the cached session (on the server, and deletes it here). Succeeds with `ended: false`
    * when there is none or the auth mode has no session; never logs in to log out.

@@ -116,7 +116,7 @@ export function ddnsStartupWarnings(clients: readonly ServeClient[], zones: read
     const hosts = client.ddnsHosts ?? [];
     if (hosts.length === 0) continue;
     if (!canWriteAddresses) {
-      warnings.push(`client ${client.name} has --ddns-host names, but this DNS host cannot write A/AAAA records: its dyndns updates answer 911 (use the Mail-in-a-Box provider)`);
+      warnings.push(`client ${client.name} has --ddns-host names, but this DNS host cannot write A/AAAA records: its dyndns updates answer 911 (use the Mail-in-a-Box or cPanel provider)`);
       continue;
     }
     const outside = hosts.filter((host) => !inZones(host, zones));
@@ -134,7 +134,7 @@ async function updateHost(client: ServeClient, host: string, wanted: Map<Address
   const { addresses, log } = options;
   const shown = [...wanted.values()].join(',');
   if (addresses === undefined) {
-    log.warn(`dyndns update of ${host} for client ${client.name}: the configured DNS host cannot write A/AAAA records (use the Mail-in-a-Box provider)`);
+    log.warn(`dyndns update of ${host} for client ${client.name}: the configured DNS host cannot write A/AAAA records (use the Mail-in-a-Box or cPanel provider)`);
     return { line: '911' };
   }
   try {

@@ -220,6 +220,7 @@ export class ClientRegistry {
       subdomains: Object.fromEntries(domains.map((domain) => [domain, randomUUID()])),
       ...(options.delegationZone === undefined ? {} : { delegationZone: normalizeDomain(options.delegationZone) }),
       ...(tsig === undefined ? {} : { tsig }),
+      ...(ddnsHosts.length === 0 ? {} : { ddnsHosts }),
       createdAt: new Date().toISOString(),
     };
     await this.#save([...clients, client]);
@@ -234,8 +235,7 @@ export class ClientRegistry {
         server_url: options.serverUrl,
       };
     }
-    return { name: client.name, username: client.username, password, acme_dns: acmeDns, ...(tsig === undefined ? {} : { tsig }) };
-    return { name: client.name, username: client.username, password, acme_dns: acmeDns, ...(ddnsHosts.length === 0 ? {} : { ddns_hosts: ddnsHosts }) };
+    return { name: client.name, username: client.username, password, acme_dns: acmeDns, ...(tsig === undefined ? {} : { tsig }), ...(ddnsHosts.length === 0 ? {} : { ddns_hosts: ddnsHosts }) };
   }
 
   async remove(name: string): Promise<void> {

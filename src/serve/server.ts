@@ -127,7 +127,7 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
   // Expired failures and blocks go even when no request comes to trigger the lazy sweep.
   const sweeper = setInterval(() => lockout.sweep(), 60_000);
   sweeper.unref();
-  const handlerOptions = { registry, writer, log, ownership, gate, writes, maxValuesPerName: limits.maxValuesPerName };
+  const handlerOptions = { registry, writer, log, ownership, gate, writes, maxValuesPerName: limits.maxValuesPerName, staleAfterMs: options.expireAfterMs };
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;

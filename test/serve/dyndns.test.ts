@@ -6,16 +6,20 @@
  * Sources: 127.0.0.2 is the pinned client's machine, 127.0.0.3 a foreign one, 127.0.0.9 an
  * attacker.
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCommand, type CommandRun } from '../fixtures/acme-clients.js';
 import { runCli } from '../fixtures/cli.js';
 import { requireBinary } from '../fixtures/system.js';
 import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from '../fixtures/topology.js';
 import { harness, stopAll } from '../cpanel/harness.js';
+import { createTestPki, type TestPki } from '../fixtures/certs.js';
 import { addClient, basic, send, startServe, type AddedClient, type HttpAnswer, type ServeProcess } from './helpers.js';
 
+/** nobody / nogroup on Debian. */
+const NOBODY = 65534;
 const PARTNER_TXT = 'partnerValuePartnerValuePartnerValue0123456';
 const SEED = [
   { qname: 'home.example.test', rtype: 'A', value: '192.0.2.99' },
@@ -50,6 +54,19 @@ async function curl(rig: Rig, client: AddedClient, query: string, extra: readonl
   const config = join(rig.topology.dir, `curl-${client.name}.conf`);
   await writeFile(config, `user = "${client.username}:${client.password}"\n`, { mode: 0o600 });
   return runCommand([requireBinary('curl'), '-sS', '-K', config, '-D', '-', ...extra, `${rig.serve.url}/nic/update?${query}`], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: rig.topology.dir, timeoutMs: 30_000 });
+}
+
+/** The real ddclient 3.10 once in the foreground, with its config file in `dir`. */
+async function runDdclient(dir: string, lines: readonly string[]): Promise<CommandRun & { output: string }> {
+  await mkdir(dir, { recursive: true });
+  const config = join(dir, 'ddclient.conf');
+  await writeFile(config, `${['daemon=0', 'syslog=no', ...lines].join('\n')}\n`, { mode: 0o600 });
+  const run = await runCommand([requireBinary('ddclient'), '-foreground', '-file', config, '-cache', join(dir, 'ddclient.cache'), '-daemon=0', '-verbose', '-noquiet'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+    cwd: dir,
+    timeoutMs: 60_000,
+  });
+  return { ...run, output: run.stdout + run.stderr };
 }
 
 /** The audit log's entries once `ready` holds (a line is written after its answer is sent). */
@@ -87,7 +104,7 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     inadynClient = (await addClient(env, 'inadyn', [], hosts(['in1.example.test']))).client;
     txtOnly = (await addClient(env, 'txt-only', ['a.example.test'])).client;
     pinned = (await addClient(env, 'pinned', [], [...hosts(['pinned.example.test']), '--allow-from', '127.0.0.2/32'])).client;
-    const serve = await startServe(env, ['--audit-log', auditLog]);
+    const serve = await startServe(env, ['--audit-log', auditLog, '--trust-proxy', '127.0.0.4']);
     rig = { topology, env, serve };
   });
 
@@ -155,12 +172,43 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     expect(values(rig.topology, 'nas.example.test', 'AAAA')).toEqual(['2001:db8::2']);
   });
 
+  it('a FRITZ!Box-style URL (credentials in it, an empty <ip6addr> or <ipaddr>) sets only the family it has', async () => {
+    const target = new URL(rig.serve.url);
+    const url = (query: string): string => `http://${router.username}:${router.password}@${target.host}/nic/update?${query}`;
+    // curl turns the URL's user:password into HTTP Basic, as the routers do.
+    const config = join(rig.topology.dir, 'curl-fritz.conf');
+    await writeFile(config, `url = "${url('hostname=home.example.test&myip=198.51.100.9,')}"\n`, { mode: 0o600 });
+    const v4 = await runCommand([requireBinary('curl'), '-sS', '-K', config], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: rig.topology.dir, timeoutMs: 30_000 });
+    expect(v4.stdout).toBe('good 198.51.100.9\n');
+    await writeFile(config, `url = "${url('hostname=home.example.test&myip=,2001:db8::9')}"\n`, { mode: 0o600 });
+    const v6 = await runCommand([requireBinary('curl'), '-sS', '-K', config], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: rig.topology.dir, timeoutMs: 30_000 });
+    expect(v6.stdout).toBe('good 2001:db8::9\n');
+    expect(values(rig.topology, 'home.example.test', 'A')).toEqual(['198.51.100.9']);
+    expect(values(rig.topology, 'home.example.test', 'AAAA')).toEqual(['2001:db8::9']);
+  });
+
   it("without myip the requester's address is set", async () => {
     const answer = await nic(rig, pinned, 'hostname=pinned.example.test', { from: '127.0.0.2' });
     expect(answer.status).toBe(200);
     expect(answer.body).toBe('good 127.0.0.2\n');
     expect(values(rig.topology, 'pinned.example.test', 'A')).toEqual(['127.0.0.2']);
     expect(values(rig.topology, 'pinned.example.test', 'AAAA')).toEqual([]);
+  });
+
+  it("behind a --trust-proxy, the address it forwards is the requester's; POST takes a form body", async () => {
+    const proxied = await send(rig.serve.url, { method: 'GET', path: '/nic/update?hostname=home.example.test', headers: { ...basic(router.username, router.password), 'x-forwarded-for': '203.0.113.77' }, from: '127.0.0.4' });
+    expect(proxied.body).toBe('good 203.0.113.77\n');
+    // From a peer that is not a trusted proxy the header proves nothing: the peer's own address.
+    const direct = await send(rig.serve.url, { method: 'GET', path: '/nic/update?hostname=home.example.test', headers: { ...basic(router.username, router.password), 'x-forwarded-for': '203.0.113.78' }, from: '127.0.0.5' });
+    expect(direct.body).toBe('good 127.0.0.5\n');
+    const posted = await send(rig.serve.url, {
+      method: 'POST',
+      path: '/nic/update',
+      headers: { ...basic(router.username, router.password), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'hostname=home.example.test&myip=198.51.100.10',
+    });
+    expect(posted.body).toBe('good 198.51.100.10\n');
+    expect(values(rig.topology, 'home.example.test', 'A')).toEqual(['198.51.100.10']);
   });
 
   it('one line per hostname in request order: good, nohost, notfqdn, and dnserr for a CNAME or a name outside the zones', async () => {
@@ -199,32 +247,17 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
   });
 
   it('the real ddclient 3.10 sets two hosts in one request (config file)', async () => {
-    const dir = join(rig.topology.dir, 'ddclient');
-    await mkdir(dir, { recursive: true });
-    const config = join(dir, 'ddclient.conf');
     const port = new URL(rig.serve.url).port;
-    await writeFile(
-      config,
-      [
-        'daemon=0',
-        'syslog=no',
-        'ssl=no',
-        'use=ip, ip=192.0.2.44',
-        'protocol=dyndns2',
-        `server=127.0.0.1:${port}`,
-        `login=${ddclientClient.username}`,
-        `password='${ddclientClient.password}'`,
-        'dd1.example.test,dd2.other.test',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    const run = await runCommand([requireBinary('ddclient'), '-foreground', '-file', config, '-cache', join(dir, 'ddclient.cache'), '-daemon=0', '-verbose', '-noquiet'], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
-      cwd: dir,
-      timeoutMs: 60_000,
-    });
-    const output = run.stdout + run.stderr;
+    const run = await runDdclient(join(rig.topology.dir, 'ddclient'), [
+      'ssl=no',
+      'use=ip, ip=192.0.2.44',
+      'protocol=dyndns2',
+      `server=127.0.0.1:${port}`,
+      `login=${ddclientClient.username}`,
+      `password='${ddclientClient.password}'`,
+      'dd1.example.test,dd2.other.test',
+    ]);
+    const { output } = run;
     expect(run.exitCode, output).toBe(0);
     expect(output).toContain('updating dd1.example.test: good: IP address set to 192.0.2.44');
     expect(output).toContain('updating dd2.other.test: good: IP address set to 192.0.2.44');
@@ -238,7 +271,7 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     expect(audit.filter((entry) => entry.client === 'ddclient').map((entry) => entry.name)).toEqual(['dd1.example.test,dd2.other.test']);
   });
 
-  it('the real inadyn 2.10 (custom provider) sets its host, without root-only paths', async () => {
+  it('the real inadyn 2.10 (custom provider) sets its host, as an unprivileged user', async () => {
     const dir = join(rig.topology.dir, 'inadyn');
     await mkdir(join(dir, 'cache'), { recursive: true });
     const config = join(dir, 'inadyn.conf');
@@ -260,16 +293,39 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
       ].join('\n'),
       { mode: 0o600 },
     );
-    await chmod(config, 0o600);
-    const run = await runCommand([requireBinary('inadyn'), '-1', '--foreground', '-f', config, '--cache-dir', join(dir, 'cache'), '-P', join(dir, 'inadyn.pid'), '-l', 'debug'], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
-      cwd: dir,
-      timeoutMs: 60_000,
-    });
+    const command = [requireBinary('inadyn'), '-1', '--foreground', '-f', config, '--cache-dir', join(dir, 'cache'), '-P', join(dir, 'inadyn.pid'), '-l', 'debug'];
+    // As root, run it as nobody: its files in a directory of its own, the directories above
+    // (0700) made passable for the run and restored after.
+    const unprivileged = process.getuid?.() === 0;
+    const opened: { path: string; mode: number }[] = [];
+    if (unprivileged) {
+      for (let path = rig.topology.dir; path !== dirname(path) && path !== tmpdir().replace(/\/[^/]*$/, ''); path = dirname(path)) {
+        const mode = (await stat(path)).mode & 0o7777;
+        if ((mode & 0o001) === 0) {
+          opened.push({ path, mode });
+          await chmod(path, mode | 0o001);
+        }
+      }
+      for (const path of [dir, join(dir, 'cache'), config]) await chown(path, NOBODY, NOBODY);
+    }
+    let run: CommandRun;
+    try {
+      run = await runCommand(unprivileged ? [requireBinary('setpriv'), `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...command] : command, {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+        cwd: dir,
+        timeoutMs: 60_000,
+      });
+    } finally {
+      for (const { path, mode } of opened.reverse()) await chmod(path, mode);
+    }
     const output = run.stdout + run.stderr;
     expect(run.exitCode, output).toBe(0);
     expect(values(rig.topology, 'in1.example.test', 'A')).toEqual(['192.0.2.55']);
     expect(output).toMatch(/good 192\.0\.2\.55/);
+    // Its cache of the address set was written by the user it ran as.
+    const cached = await readdir(join(dir, 'cache'));
+    expect(cached.length).toBeGreaterThan(0);
+    for (const file of cached) expect((await stat(join(dir, 'cache', file))).uid).toBe(unprivileged ? NOBODY : process.getuid?.());
   });
 
   it('a locked-out source gets abuse (429) whatever it sends', async () => {
@@ -394,5 +450,45 @@ describe('dyndns2 through serve (cPanel)', () => {
     expect(writes).toBe(2);
     expect((await nic(rig, router, 'hostname=home.example.test&myip=198.51.100.80,2001:db8::80')).body).toBe('nochg 198.51.100.80,2001:db8::80\n');
     expect(zoneWrites()).toBe(writes);
+  });
+});
+
+describe('dyndns2 through serve over HTTPS', () => {
+  let rig: Rig;
+  let pki: TestPki;
+  let router: AddedClient;
+
+  beforeAll(async () => {
+    pki = await createTestPki();
+    const topology = await startTopology({ lagMs: 200 });
+    const env = await topology.env();
+    router = (await addClient(env, 'router', [], ['--ddns-host', 'tls.example.test'])).client;
+    rig = { topology, env, serve: await startServe(env, ['--tls-cert', pki.leaf.chainPath, '--tls-key', pki.leaf.keyPath]) };
+  });
+
+  afterAll(async () => {
+    await rig?.serve.stop();
+    await rig?.topology.stop();
+    await pki?.cleanup();
+  });
+
+  it('ddclient with ssl=yes (trusting the CA file) and curl --cacert set the address', async () => {
+    const port = new URL(rig.serve.url).port;
+    const run = await runDdclient(join(rig.topology.dir, 'ddclient-tls'), [
+      'ssl=yes',
+      `ssl_ca_file=${pki.ca.certPath}`,
+      'use=ip, ip=192.0.2.66',
+      'protocol=dyndns2',
+      `server=127.0.0.1:${port}`,
+      `login=${router.username}`,
+      `password='${router.password}'`,
+      'tls.example.test',
+    ]);
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.output).toContain('updating tls.example.test: good: IP address set to 192.0.2.66');
+    expect(values(rig.topology, 'tls.example.test', 'A')).toEqual(['192.0.2.66']);
+    const secure = await curl(rig, router, 'hostname=tls.example.test&myipv6=2001:db8::66', ['--cacert', pki.ca.certPath]);
+    expect(replyBody(secure)).toBe('good 2001:db8::66\n');
+    expect(values(rig.topology, 'tls.example.test', 'AAAA')).toEqual(['2001:db8::66']);
   });
 });

@@ -14,6 +14,7 @@ import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../../stat
 import { withLock } from '../../state/lock.js';
 import { isRememberedRefusal, RefusedLogins, type RefusedLoginKey } from '../../state/refused-logins.js';
 import type { Logger } from '../../util/log.js';
+import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../http/retry.js';
 import type { CpanelAuth, CpanelConfig } from './config.js';
 import type { CpanelTransport, HttpAnswer } from './transport.js';
 import { nextOtp } from './totp.js';
@@ -88,6 +89,22 @@ export interface UapiClientOptions {
   readonly log: Logger;
   readonly signal?: AbortSignal;
   readonly now?: () => number;
+  /** Retries of transient faults (502/503/504, reset, timeout); never of a login. @default DEFAULT_RETRY_POLICY */
+  readonly retry?: Partial<RetryPolicy>;
+}
+
+const TRANSIENT_STATUS = new Set([502, 503, 504]);
+
+/**
+ * Errors met while a login was being sent: never retried (a lost answer to a wrong password
+ * would be a second failed login on cPHulk's count).
+ */
+const duringLogin = new WeakSet<object>();
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof BoxApiError) || duringLogin.has(error)) return false;
+  if (error.code === 'box-unreachable' || error.code === 'box-timeout') return true;
+  return error.code === 'box-http' && error.status !== undefined && TRANSIENT_STATUS.has(error.status);
 }
 
 export class UapiClient {
@@ -161,11 +178,20 @@ export class UapiClient {
     return `${this.#options.config.baseUrl}${prefix}/execute/${module}/${func}${query === '' ? '' : `?${query}`}`;
   }
 
-  /** Calls `Module::function` and returns its `data`; `action` names the step for messages. */
+  /**
+   * Calls `Module::function` and returns its `data`; `action` names the step for messages.
+   * Transient faults are retried: every call is a read or a write guarded by the zone's serial,
+   * so a write that landed before its answer was lost fails the retry harmlessly (stale serial).
+   */
   async call(action: string, module: string, func: string, params: readonly (readonly [string, string])[] = []): Promise<unknown> {
     this.#options.signal?.throwIfAborted();
-    const answer = await this.#send(action, module, func, params);
-    return this.#data(action, module, func, answer);
+    return withRetries(async () => this.#data(action, module, func, await this.#send(action, module, func, params)), {
+      policy: { ...DEFAULT_RETRY_POLICY, ...this.#options.retry },
+      isTransient,
+      what: `cpanel: ${action}: ${module}::${func}`,
+      log: this.#options.log,
+      signal: this.#options.signal,
+    });
   }
 
   async #send(action: string, module: string, func: string, params: readonly (readonly [string, string])[]): Promise<HttpAnswer> {
@@ -330,7 +356,12 @@ export class UapiClient {
         form.set('tfa_token', code);
       }
       this.#options.log.debug(`cpanel: logging in as ${username}${totpSecret === undefined ? '' : ' with a one-time code'}`);
-      return this.#options.transport.send(action, 'POST', `${this.#options.config.baseUrl}/login/?login_only=1`, { 'Content-Type': 'application/x-www-form-urlencoded' }, form.toString(), this.#options.signal);
+      try {
+        return await this.#options.transport.send(action, 'POST', `${this.#options.config.baseUrl}/login/?login_only=1`, { 'Content-Type': 'application/x-www-form-urlencoded' }, form.toString(), this.#options.signal);
+      } catch (error) {
+        if (typeof error === 'object' && error !== null) duringLogin.add(error);
+        throw error;
+      }
     };
     const isTfa = (answer: HttpAnswer): boolean => answer.text.includes('tfa_login_form') || /"message"\s*:\s*"[^"]*(tfa|two.?factor|security code)/i.test(answer.text);
     let answer = await attempt();

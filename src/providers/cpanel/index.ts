@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../util/log.js';
+import type { RetryPolicy } from '../http/retry.js';
 import type { DnsProvider } from '../provider.js';
 import { UapiClient } from './client.js';
 import type { CpanelConfig } from './config.js';
@@ -29,6 +30,8 @@ export interface CpanelProviderOptions {
   readonly transport?: CpanelTransport;
   /** Clock for one-time codes (tests). */
   readonly now?: () => number;
+  /** Retries of transient faults (tests shorten the back-off). */
+  readonly retry?: Partial<RetryPolicy>;
 }
 
 /** The cPanel provider: the provider interface (src/providers/provider.ts), with a store that can list values. */
@@ -56,6 +59,7 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
     log: options.log,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
   });
   const store = new CpanelRecordStore(client, {
     log: options.log,
@@ -75,8 +79,8 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
       read: (name) => store.addresses(name),
       replace: (name, type, address) => store.replaceAddress(name, type, address),
     },
-    async check() {
-      const reused = auth.method === 'session' && (await client.hasCachedSession());
+    async check(checkOptions = {}) {
+      if (checkOptions.login === true) await client.verifyLogin('check');
       await store.refresh();
       const zones = await store.zones();
       return {
@@ -84,7 +88,9 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
         authMode: auth.method,
         account: client.account,
         accountText: `${client.account}${auth.method !== 'token' && auth.totpSecret !== undefined ? ' (with TOTP)' : ''}`,
-        session: auth.method === 'session' ? { reused, logins: client.loginsSent } : undefined,
+        session: auth.method === 'session' ? { reused: client.loginsSent === 0, logins: client.loginsSent } : undefined,
+        // The OTP-header mode sends the password (and a code) with every request.
+        verified: auth.method === 'token' ? 'token' : auth.method === 'session' && client.loginsSent === 0 ? 'session' : 'password',
         zones,
         facts: { totp: auth.method === 'token' ? false : auth.totpSecret !== undefined },
       };

@@ -10,7 +10,7 @@ import { withLock } from '../../state/lock.js';
 import { underSignals, type ListingTxtRecordStore, type StoreCallOptions } from '../../records/store.js';
 import type { AddressRecords, AddressRecordType } from '../provider.js';
 import type { Logger } from '../../util/log.js';
-import { sleep } from '../../util/poll.js';
+import { withRetries } from '../http/retry.js';
 import { UapiCallError, type UapiClient } from './client.js';
 import { addressJson, addTxtJson, cnameAt, parseZoneData, txtAt, txtValue, zoneFor, type ParsedZone } from './zone.js';
 
@@ -163,23 +163,31 @@ export class CpanelRecordStore implements ListingTxtRecordStore {
     await withLock(
       this.#client.paths.zoneLock(zone),
       async () => {
-        for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-          const parsed = await this.#read(zone, action);
-          const params = change(parsed);
-          if (params === undefined) return;
-          try {
-            await this.#client.call(action, 'DNS', 'mass_edit_zone', [['zone', zone], ['serial', parsed.serial], ...params]);
-            return;
-          } catch (error) {
-            if (!(error instanceof UapiCallError) || !error.uapiErrors.some((text) => STALE_SERIAL.test(text))) throw error;
-            this.#options.log.info(`cpanel: ${action}: the zone ${zone} changed between our read and write (attempt ${attempt} of ${maxAttempts}); reading it again`);
-            if (attempt < maxAttempts) await sleep(50 * attempt + Math.random() * 100, this.#options.signal);
-          }
+        const isStaleSerial = (error: unknown): boolean => error instanceof UapiCallError && error.uapiErrors.some((text) => STALE_SERIAL.test(text));
+        try {
+          await withRetries(
+            async () => {
+              const parsed = await this.#read(zone, action);
+              const params = change(parsed);
+              if (params === undefined) return;
+              await this.#client.call(action, 'DNS', 'mass_edit_zone', [['zone', zone], ['serial', parsed.serial], ...params]);
+            },
+            {
+              // A foreign editor's change takes milliseconds: short back-offs, a bounded count.
+              policy: { retries: maxAttempts - 1, minTimeoutMs: 50, maxTimeoutMs: 400, maxRetryTimeMs: Number.POSITIVE_INFINITY },
+              isTransient: isStaleSerial,
+              what: `cpanel: ${action}: the zone ${zone} changed between our read and write; reading it again`,
+              log: this.#options.log,
+              signal: this.#options.signal,
+            },
+          );
+        } catch (error) {
+          if (!isStaleSerial(error)) throw error;
+          throw new MiabDns01Error(
+            'box-rejected',
+            `cpanel: ${action}: the zone ${zone} changed under us ${maxAttempts} times in a row (its serial moved between each read and write: another editor is busy); nothing was changed for ${name}, try again later`,
+          );
         }
-        throw new MiabDns01Error(
-          'box-rejected',
-          `cpanel: ${action}: the zone ${zone} changed under us ${maxAttempts} times in a row (its serial moved between each read and write: another editor is busy); nothing was changed for ${name}, try again later`,
-        );
       },
       { ...(this.#options.signal ? { signal: this.#options.signal } : {}) },
     );

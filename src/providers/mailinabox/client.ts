@@ -7,7 +7,7 @@
 import { AuthError, BoxApiError, MiabDns01Error } from '../../errors.js';
 import type { Authenticator, LoginEndpoint, LoginResponse } from './types.js';
 import type { Logger } from '../../util/log.js';
-import { sleep } from '../../util/poll.js';
+import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../http/retry.js';
 import { deleteRefusedError, dialectMismatchError, isForkRefusal, listsForkTtl, replaceBody, UPSTREAM_DIALECT, writeBody, type BoxDialect, type WriteBody } from './dialect.js';
 import { neverReachedBox, type BoxMethod, type BoxResponse, type Transport } from './transport.js';
 
@@ -23,18 +23,7 @@ export type WritableRecordType = 'TXT';
 export type ReplaceableRecordType = 'A' | 'AAAA';
 export type ReadableRecordType = 'TXT';
 
-export interface RetryPolicy {
-  /** Retries after the first attempt, for transient faults only. @default 4 */
-  readonly retries: number;
-  /** First back-off in ms (then doubling, jittered). @default 500 */
-  readonly minTimeoutMs: number;
-  /** Longest single back-off. @default 8_000 */
-  readonly maxTimeoutMs: number;
-  /** Give up retrying after this long in total. @default 180_000 */
-  readonly maxRetryTimeMs: number;
-}
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 4, minTimeoutMs: 500, maxTimeoutMs: 8_000, maxRetryTimeMs: 180_000 };
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry.js';
 
 export interface BoxClientOptions {
   readonly apiUrl: string;
@@ -315,25 +304,9 @@ export class BoxClient implements LoginEndpoint {
     });
   }
 
-  /**
-   * Runs `attempt`, retrying transient faults with a doubling, jittered back-off, within the
-   * policy's bounds. After the signal aborts, the attempt runs once and no sleep goes on.
-   */
-  async #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-    const { retries, minTimeoutMs, maxTimeoutMs, maxRetryTimeMs } = this.#retry;
-    const started = Date.now();
-    for (let retry = 0; ; retry++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        const retriesLeft = retries - retry;
-        const remainingMs = maxRetryTimeMs - (Date.now() - started);
-        if (!isTransient(error) || retriesLeft <= 0 || remainingMs <= 0 || this.#signal?.aborted) throw error;
-        const backOffMs = Math.min(maxTimeoutMs, minTimeoutMs * 2 ** retry * (1 + Math.random()), remainingMs);
-        this.#log.info(`${what}: ${error instanceof Error ? error.message : String(error)}; retrying (${retriesLeft} left)`);
-        await sleep(backOffMs, this.#signal);
-      }
-    }
+  /** Runs `attempt`, retrying transient faults under the policy (http/retry.ts: p-retry, signal-aware). */
+  #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    return withRetries(attempt, { policy: this.#retry, isTransient, what, log: this.#log, signal: this.#signal });
   }
 
   async #authenticated(method: BoxMethod, path: string, body?: WriteBody): Promise<BoxResponse> {

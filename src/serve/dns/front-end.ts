@@ -185,16 +185,11 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
     }
     let verified: Verified | undefined;
     if (tsig !== undefined) {
-      // Reserved before verifying, as the HTTP protocols do: a burst of guesses cannot outrun the lockout.
+      const client = await registry.byTsigKeyName(tsig.keyName);
+      // Reserved as the HTTP protocols do; an HMAC is quick, so reserve, verify and settle run
+      // without a pause: concurrent valid messages never hold reservations against each other.
       const guess = lockout.reserve(ip);
       if (!guess.allowed) return refuse(RCODE.REFUSED, 'locked_out');
-      let client: ServeClient | undefined;
-      try {
-        client = await registry.byTsigKeyName(tsig.keyName);
-      } catch (error) {
-        guess.reservation.succeeded();
-        throw error;
-      }
       const key: TsigKey | undefined = client?.tsig === undefined ? undefined : { name: tsig.keyName, algorithm: client.tsig.algorithm, secret: Buffer.from(client.tsig.secret, 'base64') };
       const verdict = verifyRequest(message, tsig, key, nowSeconds());
       if (verdict === 'BADKEY' || verdict === 'BADSIG') guess.reservation.failed();
@@ -250,10 +245,14 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
   const tcp: Server = createServer((socket) => {
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
-    socket.setTimeout(options.tcpIdleMs ?? 10_000, () => socket.destroy());
+    const idleMs = options.tcpIdleMs ?? 10_000;
+    socket.on('timeout', () => socket.destroy());
+    socket.setTimeout(idleMs);
     socket.on('error', () => socket.destroy());
     let pending = Buffer.alloc(0);
     let chain = Promise.resolve();
+    // Idle means no message being answered: an UPDATE waiting for the nameservers is not idle.
+    let working = 0;
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([bytes(pending), bytes(chunk)]);
       while (pending.length >= 2) {
@@ -266,14 +265,19 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
         const raw = Buffer.from(bytes(pending.subarray(2, 2 + length)));
         pending = pending.subarray(2 + length);
         // One message at a time per connection: replies go back in order.
-        chain = chain.then(() =>
-          guarded(raw, socket.remoteAddress ?? '', 'tcp', (reply) => {
-            if (socket.destroyed) return;
-            const prefix = Buffer.alloc(2);
-            prefix.writeUInt16BE(reply.length);
-            socket.write(bytes(Buffer.concat([bytes(prefix), bytes(reply)])));
-          }),
-        );
+        if (working++ === 0) socket.setTimeout(0);
+        chain = chain
+          .then(() =>
+            guarded(raw, socket.remoteAddress ?? '', 'tcp', (reply) => {
+              if (socket.destroyed) return;
+              const prefix = Buffer.alloc(2);
+              prefix.writeUInt16BE(reply.length);
+              socket.write(bytes(Buffer.concat([bytes(prefix), bytes(reply)])));
+            }),
+          )
+          .finally(() => {
+            if (--working === 0 && !socket.destroyed) socket.setTimeout(idleMs);
+          });
       }
     });
   });

@@ -68,8 +68,11 @@ function refuse(rcode: number, note: string): never {
 
 export class UpdateHandler {
   readonly #context: UpdateContext;
-  /** Decisions on ownership and the writes they lead to run one message at a time. */
-  readonly #queue = new SerialQueue();
+  /**
+   * One client's messages run one at a time (its ownership decisions and the writes they lead
+   * to); different clients run side by side, and the writer orders their box writes fairly.
+   */
+  readonly #queues = new Map<string, { queue: SerialQueue; pending: number }>();
 
   constructor(context: UpdateContext) {
     this.#context = context;
@@ -84,7 +87,7 @@ export class UpdateHandler {
       const prerequisites = await this.#scope(client, zone, message.answers, 'prerequisite');
       if (!this.#context.writes.begin(client.name)) refuse(RCODE.REFUSED, 'writes_in_flight');
       try {
-        return await this.#queue.run(async () => {
+        return await this.#inTurn(client.name, async () => {
           await this.#checkPrerequisites(prerequisites);
           return { rcode: RCODE.NOERROR, names, added: await this.#apply(client, updates) };
         });
@@ -96,6 +99,17 @@ export class UpdateHandler {
       if (error instanceof WireError) return { rcode: RCODE.FORMERR, names, note: 'malformed', added: [] };
       logFailure(this.#context.log, `RFC 2136 update of ${names.join(', ')} for client ${client.name}`, error);
       return { rcode: RCODE.SERVFAIL, names, note: 'write_failed', added: [] };
+    }
+  }
+
+  async #inTurn<T>(client: string, task: () => Promise<T>): Promise<T> {
+    let entry = this.#queues.get(client);
+    if (entry === undefined) this.#queues.set(client, (entry = { queue: new SerialQueue(), pending: 0 }));
+    entry.pending++;
+    try {
+      return await entry.queue.run(task);
+    } finally {
+      if (--entry.pending === 0) this.#queues.delete(client);
     }
   }
 
