@@ -5,9 +5,9 @@
  */
 import type { BoxClient } from './client.js';
 import { LookupSnapshot, type LookupSnapshotOptions } from './lookup-snapshot.js';
-import type { TxtRecordStore } from '../../records/store.js';
+import { underSignals, type ListingTxtRecordStore, type StoreCallOptions } from '../../records/store.js';
 
-export class BoxRecordStore implements TxtRecordStore {
+export class BoxRecordStore implements ListingTxtRecordStore {
   readonly #client: BoxClient;
   readonly #lookups: LookupSnapshot;
 
@@ -16,33 +16,40 @@ export class BoxRecordStore implements TxtRecordStore {
     this.#lookups = new LookupSnapshot(client, snapshot);
   }
 
-  zones(): Promise<string[]> {
-    return this.#lookups.zones();
+  zones(options?: StoreCallOptions): Promise<string[]> {
+    return underSignals([options?.signal], () => this.#lookups.zones(), true);
   }
 
-  refresh(): Promise<void> {
-    return this.#lookups.refresh();
+  refresh(options?: StoreCallOptions): Promise<void> {
+    return underSignals([options?.signal], () => this.#lookups.refresh(), false);
   }
 
-  txtValues(name: string): Promise<string[]> {
-    return this.#client.records(name, 'TXT');
+  txtValues(name: string, options?: StoreCallOptions): Promise<string[]> {
+    return underSignals([options?.signal], () => this.#client.records(name, 'TXT'), true);
   }
 
-  async cachedCnameTarget(name: string): Promise<string | undefined> {
-    return (await this.#lookups.cnames())[name];
-  }
-  async cnameTarget(name: string): Promise<string | undefined> {
-    const cnames = await this.#client.cnames();
-    // Keep the run's snapshot in step: later processes of the run then follow a new CNAME.
-    if ((await this.#lookups.cnames())[name] !== cnames[name]) await this.#lookups.replaceCnames(cnames);
-    return cnames[name];
+  cachedCnameTarget(name: string, options?: StoreCallOptions): Promise<string | undefined> {
+    return underSignals([options?.signal], async () => (await this.#lookups.cnames())[name], true);
   }
 
-  appendTxt(name: string, value: string): Promise<void> {
-    return this.#client.addRecord(name, 'TXT', value);
+  cnameTarget(name: string, options?: StoreCallOptions): Promise<string | undefined> {
+    return underSignals(
+      [options?.signal],
+      async () => {
+        const cnames = await this.#client.cnames();
+        // Keep the run's snapshot in step: later processes of the run then follow a new CNAME.
+        if ((await this.#lookups.cnames())[name] !== cnames[name]) await this.#lookups.replaceCnames(cnames);
+        return cnames[name];
+      },
+      true,
+    );
   }
 
-  deleteTxt(name: string, value: string): Promise<void> {
-    return this.#client.removeRecord(name, 'TXT', value);
+  appendTxt(name: string, value: string, options?: StoreCallOptions): Promise<void> {
+    return underSignals([options?.signal], () => this.#client.addRecord(name, 'TXT', value), false);
+  }
+
+  deleteTxt(name: string, value: string, options?: StoreCallOptions): Promise<void> {
+    return underSignals([options?.signal], () => this.#client.removeRecord(name, 'TXT', value), false);
   }
 }

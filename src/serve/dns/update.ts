@@ -7,7 +7,7 @@
  * wrote at that name, so a partner value at the name survives.
  */
 import type { ChallengeRecord } from '../../challenge/engine.js';
-import type { TxtRecordStore } from '../../records/store.js';
+import { canListTxt, type TxtRecordStore } from '../../records/store.js';
 import type { Logger } from '../../util/log.js';
 import { SerialQueue } from '../../util/serial-queue.js';
 import { isAcmeChallengeValue } from '../acme-txt.js';
@@ -143,7 +143,12 @@ export class UpdateHandler {
 
   /** RFC 2136 3.2, evaluated against the box (where the values live, whoever wrote them). */
   async #checkPrerequisites(prerequisites: readonly Scoped[]): Promise<void> {
-    const valuesAt = async (writeName: string): Promise<string[]> => this.#context.records.txtValues(await this.#context.writer.target(writeName));
+    const valuesAt = async (writeName: string): Promise<string[]> => {
+      const { records } = this.#context;
+      // A store that cannot list values (store.ts): a prerequisite on them cannot be verified.
+      if (!canListTxt(records)) refuse(RCODE.NOTIMP, 'cannot_verify');
+      return records.txtValues(await this.#context.writer.target(writeName));
+    };
     const expected = new Map<string, Set<string>>();
     for (const { record, writeName } of prerequisites) {
       if (record.ttl !== 0) refuse(RCODE.FORMERR, 'bad_prerequisite');
