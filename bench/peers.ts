@@ -3,7 +3,7 @@
  * writes at the real box's speed:
  * - `issue` with N names against its physical limit (ACME exchanges measured with N = 1);
  * - apex + wildcard side by side with the peers' strategies, same rig, same names: lego 4.9.1
- *   `--dns exec` with our hook (lego's defaults, then our README's settings), certbot with our
+ *   `--dns exec` with our hook (lego's defaults, then the settings of our recipe, docs/lego.md), certbot with our
  *   hooks, `issue`, and the fixed sleeps of certbot's DNS plugins (10 s) and acme.sh (20 s),
  *   modelled as our `present --no-wait` per challenge plus that sleep once after the last.
  */
@@ -95,11 +95,11 @@ export async function runPeers(options: PeersOptions): Promise<Table[]> {
       `node "$MIAB_BENCH_CLI" cleanup "$CERTBOT_DOMAIN" "$CERTBOT_VALIDATION"`,
     );
   const legoDir = join(work, 'lego');
-  const lego = (settings: 'defaults' | 'readme') => async (names: readonly string[]): Promise<void> => {
+  const lego = (settings: 'defaults' | 'recipe') => async (names: readonly string[]): Promise<void> => {
     const run = await runLego({
       directoryUrl: pebble.directoryUrl, caFile: pebble.caFile, workDir: legoDir, domains: names,
       execPath: `${HOOKS}/lego-exec`, resolvers, timeoutMs: 300_000,
-      // lego's own defaults (the fixture sets the README's 1 s interval and a 1 s poll).
+      // lego's own defaults (the fixture sets the recipe's 1 s interval and a 1 s poll).
       env: { ...baseEnv, ...(settings === 'defaults' ? { EXEC_SEQUENCE_INTERVAL: '60', EXEC_POLLING_INTERVAL: '2', EXEC_PROPAGATION_TIMEOUT: '60' } : {}) },
     });
     expectClient(run, `lego (${settings}) ${names.join(' ')}`);
@@ -109,7 +109,7 @@ export async function runPeers(options: PeersOptions): Promise<Table[]> {
     // Unmeasured: the ACME accounts (certbot, lego, issue) and the box session.
     options.log('  peers: warm-up (ACME accounts, session)');
     await runCertbotRegister({ directoryUrl: pebble.directoryUrl, caFile: pebble.caFile, workDir: certbotDir, env: baseEnv });
-    await lego('readme')(apexAndWildcard('warm-lego'));
+    await lego('recipe')(apexAndWildcard('warm-lego'));
     await issue(apexAndWildcard('warm-issue'));
 
     // 5. issue with N names.
@@ -146,7 +146,7 @@ export async function runPeers(options: PeersOptions): Promise<Table[]> {
     const strategies: { label: string; family: 'lego' | 'certbot' | 'issue'; ours: boolean; run: (names: readonly string[]) => Promise<void> }[] = [
       { label: '`issue` (native)', family: 'issue', ours: true, run: issue },
       { label: 'certbot + our hooks', family: 'certbot', ours: true, run: ourHooks },
-      { label: "lego 4.9.1 exec + our hook, README's settings (EXEC_SEQUENCE_INTERVAL=1, --dns.disable-cp)", family: 'lego', ours: true, run: lego('readme') },
+      { label: "lego 4.9.1 exec + our hook, docs/lego.md settings (EXEC_SEQUENCE_INTERVAL=1, --dns.disable-cp)", family: 'lego', ours: true, run: lego('recipe') },
       { label: "lego 4.9.1 exec + our hook, lego's defaults (sequence interval 60 s, 2 s poll)", family: 'lego', ours: false, run: lego('defaults') },
       { label: 'certbot DNS-plugin strategy: write, then sleep 10 s', family: 'certbot', ours: false, run: sleepModel(10) },
       { label: "acme.sh strategy: write, then sleep 20 s (its first check passes: lag < 20 s)", family: 'certbot', ours: false, run: sleepModel(20) },

@@ -37,11 +37,12 @@ dns_miab_dns01_rm() {
   _miab_dns01_cli hook acmesh rm -- "$1" "$2"
 }
 
+# Through the package's one launcher (bin/miab-dns01: finds node, starts it with the package's flags).
 _miab_dns01_cli() {
-  if [ -n "${MIAB_DNS01_HOME:-}" ] && [ -f "$MIAB_DNS01_HOME/dist/cli/main.js" ]; then
-    node "$MIAB_DNS01_HOME/dist/cli/main.js" "$@"
+  if [ -n "${MIAB_DNS01_HOME:-}" ] && [ -x "$MIAB_DNS01_HOME/bin/miab-dns01" ]; then
+    MIAB_DNS01_ENTRY=dns_miab_dns01 "$MIAB_DNS01_HOME/bin/miab-dns01" "$@"
   elif command -v miab-dns01 >/dev/null 2>&1; then
-    miab-dns01 "$@"
+    MIAB_DNS01_ENTRY=dns_miab_dns01 miab-dns01 "$@"
   else
     _err "miab-dns01 is not installed: run 'npm install -g miab-dns01' or set MIAB_DNS01_HOME"
     return 1

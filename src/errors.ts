@@ -2,7 +2,7 @@
  * Every failure the tool reports is a `MiabDns01Error` with a stable `code`.
  * Users (and our CLI) match on `code`, never on the message text.
  * `ERROR_CODES` is the one table of codes: it defines the `ErrorCode` type, the exit status
- * each code maps to, and the README's error-code table (a test keeps the README equal to it).
+ * each code maps to, and the table of docs/error-codes.md (a test keeps the page equal to it).
  */
 
 /** One row of the table: the exit status and what the user should do. */
@@ -62,7 +62,7 @@ export function exitCodeOf(code: ErrorCode): number {
   return exit === 'signal' ? 130 : exit;
 }
 
-/** The README's error-code table, generated from `ERROR_CODES`. */
+/** The table of docs/error-codes.md, generated from `ERROR_CODES`. */
 export function errorCodeTableMarkdown(): string {
   const rows = Object.entries(ERROR_CODES).map(([code, info]: [string, ErrorCodeInfo]) => `| \`${code}\` | ${info.exit === 'signal' ? '128+N' : info.exit} | ${info.meaning} |`);
   return ['| code | exit | meaning / what to do |', '|---|---|---|', ...rows].join('\n');

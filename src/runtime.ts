@@ -8,7 +8,11 @@ import { loadConfig, type RuntimeConfig } from './config/config.js';
 import type { Environment, Settings } from './config/settings.js';
 import { parsePropagationSettings, type PropagationSettings } from './propagation/settings.js';
 import { openProvider, type DnsProvider, type RetryPolicy } from './providers/index.js';
+
+/** Every provider's secret-carrying variables (beyond config/settings.ts): for what keeps secrets from child processes. */
+export { PROVIDER_SECRET_VARIABLES } from './providers/index.js';
 import { Journal } from './records/journal.js';
+import { ensurePrivateDir } from './state/files.js';
 import { findOwnerPid } from './state/processes.js';
 import type { Logger } from './util/log.js';
 
@@ -32,7 +36,7 @@ export interface RuntimeOptions {
   readonly requestTimeoutMs?: number;
   /**
    * The process whose run the records belong to (journal, stale detection).
-   * @default the ACME client that ran this process: the first ancestor that is not a shell or our hook script
+   * @default the ACME client that ran this process: the first ancestor that is not a shell or our hook script (none when that is an interactive shell)
    */
   readonly ownerPid?: number;
 }
@@ -51,12 +55,15 @@ export interface Runtime {
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { log } = options;
   const { config, provider: providerConfig } = await loadConfig({ env: options.env, flags: options.flags, configFile: options.configFile });
+  // Before any request: a state dir that cannot be made is bad configuration, said at once.
+  await ensurePrivateDir(config.stateDir);
   const propagation = parsePropagationSettings(config.settings);
   const ownerPid = options.ownerPid ?? findOwnerPid();
   const provider = await openProvider(providerConfig, {
     stateDir: config.stateDir,
     log,
-    ownerPid,
+    // Keys the provider's per-run caches: without an ACME run, this process is the run.
+    ownerPid: ownerPid ?? process.pid,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),

@@ -101,31 +101,39 @@ describe('the run agent', () => {
     expect(txt(emulator, '_acme-challenge.f1.example.test')).toEqual([]);
   });
 
-  it("belongs to certbot's run even through a wrapper script; ends with certbot and takes back what the run left", async () => {
+  it("belongs to certbot's run even through a wrapper script; ends with certbot and takes back what the run left, one DELETE per record", async () => {
     const env = await account();
-    const value = acmeValue();
+    const values = [acmeValue(), acmeValue()];
+    const qnames = ['_acme-challenge.gone.example.test', '_acme-challenge.gone2.example.test'];
     const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
     // A user's wrapper that runs the hook without exec, and a stand-in for certbot that sets
-    // CERTBOT_* for its hook only (as certbot does) and stays, like certbot waiting for validation.
+    // CERTBOT_* for its hook only (as certbot does) and stays, like certbot before its last challenge.
     const wrapper = join(where.dir, 'my-hook.sh');
     await writeFile(wrapper, `#!/bin/sh\n${quote(process.execPath)} ${quote(CLI)} hook certbot-auth\n`, { mode: 0o700 });
     const certbot = join(where.dir, 'certbot-standin.sh');
-    await writeFile(certbot, '#!/bin/sh\nCERTBOT_DOMAIN="$1" CERTBOT_VALIDATION="$2" CERTBOT_REMAINING_CHALLENGES=1 sh -c "$3"\nsleep 600\n', { mode: 0o700 });
+    await writeFile(
+      certbot,
+      '#!/bin/sh\nCERTBOT_DOMAIN="$1" CERTBOT_VALIDATION="$2" CERTBOT_REMAINING_CHALLENGES=2 sh -c "$5"\nCERTBOT_DOMAIN="$3" CERTBOT_VALIDATION="$4" CERTBOT_REMAINING_CHALLENGES=1 sh -c "$5"\nsleep 600\n',
+      { mode: 0o700 },
+    );
     let certbotPid = 0;
-    const running = runProgram([certbot, 'gone.example.test', value, wrapper], { env, onSpawn: (pid) => (certbotPid = pid) });
-    await waitUntil(() => txt(emulator, '_acme-challenge.gone.example.test').length === 1, 'the queued write');
+    emulator.clearLog();
+    const running = runProgram([certbot, 'gone.example.test', values[0] ?? '', 'gone2.example.test', values[1] ?? '', wrapper], { env, onSpawn: (pid) => (certbotPid = pid) });
+    await waitUntil(() => qnames.every((qname) => txt(emulator, qname).length === 1), 'the queued writes');
     const [agent] = runAgentsOf(certbotPid);
     expect(agent).toBeDefined();
     expect(statSync(agent?.socket ?? '').isSocket()).toBe(true);
     // The wrapper is long gone (the hook returned when its call was queued): had the run been
     // the wrapper's, the agent would have taken the record back within a quarter second.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(txt(emulator, '_acme-challenge.gone.example.test')).toEqual([value]);
+    qnames.forEach((qname, index) => expect(txt(emulator, qname)).toEqual([values[index]]));
     // certbot killed: the stand-in and its sleep (the agent is no child of theirs: it was started detached).
     for (const pid of processTree(certbotPid)) process.kill(pid, 'SIGKILL');
     await running;
     await waitUntil(() => runAgentsOf(certbotPid).length === 0, 'the agent to end with certbot', 10_000);
-    expect(txt(emulator, '_acme-challenge.gone.example.test')).toEqual([]);
+    for (const qname of qnames) expect(txt(emulator, qname)).toEqual([]);
+    // Taken back once: one DELETE per record (the agent's end ran twice, each removing the run's records).
+    expect(emulator.requests.filter((request) => request.method === 'DELETE').map((request) => request.body).sort()).toEqual([...values].sort());
     expect(() => statSync(agent?.socket ?? '')).toThrow(/ENOENT/);
   });
 
@@ -154,9 +162,11 @@ describe('the run agent', () => {
     const value = acmeValue();
     expect((await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 't1.example.test', value, 1) })).code).toBe(0);
     await waitUntil(() => txt(emulator, '_acme-challenge.t1.example.test').length === 1, 'the queued write');
+    emulator.clearLog();
     for (const agent of runAgentsOf(process.pid)) process.kill(agent.pid, 'SIGTERM');
     await waitUntil(() => runAgentsOf(process.pid).length === 0, 'the agent to end');
     expect(txt(emulator, '_acme-challenge.t1.example.test')).toEqual([]);
+    expect(emulator.requests.filter((request) => request.method === 'DELETE').map((request) => request.body)).toEqual([value]);
   });
 
   it('a different configuration reaches a different agent; MIAB_DNS01_AGENT=0 runs the call in the hook process', async () => {

@@ -1,6 +1,6 @@
 /**
  * docker-compose.test.yml stays valid: Debian's docker-compose (1.29) validates and normalizes
- * it without a Docker engine (`config`), and the result names the services the README and
+ * it without a Docker engine (`config`), and the result names the services docs/development.md and
  * the file's comments promise. A missing docker-compose fails with its install command.
  *
  * There is no engine here, so the second test runs what the services run (test/docker's entry

@@ -85,9 +85,10 @@ describe('miab-dns01 issue', () => {
     expect(`${result.stdout}${result.stderr}`).not.toContain(TEST_TOTP_SECRET);
   });
 
-  it('issues a two-zone order, and skips or re-issues with --renew-within', async () => {
+  it('issues a two-zone order, and skips or re-issues with --renew-within (the deploy hook sees no secret)', async () => {
     const out = await scratchDir('issue');
-    const env = await envFor();
+    // A serve client's password set beside the box's: the deploy hook must see neither.
+    const env = await envFor({ MIAB_PASSWORD: TEST_PASSWORD, MIAB_DNS01_SERVE_PASSWORD: 'serve-client-secret-0123' });
     const args = ['issue', '--agree-tos', '--server', pebble.directoryUrl, '-d', 'two.example.test', '-d', 'two.other.test', '--out', out];
     expect((await runCli(args, { env })).code).toBe(0);
     const first = await readFile(join(out, 'cert.pem'), 'utf8');
@@ -102,11 +103,15 @@ describe('miab-dns01 issue', () => {
     expect(topology.emulator.requests).toEqual([]);
 
     // Asking to renew within more days than it has left: a new certificate replaces it.
-    const reissued = await runCli([...args, '--renew-within', '100000', '--deploy-hook', 'printf "%s|%s" "$MIAB_DOMAINS" "$MIAB_CERT_PATH" > "$MIAB_CERT_DIR/deployed"'], { env });
+    const reissued = await runCli([...args, '--renew-within', '100000', '--deploy-hook', 'printf "%s|%s" "$MIAB_DOMAINS" "$MIAB_CERT_PATH" > "$MIAB_CERT_DIR/deployed"; env > "$MIAB_CERT_DIR/hook-env"'], { env });
     expect(reissued.code).toBe(0);
     expect(reissued.stderr).toMatch(/renewing: it expires in/);
     expect(await readFile(join(out, 'cert.pem'), 'utf8')).not.toBe(first);
     expect(await readFile(join(out, 'deployed'), 'utf8')).toBe(`two.example.test two.other.test|${join(out, 'cert.pem')}`);
+    const hookEnv = await readFile(join(out, 'hook-env'), 'utf8');
+    expect(hookEnv).toContain(`MIAB_CERT_DIR=${out}`);
+    for (const secret of [TEST_PASSWORD, TEST_TOTP_SECRET, 'serve-client-secret-0123']) expect(hookEnv).not.toContain(secret);
+    expect(hookEnv).not.toMatch(/^(MIAB_PASSWORD|MIAB_DNS01_SERVE_PASSWORD)=/m);
     expect(challengeRecords()).toEqual([]);
   });
 

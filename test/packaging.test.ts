@@ -235,7 +235,7 @@ async function expectWorkingInstall(prefix: string): Promise<void> {
 }
 
 describe('npm pack from a clean checkout', () => {
-  it('builds dist/ and ships no tests, no source maps without their sources, the hooks executable', async () => {
+  it('builds dist/ and ships the docs the README links, no tests, no source maps without their sources, the hooks executable', async () => {
     // As a clone after `npm ci`: dependencies present, dist/ not built yet.
     expect(existsSync(join(checkout, 'dist'))).toBe(false);
     await symlink(join(root, 'node_modules'), join(checkout, 'node_modules'));
@@ -243,7 +243,7 @@ describe('npm pack from a clean checkout', () => {
     tarball = join(dir, tarballName);
     const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ files: { path: string; mode: number }[] }];
     const files = report.files.map((file) => file.path);
-    for (const wanted of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/adapters/greenlock/index.js', 'dist/adapters/greenlock/require.cjs', 'LICENSE', 'README.md', 'package.json']) {
+    for (const wanted of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/adapters/greenlock/index.js', 'dist/adapters/greenlock/require.cjs', 'LICENSE', 'README.md', 'docs/configuration.md', 'docs/error-codes.md', 'package.json']) {
       expect(files).toContain(wanted);
     }
     for (const hook of ['certbot-auth', 'certbot-cleanup', 'lego-exec', 'dehydrated-hook', 'dns_miab_dns01.sh']) {
@@ -295,7 +295,7 @@ describe('npm install -g', () => {
     await expectWorkingInstall(prefix);
   });
 
-  it('plain `npm install -g git+URL` is the npm trap the README warns about', async () => {
+  it('plain `npm install -g git+URL` is the npm trap the README\'s Install section warns about', async () => {
     const prefix = join(dir, 'prefix-git-trap');
     const result = await npm(['install', '--global', `git+file://${checkout}`], { prefix });
     const works = result.code === 0 && (await run(join(prefix, 'bin', 'miab-dns01'), ['--version'])).code === 0;

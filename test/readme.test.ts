@@ -1,13 +1,17 @@
 /**
- * The README works as printed: parsed with a Markdown parser (marked), every code fence is
- * closed, every shell block passes `bash -n`, every JavaScript block `node --check`, and every
- * TypeScript block type-checks against the built package as a user imports it
- * (`from 'miab-dns01'`). A block that uses names it does not declare (a fragment) gets them
- * from an HTML comment right above it, invisible on GitHub:
+ * The README and every page of docs/ work as printed: parsed with a Markdown parser (marked),
+ * every code fence is closed, every shell block passes `bash -n`, every JavaScript block
+ * `node --check`, every JSON block `JSON.parse`, and every TypeScript block type-checks against the built package as a user
+ * imports it (`from 'miab-dns01'`). A block that uses names it does not declare (a fragment)
+ * gets them from an HTML comment right above it, invisible on GitHub:
  * `<!-- typecheck: declare const client: import('acme-client').Client; -->`.
+ * Every relative link reaches a file and heading that exist, every environment variable src/
+ * reads is in docs/configuration.md, and the advice that names another tool's behaviour says
+ * what that tool really does.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lexer, type Token, type Tokens } from 'marked';
@@ -15,7 +19,15 @@ import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const readme = await readFile(join(root, 'README.md'), 'utf8');
+/** README.md and every docs/*.md, by path relative to the repository. */
+const pageNames = ['README.md', ...(await readdir(join(root, 'docs'))).filter((file) => file.endsWith('.md')).sort().map((file) => `docs/${file}`)];
+const pages = new Map<string, string>(await Promise.all(pageNames.map(async (name) => [name, await readFile(join(root, name), 'utf8')] as const)));
+const page = (name: string): string => {
+  const text = pages.get(name);
+  if (text === undefined) throw new Error(`${name} is missing`);
+  return text;
+};
+const readme = page('README.md');
 const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
 
 interface Block {
@@ -56,8 +68,46 @@ function codeBlocks(markdown: string): Block[] {
   return blocks;
 }
 
-const blocks = codeBlocks(readme);
-const fenced = blocks.filter((block) => /^ {0,3}(`{3,}|~{3,})/.test(block.raw));
+const isFenced = (block: Block): boolean => /^ {0,3}(`{3,}|~{3,})/.test(block.raw);
+/** Every fenced block of every page, with the page it is on. */
+const fenced: (Block & { readonly page: string })[] = [...pages].flatMap(([name, text]) => codeBlocks(text).filter(isFenced).map((block) => ({ ...block, page: name })));
+const where = (block: { readonly page: string; readonly line: number }): string => `${block.page} line ${block.line}`;
+
+/** Pages other branches are writing; a link to one may dangle until they are merged. */
+const PAGES_WRITTEN_ELSEWHERE = new Set(['docs/serve-rfc2136.md', 'docs/serve-dyndns.md', 'docs/serve-security.md', 'docs/logins.md']);
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+function anchorOf(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+}
+
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const token of lexer(markdown)) {
+    if (token.type !== 'heading') continue;
+    const base = anchorOf((token as Tokens.Heading).text.replace(/`/g, ''));
+    const count = seen.get(base) ?? 0;
+    seen.set(base, count + 1);
+    anchors.add(count === 0 ? base : `${base}-${count}`);
+  }
+  return anchors;
+}
+
+/** Relative links `[text](target)` outside code, with the page and line they are on. */
+function relativeLinks(name: string, markdown: string): { readonly page: string; readonly line: number; readonly target: string }[] {
+  const links: { page: string; line: number; target: string }[] = [];
+  let inFence = false;
+  markdown.split('\n').forEach((text, index) => {
+    if (/^ {0,3}(`{3,}|~{3,})/.test(text)) inFence = !inFence;
+    if (inFence) return;
+    for (const match of text.replace(/`[^`]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = match[1] ?? '';
+      if (!/^[a-z][a-z0-9+.-]*:/i.test(target)) links.push({ page: name, line: index + 1, target });
+    }
+  });
+  return links;
+}
 
 function run(file: string, args: readonly string[], input?: string, env?: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
   return new Promise((resolvePromise) => {
@@ -68,16 +118,20 @@ function run(file: string, args: readonly string[], input?: string, env?: NodeJS
   });
 }
 
-describe('README.md', () => {
+describe('README.md and docs/*.md', () => {
   it('closes every code fence, and no fence line hides inside a block', () => {
     expect(fenced.length).toBeGreaterThan(10);
     for (const block of fenced) {
       const fence = /^ {0,3}(`{3,}|~{3,})/.exec(block.raw)?.[1] ?? '```';
-      expect(block.raw.trimEnd().endsWith(fence), `the fence opened at line ${block.line} is never closed`).toBe(true);
+      expect(block.raw.trimEnd().endsWith(fence), `the fence opened at ${where(block)} is never closed`).toBe(true);
       // A line like "``` Errors are ..." cannot close a fence: the rest of the file would render as code.
       const inner = block.text.split('\n').findIndex((line) => /^ {0,3}(`{3,}|~{3,})/.test(line));
-      expect(inner, `line ${block.line + 1 + inner} looks like a fence but is inside the block opened at line ${block.line}`).toBe(-1);
+      expect(inner, `line ${block.line + 1 + inner} of ${block.page} looks like a fence but is inside the block opened at line ${block.line}`).toBe(-1);
     }
+  });
+
+  it('labels every fence, so that a command is never left unchecked by a missing language', () => {
+    for (const block of fenced) expect(block.lang, `the block at ${where(block)} has no language (use text for output or a listing)`).not.toBe('');
   });
 
   it('has shell blocks that bash parses', async () => {
@@ -85,14 +139,20 @@ describe('README.md', () => {
     expect(shell.length).toBeGreaterThanOrEqual(8);
     for (const block of shell) {
       const result = await run('bash', ['-n'], block.text);
-      expect(result, `bash -n on the block at line ${block.line}: ${result.stderr}`).toMatchObject({ code: 0 });
+      expect(result, `bash -n on the block at ${where(block)}: ${result.stderr}`).toMatchObject({ code: 0 });
     }
   });
 
   it('has JavaScript blocks that node parses', async () => {
     for (const block of fenced.filter((candidate) => ['js', 'javascript', 'cjs', 'mjs'].includes(candidate.lang))) {
       const result = await run(process.execPath, ['--check', '--input-type=commonjs'], block.text);
-      expect(result, `node --check on the block at line ${block.line}: ${result.stderr}`).toMatchObject({ code: 0 });
+      expect(result, `node --check on the block at ${where(block)}: ${result.stderr}`).toMatchObject({ code: 0 });
+    }
+  });
+
+  it('has JSON blocks that parse', () => {
+    for (const block of fenced.filter((candidate) => candidate.lang === 'json')) {
+      expect(() => JSON.parse(block.text), `JSON.parse on the block at ${where(block)}`).not.toThrow();
     }
   });
 
@@ -106,9 +166,9 @@ describe('README.md', () => {
       const typescript = fenced.filter((block) => ['ts', 'typescript'].includes(block.lang));
       expect(typescript.length).toBeGreaterThanOrEqual(3);
       await mkdir(scratch, { recursive: true });
-      const files = new Map<string, Block>();
+      const files = new Map<string, (typeof typescript)[number]>();
       for (const block of typescript) {
-        const file = join(scratch, `block-line-${block.line}.ts`);
+        const file = join(scratch, `${block.page.replace(/[^a-z0-9]+/gi, '-')}-line-${block.line}.ts`);
         // The context goes after the block's imports would be wrong for `declare`; before is fine.
         await writeFile(file, `${block.context}\n${block.text}\nexport {};\n`);
         files.set(file, block);
@@ -122,22 +182,78 @@ describe('README.md', () => {
         lib: ['lib.es2023.d.ts'],
         types: ['node'],
         typeRoots: [join(root, 'node_modules', '@types')],
-        // Our @types/node predates TypeScript 5.9's typed arrays; the README's code is checked.
+        // Our @types/node predates TypeScript 5.9's typed arrays; the docs' code is checked.
         skipLibCheck: true,
       });
       const problems = ts.getPreEmitDiagnostics(program).map((diagnostic) => {
         const block = diagnostic.file ? files.get(diagnostic.file.fileName) : undefined;
-        const where = diagnostic.file && diagnostic.start !== undefined ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line : 0;
+        const at = diagnostic.file && diagnostic.start !== undefined ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line : 0;
         const contextLines = block ? block.context.split('\n').length : 0;
-        return `README line ${block ? block.line + where - contextLines + 1 : '?'}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`;
+        return `${block?.page ?? '?'} line ${block ? block.line + at - contextLines + 1 : '?'}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`;
       });
       expect(problems).toEqual([]);
     });
   });
 
+  it('links only to files and headings that exist', () => {
+    const broken: string[] = [];
+    for (const [name, text] of pages) {
+      for (const link of relativeLinks(name, text)) {
+        const [path = '', fragment] = link.target.split('#');
+        const target = path === '' ? name : join(dirname(name), path);
+        if (PAGES_WRITTEN_ELSEWHERE.has(target)) continue;
+        if (!existsSync(join(root, target))) {
+          broken.push(`${name} line ${link.line}: ${link.target} (no file ${target})`);
+          continue;
+        }
+        if (fragment !== undefined && target.endsWith('.md')) {
+          const anchors = anchorsOf(pages.get(target) ?? '');
+          if (!anchors.has(fragment)) broken.push(`${name} line ${link.line}: ${link.target} (no heading #${fragment} in ${target})`);
+        }
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('README: a new user\'s page, at most 300 lines, that links every page of docs/', () => {
+    expect(readme.split('\n').length).toBeLessThanOrEqual(300);
+    const linked = new Set(relativeLinks('README.md', readme).map((link) => link.target.split('#')[0]));
+    for (const name of pageNames.filter((candidate) => candidate.startsWith('docs/'))) expect([...linked], `README.md does not link ${name}`).toContain(name);
+    for (const client of ['certbot', 'lego', 'acme-sh', 'dehydrated', 'issue', 'library', 'greenlock', 'serve', 'serve-rfc2136', 'serve-dyndns']) {
+      expect(readme, `one line per client: docs/${client}.md`).toMatch(new RegExp(`^- \\[[^\\]]+\\]\\(docs/${client}\\.md\\)`, 'm'));
+    }
+  });
+
+  it('docs/configuration.md names every environment variable src/ and the hooks read', async () => {
+    const names = new Set<string>();
+    const sources = (await readdir(join(root, 'src'), { recursive: true })).filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'));
+    expect(sources.length).toBeGreaterThan(20);
+    for (const file of sources) {
+      const text = await readFile(join(root, 'src', file), 'utf8');
+      // Reads: env.NAME, env?.NAME, env['NAME'] (process.env, options.env, context.env alike).
+      for (const match of text.matchAll(/\benv\??\.([A-Za-z_][A-Za-z0-9_]*)|\benv\[['"]([^'"]+)['"]\]/g)) {
+        const name = match[1] ?? match[2] ?? '';
+        if (/^[A-Z]/.test(name)) names.add(name);
+      }
+      // Settings tables and aliases: a quoted name with one of our or our peers' prefixes.
+      for (const match of text.matchAll(/['"`]((?:MIAB|CPANEL|cPanel|MAILINABOX|CERTBOT|EXEC)_[A-Za-z0-9_]+)['"`]/g)) names.add(match[1] ?? '');
+    }
+    for (const hook of await readdir(join(root, 'hooks'))) {
+      const text = await readFile(join(root, 'hooks', hook), 'utf8');
+      for (const match of text.matchAll(/\$\{?(MIAB_[A-Za-z0-9_]+)/g)) names.add(match[1] ?? '');
+    }
+    // The ones this test must find, or it finds nothing.
+    for (const known of ['MIAB_URL', 'CPANEL_TOKEN', 'MIAB_DNS01_SERVE_URL', 'MIAB_DNS01_NODE', 'XDG_STATE_HOME']) expect([...names]).toContain(known);
+    const configuration = page('docs/configuration.md');
+    const missing = [...names].sort().filter((name) => !configuration.includes(`\`${name}\``) && !configuration.includes(`\`${name}=`));
+    expect(missing, 'variables read by src/ or hooks/ that docs/configuration.md does not name').toEqual([]);
+  });
+
   it('quick start: npm ci first, and the test command names every Debian package CI installs for the tests', async () => {
     const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1));
     expect(quickStart).toMatch(/^npm ci\b/m);
+    expect(quickStart).toMatch(/^npm run demo\b/m);
+    expect(quickStart).toMatch(/^npm test\b/m);
     const ci = await readFile(join(root, '.ci', 'run'), 'utf8');
     const packages = /packages=\(([^)]*)\)/.exec(ci)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
     expect(packages.length).toBeGreaterThan(5);
@@ -153,11 +269,11 @@ describe('README.md', () => {
     expect(install).toContain('npm install -g "$(npm pack git+');
     expect(install).toMatch(/^npm install -g \.$/m);
     expect(install).toMatch(/^npm install -g --install-links \.$/m);
-    expect(readme).not.toMatch(/install -m 600 \/dev\/null ~\/\.config/);
+    for (const [name, text] of pages) expect(text, name).not.toMatch(/install -m 600 \/dev\/null ~\/\.config/);
   });
 
-  it('lego recipe: the sequence interval and the resolvers are in the command itself', () => {
-    const lego = fenced.find((block) => block.text.includes('--dns exec'));
+  it('lego recipe (docs/lego.md): the sequence interval and the resolvers are in the command itself', () => {
+    const lego = fenced.find((block) => block.page === 'docs/lego.md' && block.text.includes('--dns exec'));
     expect(lego?.text).toMatch(/EXEC_SEQUENCE_INTERVAL=\d+/);
     expect(lego?.text).toMatch(/--dns\.resolvers \S+/);
   });
@@ -166,12 +282,13 @@ describe('README.md', () => {
     // certbot 2.x (certbot/display/ops.py, report_executed_command):
     //   "Hook '--manual-auth-hook' for <domain> reported error code <n>"
     //   "Hook '--manual-auth-hook' for <domain> ran with error output:\n <stderr, indented>"
-    expect(readme).toContain(`grep -A5 "Hook '--manual-auth-hook'" /var/log/letsencrypt/letsencrypt.log`);
+    expect(page('docs/troubleshooting.md')).toContain(`grep -A5 "Hook '--manual-auth-hook'" /var/log/letsencrypt/letsencrypt.log`);
     // Our stderr sits indented under certbot's line: grepping for our prefix alone finds the
-    // message without the domain and the exit code, so the README never advises it.
-    expect(readme).not.toMatch(/grep[^\n]*miab-dns01 certbot-auth/);
-    // Where the README shows our error line, it is the form the auth hook really prints.
-    expect(readme).toContain('`miab-dns01 certbot-auth: error [<code>]: ...`');
+    // message without the domain and the exit code, so no page ever advises it.
+    for (const [name, text] of pages) expect(text, name).not.toMatch(/grep[^\n]*miab-dns01 certbot-auth/);
+    // Where a page shows our error line, it is the form the auth hook really prints.
+    expect(page('docs/certbot.md')).toContain('`miab-dns01 certbot-auth: error [<code>]: ...`');
+    expect(page('docs/troubleshooting.md')).toContain('`miab-dns01 certbot-auth: error [<code>]: ...`');
     const { PATH, HOME } = process.env;
     const hook = await run(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'hook', 'certbot-auth'], undefined, { PATH, HOME });
     expect(hook.code).toBe(2);

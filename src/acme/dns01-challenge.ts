@@ -9,7 +9,7 @@
  * create function. From then on no new write starts, and a write already in flight is undone
  * as soon as it lands, before removeAll returns.
  */
-import type { ChallengeEngine, ChallengeRecord } from '../challenge/engine.js';
+import type { ChallengeEngine, ChallengeRecord, UndoOutcome } from '../challenge/engine.js';
 import { stderrLogger, type Logger } from '../util/log.js';
 import { sleep } from '../util/poll.js';
 import { SerialQueue } from '../util/serial-queue.js';
@@ -41,8 +41,12 @@ export interface Dns01Challenge {
   readonly skipChallengeVerification: true;
   challengeCreateFn(authz: AcmeAuthorization, challenge: AcmeChallenge, keyAuthorization: string): Promise<void>;
   challengeRemoveFn(authz: AcmeAuthorization, challenge: AcmeChallenge, keyAuthorization: string): Promise<void>;
-  /** Removes whatever is still published (for callers that give up early). */
-  removeAll(): Promise<void>;
+  /**
+   * Removes whatever is still published, once every write in flight has landed; no write
+   * starts afterwards. The one undo of an order (issue.ts passes it to the engine's
+   * undoOnFailure); says how many records it had to remove and which stay.
+   */
+  removeAll(): Promise<UndoOutcome>;
 }
 
 interface Batch {
@@ -106,11 +110,16 @@ export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Chall
 
   // Each record is claimed (taken out of the map) before its removal starts, so acme-client's
   // remove callbacks and removeAll() never delete the same value twice.
-  const removeRecords = async (records: readonly ChallengeRecord[]): Promise<void> => {
+  const removeRecords = async (records: readonly ChallengeRecord[]): Promise<UndoOutcome> => {
     for (const record of records) published.delete(`${record.fqdn}\n${record.value}`);
+    const left: ChallengeRecord[] = [];
     for (const record of records) {
-      await queue.run(() => engine.remove(record)).catch((error: unknown) => log.warn(`could not remove TXT ${record.fqdn}: ${error instanceof Error ? error.message : String(error)}; run "miab-dns01 cleanup --stale" later`));
+      await queue.run(() => engine.remove(record)).catch((error: unknown) => {
+        left.push(record);
+        log.warn(`could not remove TXT ${record.fqdn}: ${error instanceof Error ? error.message : String(error)}; run "miab-dns01 cleanup --stale" later`);
+      });
     }
+    return { written: records.length, left };
   };
 
   return {
@@ -143,7 +152,7 @@ export function createDns01Challenge(options: Dns01ChallengeOptions): Dns01Chall
       closed = true;
       // A write in flight cannot be called back: let it land (it then removes itself).
       await whenIdle();
-      await removeRecords([...published.values()]);
+      return removeRecords([...published.values()]);
     },
   };
 }

@@ -9,7 +9,8 @@ import { usingRuntime, type RuntimeOptions } from '../runtime.js';
 import { stderrLogger, type Logger } from '../util/log.js';
 import { loadOrCreateAccountKey, readAccountUrl, saveAccountUrl } from './account.js';
 import { splitFullchain, type IssuedCertificate } from './certificate-files.js';
-import { createDns01Challenge } from './dns01-challenge.js';
+import { createDns01Challenge, type Dns01Challenge } from './dns01-challenge.js';
+import type { ChallengeEngine } from '../challenge/engine.js';
 
 export type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-4096';
 export const KEY_TYPES: readonly KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-4096'];
@@ -100,6 +101,33 @@ function acmeFailure(error: unknown, directoryUrl: string): MiabDns01Error {
   return new AcmeError(`the ACME server ${new URL(directoryUrl).host} refused: ${message}${problem ? ` (problem document: ${JSON.stringify(problem)})` : ''}`, { problem, cause: error });
 }
 
+/**
+ * Runs an order (`auto`: acme-client's auto() with our challenge functions) with one owner of
+ * the undo: the challenge's `removeAll`, which waits for writes still landing. The engine
+ * decides when it runs (any failure, an exception outside any promise, a signal); on success
+ * it removes what acme-client's own clean-up left.
+ */
+export async function runOrder(engine: ChallengeEngine, auto: (challenge: Dns01Challenge) => Promise<string>, options: { readonly log: Logger; readonly signal?: AbortSignal | undefined; readonly settleMs?: number }): Promise<string> {
+  const { signal } = options;
+  const challenge = createDns01Challenge({ engine, log: options.log, ...(signal === undefined ? {} : { signal }), ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }) });
+  // On a signal, stop at once: acme-client cannot be cancelled and may retry a dead server
+  // for a minute; the undo removes our records right away.
+  const aborted = new Promise<never>((_resolve, reject) => {
+    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+    if (signal?.aborted) reject(signal.reason);
+  });
+  aborted.catch(() => undefined);
+  return engine.undoOnFailure(
+    async () => {
+      const fullchain = await Promise.race([aborted, auto(challenge)]);
+      await challenge.removeAll();
+      return fullchain;
+    },
+    signal,
+    () => challenge.removeAll(),
+  );
+}
+
 /** Gets a certificate for `domains` through DNS-01 on the box. */
 export async function issueCertificate(options: IssueCertificateOptions): Promise<IssuedCertificate> {
   const log = options.log ?? stderrLogger();
@@ -131,34 +159,29 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
           ? await acme.crypto.createPrivateEcdsaKey('P-384')
           : await acme.crypto.createPrivateRsaKey(keyType === 'rsa-2048' ? 2048 : 4096);
     const [, csr] = await acme.crypto.createCsr({ commonName: domains.find((domain) => !domain.startsWith('*.')) ?? domains[0], altNames: domains }, certificateKey);
-    const challenge = createDns01Challenge({ engine, log, signal: options.signal });
     acme.setLogger(progressFromAcmeClient(log));
     log.info(`requesting a certificate for ${domains.join(', ')} from ${directoryUrl}`);
     try {
-      // On a signal, stop at once: acme-client cannot be cancelled and may retry a dead server
-      // for a minute; the finally below removes our records right away.
-      const aborted = new Promise<never>((_resolve, reject) => {
-        options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true });
-        if (options.signal?.aborted) reject(options.signal.reason);
-      });
-      aborted.catch(() => undefined);
-      // The engine owns the undo: whatever is thrown (even outside a promise) removes our records.
-      const fullchain = await engine.undoOnFailure(() => Promise.race([aborted, client.auto({
-        csr,
-        email: options.email,
-        termsOfServiceAgreed: options.termsOfServiceAgreed ?? false,
-        challengePriority: challenge.challengePriority,
-        skipChallengeVerification: challenge.skipChallengeVerification,
-        challengeCreateFn: (authz, acmeChallenge, keyAuthorization) => challenge.challengeCreateFn(authz, acmeChallenge, keyAuthorization),
-        challengeRemoveFn: (authz, acmeChallenge, keyAuthorization) => challenge.challengeRemoveFn(authz, acmeChallenge, keyAuthorization),
-      })]), options.signal);
+      const fullchain = await runOrder(
+        engine,
+        (challenge) =>
+          client.auto({
+            csr,
+            email: options.email,
+            termsOfServiceAgreed: options.termsOfServiceAgreed ?? false,
+            challengePriority: challenge.challengePriority,
+            skipChallengeVerification: challenge.skipChallengeVerification,
+            challengeCreateFn: (authz, acmeChallenge, keyAuthorization) => challenge.challengeCreateFn(authz, acmeChallenge, keyAuthorization),
+            challengeRemoveFn: (authz, acmeChallenge, keyAuthorization) => challenge.challengeRemoveFn(authz, acmeChallenge, keyAuthorization),
+          }),
+        { log, signal: options.signal },
+      );
       log.info('certificate issued');
       return { privateKey: certificateKey.toString(), fullchain, ...splitFullchain(fullchain) };
     } catch (error) {
       throw acmeFailure(error, directoryUrl);
     } finally {
       acme.setLogger(() => undefined);
-      await challenge.removeAll();
     }
   });
 }

@@ -87,7 +87,7 @@ export async function callRunAgent(argv: readonly string[], env: Readonly<Record
   if (agentDisabled(env)) return undefined;
   const call: AgentCall = { argv, env, cwd: process.cwd() };
   // The run is certbot's, even when a wrapper script of the user's runs this hook.
-  const owner = processIdentity(findCertbotPid() ?? findOwnerPid());
+  const owner = processIdentity(findCertbotPid() ?? findOwnerPid() ?? process.ppid);
   const address = agentAddress(call, owner, AGENT_MAIN);
   if (address === undefined) return undefined;
   const label = `miab-dns01 ${argv[1] ?? ''}`;

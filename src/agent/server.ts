@@ -125,20 +125,25 @@ export class RunAgent {
    * (their writes undone) and every journaled record of the run is removed.
    */
   end(reason: 'owner-gone' | 'signal' | 'idle'): Promise<void> {
-    this.#ended ??= (async () => {
-      this.#server?.close();
-      removeSocket(this.#options.address);
-      if (reason !== 'idle' && !this.#stop.signal.aborted) this.#stop.abort();
-      await this.#queue;
-      if (reason !== 'idle') {
-        const runtime = await this.#runtimes.current(silentLogger);
-        const records = (await runtime?.engine.recordsOfThisRun().catch(() => [])) ?? [];
-        // What cannot be removed now stays in the journal for "cleanup --stale".
-        for (const record of records) await runtime?.engine.remove(record).catch(() => undefined);
-      }
-      await this.#runtimes.close();
-    })();
+    // Set before any of the ending runs: aborting the stop signal below calls end('signal')
+    // at once, which must find this ending rather than start a second one (that removed
+    // every record of the run a second time: two DELETEs each after certbot was killed).
+    this.#ended ??= Promise.resolve().then(() => this.#finish(reason));
     return this.#ended;
+  }
+
+  async #finish(reason: 'owner-gone' | 'signal' | 'idle'): Promise<void> {
+    this.#server?.close();
+    removeSocket(this.#options.address);
+    if (reason !== 'idle' && !this.#stop.signal.aborted) this.#stop.abort();
+    await this.#queue;
+    if (reason !== 'idle') {
+      const runtime = await this.#runtimes.current(silentLogger);
+      const records = (await runtime?.engine.recordsOfThisRun().catch(() => [])) ?? [];
+      // What cannot be removed now stays in the journal for "cleanup --stale".
+      for (const record of records) await runtime?.engine.remove(record).catch(() => undefined);
+    }
+    await this.#runtimes.close();
   }
 
   /** Aborts what runs, takes back the run's records and ends (SIGTERM, SIGINT). */

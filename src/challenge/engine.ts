@@ -57,7 +57,10 @@ export interface ChallengeEngineOptions {
   readonly host?: string;
   readonly waitForRecords: RecordsWaiter;
   readonly log: Logger;
-  /** The process that owns our records (for hooks, the ACME client). @default process.ppid */
+  /**
+   * The ACME client's run that owns our records (for hooks, the ACME client). Absent when
+   * there is none (a command typed in a shell): the records are ours alone.
+   */
   readonly ownerPid?: number;
 }
 
@@ -146,9 +149,9 @@ export class ChallengeEngine {
         `${record.fqdn} is now a CNAME to ${cname} (added after this run looked), and a TXT record beside a CNAME would make the ${this.#host}'s nameserver drop the whole zone ${record.zone}; nothing was written there. Run the ACME client again to follow the CNAME, or remove it on the ${this.#host}`,
       );
     }
-    const ownerPid = this.#options.ownerPid ?? process.ppid;
+    const { ownerPid } = this.#options;
     const self = processIdentity(process.pid);
-    const owner = processIdentity(ownerPid);
+    const owner = ownerPid === undefined ? undefined : processIdentity(ownerPid);
     const entry: JournalEntry = {
       apiUrl,
       requestedName: record.requestedName,
@@ -157,8 +160,8 @@ export class ChallengeEngine {
       value: record.value,
       pid: process.pid,
       ...(self.startTime === undefined ? {} : { startTime: self.startTime }),
-      ownerPid,
-      ...(owner.startTime === undefined ? {} : { ownerStartTime: owner.startTime }),
+      ...(ownerPid === undefined ? {} : { ownerPid }),
+      ...(owner?.startTime === undefined ? {} : { ownerStartTime: owner.startTime }),
       createdAt: new Date().toISOString(),
     };
     await journal.add(entry);
@@ -180,9 +183,10 @@ export class ChallengeEngine {
    * Runs `work`; if it fails in any way after a write (an error of ours or not, a rejection, or
    * an exception thrown outside any promise while it runs), removes every record this process
    * wrote and still owns, then rethrows. `work` gets a signal that is aborted when that happens,
-   * so it stops too.
+   * so it stops too. `undo` replaces the removal when the caller keeps its own account of what
+   * it published (the ACME driver, whose writes may still be landing): then it is the one undo.
    */
-  async undoOnFailure<T>(work: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async undoOnFailure<T>(work: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, undo: () => Promise<UndoOutcome> = () => this.removeWritten()): Promise<T> {
     const controller = new AbortController();
     const stop = (): void => controller.abort(signal?.reason);
     if (signal?.aborted) stop();
@@ -203,7 +207,12 @@ export class ChallengeEngine {
       return await Promise.race([work(controller.signal), crashed]);
     } catch (error) {
       controller.abort(error);
-      await this.removeWritten();
+      const outcome = await undo();
+      // A signal's message is made when it arrives; only now is it known what the undo did.
+      const interruption = signal?.aborted ? signal.reason : error;
+      if (interruption instanceof MiabDns01Error && interruption.code === 'interrupted') {
+        throw new MiabDns01Error('interrupted', `${interruption.message}; ${describeUndo(outcome)}`, { exitCode: interruption.exitCode, cause: error });
+      }
       throw error;
     } finally {
       process.off('uncaughtException', crash);
@@ -286,13 +295,16 @@ export class ChallengeEngine {
   }
 
   /** Takes back everything this process wrote and still owns (on failure or on a signal). */
-  async removeWritten(): Promise<void> {
+  async removeWritten(): Promise<UndoOutcome> {
     // Left because the box speaks the other dialect: removing them would wipe their names.
     const unsafe: ChallengeRecord[] = [];
-    for (const record of this.pendingWrites) {
+    const pending = this.pendingWrites;
+    const left: ChallengeRecord[] = [];
+    for (const record of pending) {
       try {
         await this.remove(record);
       } catch (error) {
+        left.push(record);
         if (isDialectMismatch(error)) unsafe.push(record);
         else this.#options.log.warn(`could not remove TXT ${record.fqdn}: ${error instanceof Error ? error.message : String(error)}; it stays in the journal for "miab-dns01 cleanup --stale"`);
       }
@@ -302,16 +314,33 @@ export class ChallengeEngine {
         `could not undo safely: the box speaks the Power Mail-in-a-Box dialect, so no DELETE was sent. Left on the box and in the journal: ${unsafe.map((record) => `TXT ${record.fqdn} ${describeValue(record.value)}`).join(', ')}. Set MIAB_FLAVOR=power (or "flavor = power" in the credentials file), then run "miab-dns01 cleanup --stale"`,
       );
     }
+    return { written: pending.length, left };
   }
 
   /** Every journaled record of this run: written by any process with our owner (e.g. one certbot run). */
   async recordsOfThisRun(): Promise<ChallengeRecord[]> {
-    const owner = processIdentity(this.#options.ownerPid ?? process.ppid);
+    if (this.#options.ownerPid === undefined) return [];
+    const owner = processIdentity(this.#options.ownerPid);
     return (await this.#options.journal.list(this.#options.apiUrl)).filter(
       // The same PID with another start time is an earlier process that had our owner's PID.
       (entry) => entry.ownerPid === owner.pid && (entry.ownerStartTime === undefined || owner.startTime === undefined || entry.ownerStartTime === owner.startTime),
     );
   }
+}
+
+/** What taking back this process's records did: how many there were, and those still on the host. */
+export interface UndoOutcome {
+  readonly written: number;
+  readonly left: readonly ChallengeRecord[];
+}
+
+/** The end of an interruption's message: what happened to the records this run had written. */
+function describeUndo({ written, left }: UndoOutcome): string {
+  if (written === 0) return 'this run had no record of its own on the host';
+  if (left.length === 0) return written === 1 ? 'removed the record this run had written' : `removed the ${written} records this run had written`;
+  const names = left.map((record) => `TXT ${record.fqdn} ${describeValue(record.value)}`).join(', ');
+  const removed = written - left.length;
+  return `${removed === 0 ? 'removed none' : `removed ${removed}`} of the ${written} record(s) this run had written; left on the host and in the journal: ${names} (run "miab-dns01 cleanup --stale")`;
 }
 
 /** The box client refused a DELETE (or a POST) because the box speaks the fork's dialect. */

@@ -5,7 +5,7 @@
  */
 import { ConfigError, MiabDns01Error } from '../errors.js';
 import { collectSettings } from '../config/settings.js';
-import { resolveStateDir } from '../config/config.js';
+import { parseProviderName, resolveStateDir } from '../config/config.js';
 import { parseCidr } from '../serve/cidr.js';
 import { resolve } from 'node:path';
 import { ClientRegistry, type ClientTsigKey } from '../serve/registry.js';
@@ -20,6 +20,20 @@ import type { CommandContext, CommandHandler } from './command.js';
 async function registryFor(context: CommandContext): Promise<ClientRegistry> {
   const settings = await collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });
   return new ClientRegistry(resolveStateDir(settings.MIAB_STATE_DIR, context.env));
+}
+
+/**
+ * `--ddns-host` needs a DNS host that can write A/AAAA records (the provider's optional
+ * address store): refused here, before a client gets credentials it could never use.
+ */
+async function refuseDdnsWithoutAddresses(context: CommandContext): Promise<void> {
+  const settings = await collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });
+  const provider = parseProviderName(settings.MIAB_DNS01_PROVIDER, 'MIAB_DNS01_PROVIDER', context.env);
+  if (provider !== 'serve') return;
+  throw new ConfigError(
+    'config-invalid',
+    '--ddns-host needs a DNS host that can set A/AAAA records, and a serve client (MIAB_DNS01_SERVE_URL) has no dyndns write of its own; run "clients add" and serve with the Mail-in-a-Box or cPanel provider',
+  );
 }
 
 function usage(message: string): ConfigError {
@@ -100,6 +114,8 @@ const runClients: CommandHandler = async (args, context) => {
     const tsigAlgorithm = tsigAlgorithmOf(args);
     const keyFile = single(args, 'tsig-key-file');
     if (keyFile !== undefined && tsigAlgorithm === undefined) throw usage('--tsig-key-file goes with --tsig');
+    const ddnsHosts = args.options.get('ddns-host') ?? [];
+    if (ddnsHosts.length > 0) await refuseDdnsWithoutAddresses(context);
     if (delegationZone === undefined) await refuseDomainsOffTheBox(args.options.get('domain') ?? [], context);
     const created = await registry.add({
       name,
@@ -108,6 +124,7 @@ const runClients: CommandHandler = async (args, context) => {
       serverUrl,
       ...(delegationZone === undefined ? {} : { delegationZone }),
       ...(tsigAlgorithm === undefined ? {} : { tsigAlgorithm }),
+      ...(ddnsHosts.length === 0 ? {} : { ddnsHosts }),
     });
     if (keyFile !== undefined && created.tsig !== undefined) {
       await writePrivateFile(resolve(keyFile), bindKeyFile(created.tsig)).catch((error: unknown) => {
@@ -126,8 +143,9 @@ const runClients: CommandHandler = async (args, context) => {
     const list = await registry.list();
     for (const client of list) {
       const delegated = client.delegationZone === undefined ? '' : `\tdelegated-to=${client.delegationZone}`;
+      const ddns = client.ddnsHosts === undefined || client.ddnsHosts.length === 0 ? '' : `\tddns-hosts=${client.ddnsHosts.join(',')}`;
       const tsig = client.tsig === undefined ? '' : `\ttsig=${client.tsig.name}/${client.tsig.algorithm}`;
-      context.stdout(`${client.name}\tdomains=${client.domains.join(',')}\tallow-from=${client.allowFrom.join(',') || 'any'}${delegated}${tsig}\tlast-use=${lastUse[client.name] ?? 'never'}\n`);
+      context.stdout(`${client.name}\tdomains=${client.domains.join(',')}\tallow-from=${client.allowFrom.join(',') || 'any'}${delegated}${tsig}${ddns}\tlast-use=${lastUse[client.name] ?? 'never'}\n`);
     }
     if (list.length === 0) context.stderr('miab-dns01: no clients; add one with "miab-dns01 clients add <name> --domain <domain>"\n');
     return;

@@ -6,7 +6,6 @@
 import { contextLogger, withRuntime } from '../adapters/context.js';
 import { resolveStateDir } from '../config/config.js';
 import { collectSettings } from '../config/settings.js';
-import { formatServer } from '../propagation/address.js';
 import { Journal, isStale, type JournalEntry } from '../records/journal.js';
 import { flag, parseDuration, recordPairs, single, usageError } from './args.js';
 import type { CommandContext, CommandHandler } from './command.js';
@@ -36,7 +35,7 @@ function ageSeconds(entry: JournalEntry, now: number): number {
 function describeEntry(entry: JournalEntry, now: number): string {
   const seconds = ageSeconds(entry, now);
   const age = seconds >= 7200 ? `${Math.round(seconds / 3600)}h` : seconds >= 120 ? `${Math.round(seconds / 60)}m` : `${seconds}s`;
-  return `${entry.fqdn}\t${entry.value}\t${age}\t(pid ${entry.pid}, owner ${entry.ownerPid}, ${entry.apiUrl})`;
+  return `${entry.fqdn}\t${entry.value}\t${age}\t(pid ${entry.pid}, owner ${entry.ownerPid ?? 'none'}, ${entry.apiUrl})`;
 }
 
 function entryJson(entry: JournalEntry, now: number): Record<string, unknown> {
@@ -89,44 +88,6 @@ export const zones: CommandHandler = async (args, context) => {
     const found = await provider.store.zones();
     if (context.json) printJson(context, { zones: found });
     else for (const zone of found) context.stdout(`${zone}\n`);
-  });
-};
-
-export const check: CommandHandler = async (args, context) => {
-  noArguments('check', args.positionals);
-  await withRuntime(context, contextLogger(context), async (runtime) => {
-    const { config, propagation, provider } = runtime;
-    const result = await provider.check();
-    const { session } = result;
-    if (context.json) {
-      printJson(context, {
-        ok: true,
-        provider: provider.name,
-        [result.server.label]: result.server.url,
-        authMode: result.authMode,
-        account: result.account,
-        ...result.facts,
-        session: session === undefined ? undefined : session.reused ? 'reused' : 'logged-in',
-        logins: session?.logins,
-        stateDir: config.stateDir,
-        zones: result.zones,
-        // null: discovered from each zone's NS records.
-        nameservers: propagation.nameservers ? propagation.nameservers.map(formatServer) : null,
-      });
-      return;
-    }
-    const lines = [
-      `provider:   ${provider.name}`,
-      `${`${result.server.label}:`.padEnd(12)}${result.server.url}`,
-      `auth mode:  ${result.authMode}`,
-      `account:    ${result.accountText}`,
-      ...(session === undefined ? [] : [`session:    ${session.reused ? 'reused the cached session' : `logged in (${session.logins} login)`}`]),
-      `state dir:  ${config.stateDir}`,
-      `zones:      ${result.zones.join(', ') || '(none)'}`,
-      `nameservers: ${propagation.nameservers ? propagation.nameservers.map(formatServer).join(', ') : "discovered from each zone's NS records"}`,
-      'OK: configuration and credentials work; nothing was written',
-    ];
-    if (!context.quiet) context.stdout(`${lines.join('\n')}\n`);
   });
 };
 

@@ -10,30 +10,41 @@ import { contextLogger } from '../adapters/context.js';
 import { renewalDecision, writeCertificateFiles, type CertificatePaths } from '../acme/certificate-files.js';
 import { KEY_TYPES, LETS_ENCRYPT_STAGING, issueCertificate, normalizeIssueDomains, type KeyType } from '../acme/issue.js';
 import { MiabDns01Error } from '../errors.js';
+import { ALIASES, SECRET_SETTINGS } from '../config/settings.js';
+import { PROVIDER_SECRET_VARIABLES } from '../runtime.js';
 import { flag, parseDuration, single, usageError } from './args.js';
 import type { CommandContext, CommandHandler } from './command.js';
 
-/** Every provider's secrets (and acme.sh's names for them): the deploy hook needs none. */
-const SECRET_VARIABLES = ['MIAB_PASSWORD', 'MIAB_TOTP_SECRET', 'MAILINABOX_PASSWORD', 'MIAB_Password', 'CPANEL_TOKEN', 'CPANEL_PASSWORD', 'CPANEL_TOTP_SECRET', 'cPanel_Apitoken'];
+/**
+ * Every variable that carries a secret of any provider, as the providers declare them (with
+ * other tools' names for them): the deploy hook needs none.
+ */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  ...[...SECRET_SETTINGS].flatMap((name) => [name, ...(ALIASES[name] ?? [])]),
+  ...PROVIDER_SECRET_VARIABLES,
+]);
+
+/** The deploy hook's environment: ours without any secret, plus where the certificate is. */
+export function deployHookEnvironment(parentEnv: CommandContext['env'], paths: CertificatePaths, domains: readonly string[]): Record<string, string | undefined> {
+  return {
+    ...Object.fromEntries(Object.entries(parentEnv).filter(([name]) => !SECRET_VARIABLES.has(name))),
+    MIAB_CERT_DIR: paths.dir,
+    MIAB_CERT_PATH: paths.cert,
+    MIAB_KEY_PATH: paths.privkey,
+    MIAB_CHAIN_PATH: paths.chain,
+    MIAB_FULLCHAIN_PATH: paths.fullchain,
+    MIAB_DOMAINS: domains.join(' '),
+    RENEWED_LINEAGE: paths.dir,
+    RENEWED_DOMAINS: domains.join(' '),
+  };
+}
 
 function runDeployHook(command: string, paths: CertificatePaths, domains: readonly string[], parentEnv: CommandContext['env'], json: boolean): Promise<number> {
-  // The hook needs the paths, not the DNS host's credentials.
-  const env = Object.fromEntries(Object.entries(parentEnv).filter(([name]) => !SECRET_VARIABLES.includes(name)));
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], {
       // With --json, stdout is ours: the hook's output goes to stderr.
       stdio: ['ignore', json ? 2 : 'inherit', 'inherit'],
-      env: {
-        ...env,
-        MIAB_CERT_DIR: paths.dir,
-        MIAB_CERT_PATH: paths.cert,
-        MIAB_KEY_PATH: paths.privkey,
-        MIAB_CHAIN_PATH: paths.chain,
-        MIAB_FULLCHAIN_PATH: paths.fullchain,
-        MIAB_DOMAINS: domains.join(' '),
-        RENEWED_LINEAGE: paths.dir,
-        RENEWED_DOMAINS: domains.join(' '),
-      },
+      env: deployHookEnvironment(parentEnv, paths, domains),
     });
     child.once('error', reject);
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));

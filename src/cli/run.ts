@@ -177,7 +177,8 @@ export function runProcess(argv: readonly string[]): void {
       const status = 128 + constants.signals[name];
       // A second signal means "now": exit without further clean-up.
       if (controller.signal.aborted) process.exit(status);
-      controller.abort(new MiabDns01Error('interrupted', `stopped by ${name}; removed the records this run had written`, { exitCode: status }));
+      // What became of the records is added by whoever undoes them (the challenge engine), once it is known.
+      controller.abort(new MiabDns01Error('interrupted', `stopped by ${name}`, { exitCode: status }));
     });
   }
   run(argv, process.env, controller.signal).then(

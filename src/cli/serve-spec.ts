@@ -38,7 +38,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const SERVE_DETAILS = `Endpoints: POST /update, GET /health, POST /register (403) (acme-dns);
-           POST /present, POST /cleanup (lego httpreq, acme.sh acmeproxy).
+           POST /present, POST /cleanup (lego httpreq, acme.sh acmeproxy);
+           GET /nic/update (dyndns2: ddclient, inadyn, routers) for --ddns-host names.
 --dns-listen: RFC 2136 UPDATE with TSIG (nsupdate, certbot dns-rfc2136, lego rfc2136,
            cert-manager, acme.sh dns_nsupdate) for clients added with --tsig.
 Clients and their credentials: "miab-dns01 help clients". The box configuration is the
@@ -51,6 +52,7 @@ export const CLIENTS_OPTIONS: readonly OptionSpec[] = [
   { name: 'tsig', takesValue: false, description: 'add: also issue a TSIG key for RFC 2136 clients (serve --dns-listen); its secret is kept in the registry' },
   { name: 'tsig-algorithm', takesValue: true, valueName: '<alg>', description: 'add: hmac-sha256 (default), hmac-sha512, hmac-sha384, hmac-sha224, hmac-sha1 or hmac-md5' },
   { name: 'tsig-key-file', takesValue: true, valueName: '<file>', description: 'add: also write the TSIG key as a BIND key file (mode 0600) for nsupdate -k' },
+  { name: 'ddns-host', takesValue: true, repeatable: true, valueName: '<fqdn>', description: 'add: an exact name whose A/AAAA the client may set over dyndns2 (GET /nic/update; repeat)' },
   { name: 'delegation-zone', takesValue: true, valueName: '<box zone>', description: 'add: the domains are not on the box; their values go to a name in this box zone (CNAME to it)' },
 ];
 
@@ -60,10 +62,13 @@ export const CLIENTS_DETAILS = `add     creates a client allowed to write _acme-
         lego (ACME_DNS_STORAGE_PATH), cert-manager and Caddy read as-is.
         --delegation-zone: each domain's values go to _acme-challenge.<subdomain>.<box zone>
         (its "fulldomain"); point _acme-challenge.<domain> there with a CNAME, as with acme-dns.
+        --ddns-host: the client may set the A and AAAA records of exactly that name over
+        dyndns2 (GET /nic/update, HTTP Basic with its username and password); --domain never
+        grants an address record, --ddns-host never a TXT.
         --tsig: also a TSIG key (name "<client name>.", printed as "tsig") for RFC 2136;
         its secret stays in the registry (it cannot be hashed); --tsig-key-file writes it
         as a BIND key file for "nsupdate -k".
-list    names, domains, networks, TSIG key name and algorithm, last use (never a secret)
+list    names, domains, networks, TSIG key name and algorithm, dyndns names, last use (never a secret)
 remove  the client is refused at once, also by a running serve
 The registry is <MIAB_STATE_DIR>/serve/clients.json (mode 0600, password hashes, TSIG secrets); use
 the same --state-dir / MIAB_STATE_DIR as serve. It needs no box credentials.`;

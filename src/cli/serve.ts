@@ -13,6 +13,8 @@ import { parseCidr } from '../serve/cidr.js';
 import { DEFAULT_LIMITS, startServe, type ServeLimits } from '../serve/server.js';
 import { startDnsFrontEnd, type DnsFrontEnd } from '../serve/dns/front-end.js';
 import { SERVE_LIMITS } from './serve-spec.js';
+import { ddnsStartupWarnings } from '../serve/dyndns.js';
+import { ClientRegistry } from '../serve/registry.js';
 import { contextLogger, runtimeOptions } from '../adapters/context.js';
 import { flag, parseDuration, single } from './args.js';
 import type { CommandHandler } from './command.js';
@@ -112,6 +114,7 @@ export const serve: CommandHandler = async (args, context) => {
     }
     // Fail at start, not at the first client's request, when the box configuration is wrong.
     const zones = await runtime.provider.store.zones();
+    for (const warning of ddnsStartupWarnings(await new ClientRegistry(runtime.config.stateDir).list(), zones, runtime.provider.addresses !== undefined)) log.warn(warning);
     const instance = await startServe({
       host: listen.host,
       port: listen.port,
@@ -121,6 +124,7 @@ export const serve: CommandHandler = async (args, context) => {
       waitLimitMs,
       stateDir: runtime.config.stateDir,
       engine: runtime.engine,
+      ...(runtime.provider.addresses === undefined ? {} : { addresses: runtime.provider.addresses }),
       log,
       audit,
       limits,

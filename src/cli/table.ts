@@ -54,11 +54,19 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'check',
     summary: 'verify configuration and credentials; writes nothing',
-    usage: ['check'],
-    options: [],
+    usage: ['check [--login]'],
+    options: [
+      {
+        name: 'login',
+        takesValue: false,
+        description: 'send one password (+TOTP) login now, even with a cached session or a remembered refused login: verifies the password itself',
+      },
+    ],
     json: true,
-    details: 'Reuses a valid cached session; logs in only when there is none.',
-    load: async () => (await import('./commands.js')).check,
+    details: `Without --login a valid cached session is reused (then the password is not tried, and the output says so);
+it logs in only when there is none. A refused login is remembered in the state dir for every later process
+until the credentials change or an hour passes; --login tries once more now (docs/logins.md).`,
+    load: async () => (await import('./check.js')).check,
   },
   {
     name: 'logout',
@@ -128,7 +136,7 @@ Install for zsh:   miab-dns01 completion zsh > ~/.zfunc/_miab-dns01   (with fpat
   {
     name: 'clients',
     summary: "manage serve's clients: one credential per machine, limited to its names and networks",
-    usage: ['clients add <name> --domain <domain> [--domain <domain>]... [--allow-from <cidr>]... [--server-url <url>] [--delegation-zone <zone>]', 'clients list', 'clients remove <name>'],
+    usage: ['clients add <name> --domain <domain> [--domain <domain>]... [--allow-from <cidr>]... [--server-url <url>] [--delegation-zone <zone>] [--ddns-host <fqdn>]...', 'clients list', 'clients remove <name>'],
     options: CLIENTS_OPTIONS,
     details: CLIENTS_DETAILS,
     load: async () => (await import('./clients.js')).clients,

@@ -30,9 +30,14 @@ describe('normalizeApiUrl', () => {
     expect(normalizeApiUrl(input)).toBe(expected);
   });
 
-  it('refuses a TOTP secret shorter than 128 bits with config-invalid, not a crash in the TOTP library', () => {
-    expect(() => normalizeTotpSecret('JBSWY3DPEHPK3PXP')).toThrow(/at least 26 base32 characters/);
+  it('accepts an 80-bit TOTP secret (cPanel\'s 16 characters) and refuses a shorter one with config-invalid, not a crash in the TOTP library', () => {
+    expect(normalizeTotpSecret('QSAR BVKL ZHYH LJ3M')).toBe('QSARBVKLZHYHLJ3M');
+    expect(() => normalizeTotpSecret('QSARBVKLZHYHLJ3')).toThrow(/is 15 characters long: a TOTP secret has at least 16 base32 characters \(80 bits/);
     expect(normalizeTotpSecret('jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp')).toBe('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
+    // A length no base32 secret has: a character missing or extra, refused (not a crash at login).
+    expect(() => normalizeTotpSecret('QSARBVKLZHYHLJ3MQ')).toThrow(/is 17 characters long, which no base32 secret is/);
+    // Bits past the last whole byte are cleared, as the box's decoder ignores them.
+    expect(normalizeTotpSecret('QSARBVKLZHYHLJ3MQSAR7')).toBe('QSARBVKLZHYHLJ3MQSAR6');
   });
 
   it('refuses plain http to a non-loopback host', () => {

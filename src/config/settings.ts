@@ -34,7 +34,7 @@ export type Settings = Readonly<Partial<Record<SettingName, string>>>;
 export const SECRET_SETTINGS: ReadonlySet<SettingName> = new Set(['MIAB_PASSWORD', 'MIAB_TOTP_SECRET']);
 
 /** Names other tools use for the same thing, read only when the `MIAB_*` name is unset. */
-const ALIASES: Partial<Record<SettingName, readonly string[]>> = {
+export const ALIASES: Readonly<Partial<Record<SettingName, readonly string[]>>> = {
   MIAB_URL: ['MAILINABOX_BASE_URL', 'MIAB_Server'],
   MIAB_EMAIL: ['MAILINABOX_EMAIL', 'MIAB_Username'],
   MIAB_PASSWORD: ['MAILINABOX_PASSWORD', 'MIAB_Password'],

@@ -7,9 +7,18 @@ import type { ProviderConfig, ProviderName } from '../config/config.js';
 import type { Logger } from '../util/log.js';
 import type { RetryPolicy } from './mailinabox/index.js';
 import type { DnsProvider } from './provider.js';
+import { CPANEL_SECRET_VARIABLES } from './cpanel/config.js';
+import { SERVE_CLIENT_SECRET_VARIABLES } from './serve-client/config.js';
 
-export type { DnsProvider, ProviderCheck, ProviderLogout } from './provider.js';
+export type { AddressRecords, AddressRecordStore, AddressRecordType, DnsProvider, ProviderCheck, ProviderLogout } from './provider.js';
 export type { RetryPolicy } from './mailinabox/index.js';
+
+/**
+ * The secret-carrying variables the cPanel and serve-client providers declare (Mail-in-a-Box's
+ * are in config/settings.ts): collected here, the one module that may name every provider, so
+ * that what keeps secrets away from child processes needs no list of its own.
+ */
+export const PROVIDER_SECRET_VARIABLES: readonly string[] = [...CPANEL_SECRET_VARIABLES, ...SERVE_CLIENT_SECRET_VARIABLES];
 
 export interface ProviderOpenOptions {
   /** Private state directory: session caches, locks, run snapshots. */
@@ -19,7 +28,7 @@ export interface ProviderOpenOptions {
   readonly signal?: AbortSignal;
   /** The process that owns this run (for hooks: the ACME client): run-wide caches are keyed by it. */
   readonly ownerPid: number;
-  /** Mail-in-a-Box: overrides for the retry policy (tests shorten the back-off). */
+  /** Overrides for the retry policy of transient faults (tests shorten the back-off). */
   readonly retry?: Partial<RetryPolicy>;
   /** Mail-in-a-Box: per-request timeout. @default 90_000 */
   readonly requestTimeoutMs?: number;
@@ -39,7 +48,12 @@ const OPENERS: { readonly [Name in ProviderName]: Opener<Name> } = {
       ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     }),
   cpanel: async (config, options) =>
-    (await import('./cpanel/index.js')).openCpanelProvider(config.cpanel, { stateDir: options.stateDir, log: options.log, ...(options.signal ? { signal: options.signal } : {}) }),
+    (await import('./cpanel/index.js')).openCpanelProvider(config.cpanel, {
+      stateDir: options.stateDir,
+      log: options.log,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+    }),
   serve: async (config, options) =>
     (await import('./serve-client/index.js')).openServeClientProvider(config.serve, { log: options.log, ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}) }),
 };

@@ -10,6 +10,34 @@ import type { TxtRecordStore } from '../records/store.js';
 
 export type { TxtRecordStore } from '../records/store.js';
 
+/** The two address record types dynamic DNS sets. */
+export type AddressRecordType = 'A' | 'AAAA';
+
+/** What one name holds, read in one go: its addresses, and a CNAME (which forbids any other data). */
+export interface AddressRecords {
+  readonly a: readonly string[];
+  readonly aaaa: readonly string[];
+  readonly cname: string | undefined;
+}
+
+/**
+ * A and AAAA records of names that belong to one `serve` client each. Unlike TXT challenge
+ * values (several writers share a name), a dynamic DNS name has one owner, so a write replaces
+ * every address of that type at the name.
+ *
+ * - `read(name)` is fresh from the host (never a snapshot): `nochg` is decided on it.
+ * - `replace(name, type, address)` leaves exactly `address` as the name's `type` records and
+ *   touches no other type (TXT, the other address family).
+ * - `ttlSeconds` is the TTL those records get on this host (caching resolvers keep an old
+ *   address this long).
+ */
+export interface AddressRecordStore {
+  readonly ttlSeconds: number;
+  zones(): Promise<string[]>;
+  read(name: string): Promise<AddressRecords>;
+  replace(name: string, type: AddressRecordType, address: string): Promise<void>;
+}
+
 /** What `miab-dns01 check` reports: facts only, never a secret. */
 export interface ProviderCheck {
   /** Where the provider talks to, for people and `--json`: `box` + admin API URL, `server` + cPanel origin. */
@@ -25,10 +53,25 @@ export interface ProviderCheck {
    * undefined when the auth mode has no session.
    */
   readonly session: { readonly reused: boolean; readonly logins: number } | undefined;
+  /**
+   * Which credential the server accepted during this check: `session` (a cached session was
+   * reused: the password was NOT tried), `password` (a password, +TOTP when set, was sent),
+   * `token` (an API token), `system-key` (the box's key file).
+   */
+  readonly verified: 'session' | 'password' | 'token' | 'system-key';
   /** The zones the account serves, as `TxtRecordStore.zones()` names them, read fresh. */
   readonly zones: readonly string[];
   /** Provider-specific facts for `check --json`, merged into its object (no secrets). */
   readonly facts: Readonly<Record<string, string | number | boolean | null | undefined>>;
+}
+
+export interface ProviderCheckOptions {
+  /**
+   * `check --login`: send a password (+TOTP) login now, even with a cached session and even
+   * when a refusal of these credentials is remembered; a refusal is remembered as any other.
+   * No effect where there is no login (tokens, the system key). @default false
+   */
+  readonly login?: boolean;
 }
 
 export interface ProviderLogout {
@@ -59,10 +102,16 @@ export interface DnsProvider {
   /** The records. See TxtRecordStore for the exact semantics every provider honours. */
   readonly store: TxtRecordStore;
   /**
+   * A and AAAA records (dynamic DNS through `serve`), for the providers that can write them;
+   * absent on the others, which `clients add --ddns-host` then refuses. The challenge engine
+   * never uses it.
+   */
+  readonly addresses?: AddressRecordStore;
+  /**
    * Verifies configuration and credentials against the server and lists the zones; writes no
    * record. Reuses a valid cached session and logs in only when there is none.
    */
-  check(): Promise<ProviderCheck>;
+  check(options?: ProviderCheckOptions): Promise<ProviderCheck>;
   /**
    * Ends the cached session (on the server, and deletes it here). Succeeds with `ended: false`
    * when there is none or the auth mode has no session; never logs in to log out.

@@ -26,8 +26,12 @@ export interface JournalEntry {
   readonly pid: number;
   /** Its start time (/proc/PID/stat field 22): with the PID, what identifies it. Absent in old entries. */
   readonly startTime?: number;
-  /** The process that ran us (for hooks: the ACME client). */
-  readonly ownerPid: number;
+  /**
+   * The ACME client's run the record belongs to (for hooks the ACME client, for a command run
+   * by a script that script). Absent when there is none (a command typed in a shell): then
+   * the record is in use only while its writer lives.
+   */
+  readonly ownerPid?: number;
   /** The owner's start time. */
   readonly ownerStartTime?: number;
   /** ISO time the entry was made. */
@@ -42,7 +46,7 @@ function isJournalEntry(value: unknown): value is JournalEntry {
     typeof value.zone === 'string' &&
     typeof value.value === 'string' &&
     typeof value.pid === 'number' &&
-    typeof value.ownerPid === 'number' &&
+    (value.ownerPid === undefined || typeof value.ownerPid === 'number') &&
     (value.startTime === undefined || typeof value.startTime === 'number') &&
     (value.ownerStartTime === undefined || typeof value.ownerStartTime === 'number') &&
     typeof value.createdAt === 'string'
@@ -81,10 +85,11 @@ export class Journal {
 }
 
 /**
- * Stale: both the writer and its owner are gone (exited, zombies, or their PIDs now belong to
- * other processes), or (with `olderThanMs`) the entry is that old.
+ * Stale: its writer is gone and no live ACME run owns it (exited, zombies, or their PIDs now
+ * belong to other processes), or (with `olderThanMs`) the entry is that old.
  */
 export function isStale(entry: JournalEntry, now: number, olderThanMs?: number): boolean {
   if (olderThanMs !== undefined && now - Date.parse(entry.createdAt) >= olderThanMs) return true;
-  return !isProcessAlive(entry.pid, entry.startTime) && !isProcessAlive(entry.ownerPid, entry.ownerStartTime);
+  if (isProcessAlive(entry.pid, entry.startTime)) return false;
+  return entry.ownerPid === undefined || !isProcessAlive(entry.ownerPid, entry.ownerStartTime);
 }

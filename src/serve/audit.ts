@@ -7,7 +7,7 @@ import type { WriteStream } from 'node:fs';
 import { openPrivateAppendStream } from '../state/files.js';
 import { redact } from '../secrets.js';
 
-export type AuditAction = 'update' | 'present' | 'cleanup' | 'register' | 'health' | 'scope' | 'expire' | 'evict' | 'dns-update' | 'unknown';
+export type AuditAction = 'update' | 'present' | 'cleanup' | 'register' | 'health' | 'scope' | 'expire' | 'evict' | 'dns-update' | 'nic-update' | 'unknown';
 
 export interface AuditEntry {
   readonly client: string | null;

@@ -6,18 +6,23 @@
  * - the slow hash (scrypt, on libuv's thread pool, shared by every request) runs for at most
  *   `maxPendingVerifications` requests at a time from addresses that never authenticated
  *   (default twice the thread pool); beyond that a request is refused at once (503, Retry-After)
- *   without hashing. Addresses that authenticated before have a lane of their own of the same size;
+ *   without hashing. Of those, at most `maxRunningVerifications` hash at once (default: the
+ *   cores but one), so a flood of guesses leaves a core to the event loop, the box writes and the
+ *   nameservers. Addresses that authenticated before have a lane of their own of the same size;
  * - a credential verified once is remembered for `credentialCacheMs` under an HMAC with a key
  *   that lives only in this process, so a client's later requests need no slow hash at all (a
  *   flood of guesses cannot make them wait). A removed client or a changed hash ends the entry.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { ClientRegistry, ServeClient } from './registry.js';
 import type { Lockout } from './lockout.js';
 
 export interface AuthGateOptions {
   /** Slow hashes in flight for unknown addresses (and, separately, for known ones). @default 2 x UV_THREADPOOL_SIZE (8) */
   readonly maxPendingVerifications?: number;
+  /** Slow hashes running at once per lane (the others of the lane wait). @default max(1, cores - 1) */
+  readonly maxRunningVerifications?: number;
   /** How long a verified credential is remembered. @default 600_000 */
   readonly credentialCacheMs?: number;
   /** Bound on remembered credentials and known addresses. @default 10_000 */
@@ -34,6 +39,28 @@ export type AuthOutcome =
   | { readonly kind: 'busy'; readonly retryAfterS: number };
 
 class VerificationsFull extends Error {}
+
+/** At most `size` tasks at once; the others wait in order. */
+class Semaphore {
+  readonly #size: number;
+  #active = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#size) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#active++;
+    try {
+      return await task();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
 
 export function defaultPendingVerifications(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE);
@@ -56,11 +83,14 @@ export class AuthGate {
   readonly #knownAddresses = new Map<string, number>();
   #pendingUnknown = 0;
   #pendingKnown = 0;
+  readonly #lanes: { unknown: Semaphore; known: Semaphore };
 
   constructor(registry: ClientRegistry, lockout: Lockout, options: AuthGateOptions = {}) {
     this.#registry = registry;
     this.#lockout = lockout;
     this.#maxPending = options.maxPendingVerifications ?? defaultPendingVerifications();
+    const running = options.maxRunningVerifications ?? Math.max(1, availableParallelism() - 1);
+    this.#lanes = { unknown: new Semaphore(running), known: new Semaphore(running) };
     this.#cacheMs = options.credentialCacheMs ?? 600_000;
     this.#maxRemembered = options.maxRemembered ?? 10_000;
     this.#now = options.now ?? Date.now;
@@ -105,7 +135,8 @@ export class AuthGate {
     if ((known ? this.#pendingKnown : this.#pendingUnknown) >= this.#maxPending) return Promise.reject(new VerificationsFull());
     if (known) this.#pendingKnown++;
     else this.#pendingUnknown++;
-    const running = this.#registry.authenticate(username, password).finally(() => {
+    const lane = known ? this.#lanes.known : this.#lanes.unknown;
+    const running = lane.run(() => this.#registry.authenticate(username, password)).finally(() => {
       if (known) this.#pendingKnown--;
       else this.#pendingUnknown--;
       this.#running.delete(cacheKey);

@@ -105,3 +105,18 @@ describe('verification bound', () => {
     }
   });
 });
+
+describe('rate limit per address (for the UDP front-end)', () => {
+  it('allows a burst, then the rate, per address (IPv6 per /64), with bounded memory', async () => {
+    const { AddressRateLimit } = await import('./rate-limit.js');
+    let now = 0;
+    const limit = new AddressRateLimit({ perSecond: 10, burst: 5, maxTracked: 100, now: () => now });
+    expect(Array.from({ length: 8 }, () => limit.take('192.0.2.1')).filter(Boolean)).toHaveLength(5);
+    expect(limit.take('192.0.2.2')).toBe(true);
+    expect(Array.from({ length: 6 }, (_, index) => limit.take(`2001:db8::${index + 1}`)).filter(Boolean)).toHaveLength(5);
+    now += 200;
+    expect(Array.from({ length: 5 }, () => limit.take('192.0.2.1')).filter(Boolean)).toHaveLength(2);
+    for (let index = 0; index < 1000; index++) limit.take(`10.0.${index >> 8}.${index & 255}`);
+    expect(limit.tracked).toBeLessThanOrEqual(100);
+  });
+});

@@ -29,6 +29,8 @@ export interface HttpreqOptions {
   readonly writes: InFlightLimit;
   /** Live values one client may hold at one name (429 beyond). */
   readonly maxValuesPerName: number;
+  /** At the values cap, a value older than this is taken as left behind (a killed run) and replaced. */
+  readonly staleAfterMs: number;
 }
 
 const UNAUTHORIZED_HEADERS = { 'www-authenticate': 'Basic realm="miab-dns01", charset="UTF-8"' };
@@ -87,6 +89,18 @@ export async function handleScope(request: IncomingMessage, ip: string, options:
   return { status: 200, body: { client: client.name, domains }, client: client.name, name: null };
 }
 
+/**
+ * At the cap, the client's oldest value goes when it is older than `staleAfterMs` (no ACME
+ * validation takes that long: a run that was killed before its cleanup left it).
+ */
+async function releaseLeftBehind(client: string, writeName: string, options: HttpreqOptions): Promise<void> {
+  const oldest = options.ownership.oldestOwnedBy(client, writeName);
+  if (oldest === undefined || Date.now() - oldest.writtenAt < options.staleAfterMs) return;
+  if (options.ownership.otherOwners(client, writeName, oldest.value).length === 0) await options.writer.cleanup(client, writeName, oldest.value);
+  await options.ownership.forgetWrite(client, writeName, oldest.value);
+  options.log.info(`removed ${writeName} value of client ${client} written ${Math.round((Date.now() - oldest.writtenAt) / 60_000)} min ago and never cleaned up, to make room under the values cap`);
+}
+
 export async function handleHttpreq(action: 'present' | 'cleanup', request: IncomingMessage, rawBody: string, ip: string, options: HttpreqOptions): Promise<HandlerResult> {
   const client = await authorize(request, ip, options.gate);
   if (!isClient(client)) return client;
@@ -133,6 +147,7 @@ export async function handleHttpreq(action: 'present' | 'cleanup', request: Inco
     if (action === 'present') {
       // Claimed before the write, as the journal is: a crash between the two leaves a claim, not an orphan.
       const known = ownership.ownsValue(client.name, writeName, value);
+      if (!known && ownership.valuesOwnedBy(client.name, writeName).length >= options.maxValuesPerName) await releaseLeftBehind(client.name, writeName, options);
       if (!known && ownership.valuesOwnedBy(client.name, writeName).length >= options.maxValuesPerName) {
         return { status: 429, body: { error: 'too_many_values', message: `this client already has ${options.maxValuesPerName} values at ${writeName}; clean up the ones it no longer needs` }, client: client.name, name, note: 'values_per_name' };
       }

@@ -92,6 +92,15 @@ export class WriteOwnership {
     return values === undefined ? [] : [...values.entries()].sort((a, b) => a[1] - b[1]).map(([value]) => value);
   }
 
+  /** The oldest value `client` still owns at `fqdn`, with its write time. */
+  oldestOwnedBy(client: string, fqdn: string): { value: string; writtenAt: number } | undefined {
+    const values = this.#byClientName.get(keyOf(client, fqdn));
+    if (values === undefined) return undefined;
+    let oldest: { value: string; writtenAt: number } | undefined;
+    for (const [value, writtenAt] of values) if (oldest === undefined || writtenAt < oldest.writtenAt) oldest = { value, writtenAt };
+    return oldest;
+  }
+
   /** The clients other than `client` that also own `value` at `fqdn` (a shared domain): then the value must stay on the box. */
   otherOwners(client: string, fqdn: string, value: string): string[] {
     const name = normalize(fqdn);

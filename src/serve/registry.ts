@@ -47,6 +47,11 @@ export interface ServeClient {
   readonly delegationZone?: string;
   /** `clients add --tsig`: the key this client signs RFC 2136 UPDATEs with. */
   readonly tsig?: ClientTsigKey;
+  /**
+   * Exact names (no wildcard) whose A and AAAA records the client sets over dyndns2. A scope
+   * of their own: `domains` never grant an address record, and these grant no TXT.
+   */
+  readonly ddnsHosts?: readonly string[];
   readonly createdAt: string;
 }
 
@@ -63,6 +68,8 @@ export interface NewClientCredentials {
   readonly acme_dns: Readonly<Record<string, AcmeDnsAccount>>;
   /** With `--tsig`: the key for RFC 2136 clients (nsupdate, certbot dns-rfc2136, lego rfc2136, ...). */
   readonly tsig?: ClientTsigKey;
+  /** The names whose A/AAAA the client sets over dyndns2 (`GET /nic/update`), when it has any. */
+  readonly ddns_hosts?: readonly string[];
 }
 
 /** The TSIG key name of a client: its name, lower-case, absolute. */
@@ -99,7 +106,8 @@ function isClient(value: unknown): value is ServeClient {
     isRecord(value.subdomains) &&
     typeof value.createdAt === 'string' &&
     (value.delegationZone === undefined || typeof value.delegationZone === 'string') &&
-    (value.tsig === undefined || isTsigKey(value.tsig))
+    (value.tsig === undefined || isTsigKey(value.tsig)) &&
+    (value.ddnsHosts === undefined || (Array.isArray(value.ddnsHosts) && value.ddnsHosts.every((host) => typeof host === 'string')))
   );
 }
 
@@ -109,6 +117,16 @@ function isRegistryFile(value: unknown): value is RegistryFile {
 
 export function registryDir(stateDir: string): string {
   return join(stateDir, 'serve');
+}
+
+/** A `--ddns-host`: an exact, fully qualified name (lower-case punycode, no trailing dot). */
+export function normalizeDdnsHost(input: string): string {
+  if (input.trim().startsWith('*')) throw new ConfigError('usage', `--ddns-host ${JSON.stringify(input)}: give exact names, no wildcard (repeat --ddns-host for each name)`);
+  try {
+    return normalizeDomain(input.trim());
+  } catch (error) {
+    throw new ConfigError('usage', `--ddns-host ${JSON.stringify(input)} is not a host name: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** `_acme-challenge.<domain>`: the challenge name of a domain. */
@@ -166,16 +184,17 @@ export class ClientRegistry {
     return parsed.clients;
   }
 
-  async add(options: { name: string; domains: readonly string[]; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string; tsigAlgorithm?: TsigAlgorithm }): Promise<NewClientCredentials> {
+  async add(options: { name: string; domains: readonly string[]; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string; tsigAlgorithm?: TsigAlgorithm; ddnsHosts?: readonly string[] }): Promise<NewClientCredentials> {
     if (!NAME_PATTERN.test(options.name)) {
       throw new ConfigError('usage', `client name ${JSON.stringify(options.name)}: use 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit`);
     }
-    if (options.domains.length === 0) throw new ConfigError('usage', '"clients add" needs at least one --domain');
+    const ddnsHosts = [...new Set((options.ddnsHosts ?? []).map(normalizeDdnsHost))];
+    if (options.domains.length === 0 && ddnsHosts.length === 0) throw new ConfigError('usage', '"clients add" needs at least one --domain or --ddns-host');
     const domains = [...new Set(options.domains.map((domain) => normalizeDomain(domain)))];
-    return withLock(`${this.#file}.lock`, () => this.#add(options, domains));
+    return withLock(`${this.#file}.lock`, () => this.#add(options, domains, ddnsHosts));
   }
 
-  async #add(options: { name: string; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string; tsigAlgorithm?: TsigAlgorithm }, domains: readonly string[]): Promise<NewClientCredentials> {
+  async #add(options: { name: string; allowFrom: readonly string[]; serverUrl: string; delegationZone?: string; tsigAlgorithm?: TsigAlgorithm }, domains: readonly string[], ddnsHosts: readonly string[]): Promise<NewClientCredentials> {
     const clients = await this.list();
     if (clients.some((client) => client.name === options.name)) {
       throw new ConfigError('serve-client-exists', `a client named "${options.name}" exists; remove it first ("miab-dns01 clients remove ${options.name}") or pick another name`);
@@ -186,6 +205,11 @@ export class ClientRegistry {
     }
     const tsig: ClientTsigKey | undefined =
       options.tsigAlgorithm === undefined ? undefined : { name: keyName, algorithm: options.tsigAlgorithm, secret: randomBytes(TSIG_ALGORITHMS[options.tsigAlgorithm].length).toString('base64') };
+    for (const host of ddnsHosts) {
+      // A dyndns write replaces the name's addresses: two owners would overwrite each other.
+      const owner = clients.find((client) => client.ddnsHosts?.includes(host));
+      if (owner !== undefined) throw new ConfigError('usage', `--ddns-host ${host} belongs to the client "${owner.name}" already: a name has one owner (remove it there first, or pick another name)`);
+    }
     const password = newPassword();
     const client: ServeClient = {
       name: options.name,
@@ -196,6 +220,7 @@ export class ClientRegistry {
       subdomains: Object.fromEntries(domains.map((domain) => [domain, randomUUID()])),
       ...(options.delegationZone === undefined ? {} : { delegationZone: normalizeDomain(options.delegationZone) }),
       ...(tsig === undefined ? {} : { tsig }),
+      ...(ddnsHosts.length === 0 ? {} : { ddnsHosts }),
       createdAt: new Date().toISOString(),
     };
     await this.#save([...clients, client]);
@@ -210,7 +235,7 @@ export class ClientRegistry {
         server_url: options.serverUrl,
       };
     }
-    return { name: client.name, username: client.username, password, acme_dns: acmeDns, ...(tsig === undefined ? {} : { tsig }) };
+    return { name: client.name, username: client.username, password, acme_dns: acmeDns, ...(tsig === undefined ? {} : { tsig }), ...(ddnsHosts.length === 0 ? {} : { ddns_hosts: ddnsHosts }) };
   }
 
   async remove(name: string): Promise<void> {

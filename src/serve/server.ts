@@ -8,12 +8,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ChallengeEngine } from '../challenge/engine.js';
 import type { Logger } from '../util/log.js';
+import type { AddressRecordStore } from '../providers/provider.js';
 import { AcmeDnsService } from './acme-dns.js';
 import { aggregateUnauthenticated, type AuditAction, type AuditSink } from './audit.js';
 import { AuthGate } from './auth-gate.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { InFlightLimit } from './fair-queue.js';
 import { AddressRanges, sourceAddress } from './cidr.js';
+import { abuseResult, handleNicUpdate, isDyndnsResult, sendText, serverFaultResult } from './dyndns.js';
 import { BodyTooLarge, readBody, sendJson, type HandlerResult } from './http.js';
 import { handleHttpreq, handleScope } from './httpreq.js';
 import { Lockout, type LockoutOptions } from './lockout.js';
@@ -42,6 +44,8 @@ export interface ServeOptions {
   /** Whole request (headers and body) must arrive within this. @default 20_000 */
   readonly requestTimeoutMs?: number;
   readonly lockout?: LockoutOptions;
+  /** The provider's A/AAAA store for dyndns2 (`/nic/update`); undefined: the host has none. */
+  readonly addresses?: AddressRecordStore;
   /** Shared with the other front-ends (RFC 2136, dyndns); default: one persisted in `stateDir`. */
   readonly ownership?: WriteOwnership;
   readonly limits?: ServeLimits;
@@ -94,7 +98,9 @@ export interface ServeInstance {
   close(graceMs?: number): Promise<void>;
 }
 
-function actionOf(method: string, path: string): { action: AuditAction; route: 'health' | 'scope' | 'register' | 'update' | 'present' | 'cleanup' | undefined } {
+function actionOf(method: string, path: string): { action: AuditAction; route: 'health' | 'scope' | 'register' | 'update' | 'present' | 'cleanup' | 'nic-update' | undefined } {
+  // Before the acme-dns `update` below, which matches any path ending in /update.
+  if ((method === 'GET' || method === 'POST') && /(^|\/)nic\/update\/*$/.test(path)) return { action: 'nic-update', route: 'nic-update' };
   const last = path.replace(/\/+$/, '').split('/').pop() ?? '';
   if (method === 'GET' && last === 'health') return { action: 'health', route: 'health' };
   if (method === 'GET' && last === 'scope') return { action: 'scope', route: 'scope' };
@@ -121,7 +127,7 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
   // Expired failures and blocks go even when no request comes to trigger the lazy sweep.
   const sweeper = setInterval(() => lockout.sweep(), 60_000);
   sweeper.unref();
-  const handlerOptions = { registry, writer, log, ownership, gate, writes, maxValuesPerName: limits.maxValuesPerName };
+  const handlerOptions = { registry, writer, log, ownership, gate, writes, maxValuesPerName: limits.maxValuesPerName, staleAfterMs: options.expireAfterMs };
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;
@@ -132,6 +138,7 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
     const blockedFor = lockout.blockedFor(ip);
     if (blockedFor > 0) {
       request.resume();
+      if (target === 'nic-update') return { action, ...abuseResult(Math.ceil(blockedFor / 1000)) };
       return { action, status: 429, body: { error: 'too_many_failed_authentications' }, client: null, name: null, headers: { 'retry-after': String(Math.ceil(blockedFor / 1000)) } };
     }
     if (target === undefined) {
@@ -148,6 +155,9 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
       return { action, status: 403, body: { error: 'registration is closed: credentials come only from "miab-dns01 clients add" on the serve machine' }, client: null, name: null };
     }
     if (target === 'update') return { action, ...(await acmeDns.update(request, body, ip)) };
+    if (target === 'nic-update') {
+      return { action, ...(await handleNicUpdate(request, new URL(request.url ?? '/', 'http://serve.invalid'), body, ip, { ...handlerOptions, addresses: options.addresses })) };
+    }
     return { action, ...(await handleHttpreq(target, request, body, ip, handlerOptions)) };
   };
 
@@ -168,12 +178,20 @@ export async function startServe(options: ServeOptions): Promise<ServeInstance> 
     } catch (error) {
       const tooLarge = error instanceof BodyTooLarge;
       if (!tooLarge) log.warn(`request ${request.method ?? ''} ${path} failed: ${error instanceof Error ? error.message : String(error)}`);
-      result = { action: actionOf(request.method ?? 'GET', path).action, status: tooLarge ? 413 : 500, body: { error: tooLarge ? 'body_too_large' : 'internal_error' }, client: null, name: null, note: tooLarge ? 'body_too_large' : undefined };
+      const { action } = actionOf(request.method ?? 'GET', path);
+      result =
+        action === 'nic-update'
+          ? { action, ...serverFaultResult(tooLarge ? 413 : 200) }
+          : { action, status: tooLarge ? 413 : 500, body: { error: tooLarge ? 'body_too_large' : 'internal_error' }, client: null, name: null, note: tooLarge ? 'body_too_large' : undefined };
     }
     // A verified wrong password was counted by its reservation; the other 401s count here.
     if (result.status === 401 && result.note !== 'bad_credentials') lockout.fail(ip);
     try {
-      if (!response.destroyed) sendJson(response, result.status, result.body, { ...result.headers, ...(closing || result.status === 413 ? { connection: 'close' } : {}) });
+      const headers = { ...result.headers, ...(closing || result.status === 413 ? { connection: 'close' } : {}) };
+      if (!response.destroyed) {
+        if (isDyndnsResult(result)) sendText(response, result.status, result.text, headers);
+        else sendJson(response, result.status, result.body, headers);
+      }
     } finally {
       audit.write({ client: result.client, ip, action: result.action, name: result.name, status: result.status, ...(result.note ? { note: result.note } : {}), durationMs: Date.now() - started });
       inFlight--;

@@ -4,11 +4,53 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname, join, basename } from 'node:path';
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, basename, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
 
+function reasonOf(error: unknown): string {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  const reasons: Record<string, string> = {
+    ENOENT: 'its parent does not take new directories',
+    ENOTDIR: 'a part of the path is a file, not a directory',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'the file system is read-only',
+  };
+  return reasons[code] ?? (error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Creates `dir` and its missing parents (mode 0700), one level at a time. Not Node's
+ * `mkdir({ recursive: true })`: on a file system that answers ENOENT for the new directory
+ * and EEXIST for its parent (procfs: `/proc/miab-state`) that one loops for ever. A directory
+ * that cannot be made is a `config-invalid` naming the path that failed.
+ */
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const missing: string[] = [];
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    const info = await stat(current).catch((error: unknown) => (isNotFound(error) ? undefined : cannotCreate(dir, current, error)));
+    if (info !== undefined) {
+      if (!info.isDirectory()) cannotCreate(dir, current, Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }));
+      break;
+    }
+    missing.push(current);
+    if (dirname(current) === current) break;
+  }
+  for (const path of missing.reverse()) {
+    try {
+      await mkdir(path, { mode: 0o700 });
+    } catch (error) {
+      // EEXIST: another process made it meanwhile (fine, if it is a directory).
+      const made = typeof error === 'object' && error !== null && 'code' in error && error.code === 'EEXIST' && (await stat(path).catch(() => undefined))?.isDirectory() === true;
+      if (!made) cannotCreate(dir, path, error);
+    }
+  }
+}
+
+function cannotCreate(dir: string, failed: string, error: unknown): never {
+  const where = failed === resolve(dir) ? dir : `${dir} (at ${failed})`;
+  throw new ConfigError('config-invalid', `cannot create the directory ${where}: ${reasonOf(error)}; choose a directory this user can create (for state: MIAB_STATE_DIR, or state_dir in the credentials file)`, { cause: error });
 }
 
 /** Writes `content` to `path` atomically with mode 0600 (readers see the old or the new file). */

@@ -63,6 +63,15 @@ describe('process identity', () => {
     expect(isStale(entry(process.pid, process.pid, { startTime: me.startTime, ownerStartTime: me.startTime }), Date.now())).toBe(false);
   });
 
+  it('a record without an owner (typed in a shell) is stale once its writer is gone, and in use while it lives', async () => {
+    const writer = await makeZombie();
+    const { ownerPid: _none, ...ownerless } = entry(writer, 0);
+    expect(isStale(ownerless, Date.now())).toBe(true);
+    expect(isStale({ ...ownerless, pid: process.pid }, Date.now())).toBe(false);
+    // With a live owner (an ACME client's run), the dead writer's record stays.
+    expect(isStale(entry(writer, process.pid), Date.now())).toBe(false);
+  });
+
   it('an exited process is gone', () => {
     const { pid } = spawnSync(process.execPath, ['-e', '0']);
     expect(isProcessAlive(pid)).toBe(false);

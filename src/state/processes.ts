@@ -5,7 +5,10 @@
  *
  * Which process owns a journaled record. Hooks run as `client -> sh -c -> hook script -> node`,
  * so our direct parent is a short-lived shell; the owner that matters is the first ancestor
- * that is not a shell or a wrapper: the ACME client itself.
+ * that is not a shell or a wrapper: the ACME client itself, or the script that ran us. A shell
+ * that reads its commands from a person (a terminal, its stdin) is no ACME run: a command typed
+ * there has no owner, so its records go stale as soon as the writer is gone, although the
+ * shell stays open.
  */
 import { readFileSync } from 'node:fs';
 
@@ -24,6 +27,8 @@ interface ProcessInfo {
   readonly commandShell: boolean;
   /** Raw /proc/PID/cmdline. */
   readonly cmdline: string;
+  /** A shell reading commands from a terminal or its stdin (no script operand, or -i / -s). */
+  readonly interactiveShell: boolean;
 }
 
 interface ProcessStat {
@@ -54,10 +59,36 @@ function readProcess(pid: number): ProcessInfo | undefined {
   if (stat === undefined) return undefined;
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return { ...stat, commandShell: SHELLS.has(stat.comm) && argv[1] === '-c', cmdline: argv.join('\0') };
+    const shell = SHELLS.has(stat.comm);
+    return { ...stat, commandShell: shell && argv[1] === '-c', cmdline: argv.join('\0'), interactiveShell: shell && readsCommandsInteractively(argv.slice(1)) };
   } catch {
     return undefined;
   }
+}
+
+/** Shell options whose value is the next argument (dash, bash). */
+const OPTIONS_WITH_VALUE = new Set(['-o', '+o', '-O', '+O', '--rcfile', '--init-file']);
+
+/**
+ * Whether a shell with these arguments (after argv[0]) reads its commands from a person
+ * rather than from a script file or a `-c` string: no operand, or `-i` / `-s`.
+ */
+function readsCommandsInteractively(args: readonly string[]): boolean {
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] ?? '';
+    if (arg === '--') return index + 1 >= args.length || args[index + 1] === '';
+    if (OPTIONS_WITH_VALUE.has(arg)) {
+      index++;
+      continue;
+    }
+    if (arg.startsWith('--')) continue;
+    if (/^[-+][a-zA-Z]+$/.test(arg)) {
+      if (/^-[a-zA-Z]*[cis]/.test(arg)) return !arg.includes('c');
+      continue;
+    }
+    return arg === '';
+  }
+  return true;
 }
 
 /** A process as journals and locks record it. `startTime` is absent on systems without /proc. */
@@ -86,12 +117,15 @@ function isForkOfParent(info: ProcessInfo): boolean {
  * PID of the program that ran us: our parent, skipping our own hook wrappers, the
  * transient `sh -c` an ACME client runs hooks through and subshells of a script. A shell
  * script that calls us is the owner itself (when it dies mid-run, its records become stale).
+ * Undefined when that program is an interactive shell: a person typing commands is no ACME
+ * run, and the shell outliving a killed command must not keep its records "in use".
  */
-export function findOwnerPid(): number {
+export function findOwnerPid(): number | undefined {
   let pid = process.ppid;
   for (let depth = 0; depth < 8 && pid > 1; depth++) {
     const info = readProcess(pid);
     if (info === undefined) return process.ppid;
+    if (info.interactiveShell) return undefined;
     if (!OWN_WRAPPERS.has(info.comm) && !info.commandShell && !isForkOfParent(info)) return pid;
     pid = info.ppid;
   }

@@ -134,7 +134,7 @@ async function installAcmeHome(dir: string): Promise<AcmeHome> {
   const home = join(dir, 'home');
   const acmeHome = join(home, '.acme.sh');
   await mkdir(join(acmeHome, 'dnsapi'), { recursive: true });
-  // As the README says: the script is copied into acme.sh's dnsapi directory.
+  // As docs/acme-sh.md says: the script is copied into acme.sh's dnsapi directory.
   await copyFile(join(HOOKS, 'dns_miab_dns01.sh'), join(acmeHome, 'dnsapi', 'dns_miab_dns01.sh'));
   return { home, acmeHome, accountConf: join(acmeHome, 'account.conf') };
 }

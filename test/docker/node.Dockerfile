@@ -15,5 +15,6 @@ RUN npm ci
 COPY tsconfig.json tsconfig.test.json vitest.config.ts README.md docker-compose.test.yml ./
 COPY src ./src
 COPY hooks ./hooks
+COPY docs ./docs
 COPY test ./test
 RUN npm run build

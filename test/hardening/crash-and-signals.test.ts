@@ -5,13 +5,18 @@
  * - `kill -9` leaves a journaled record; `cleanup --stale` removes it, and only it: an entry
  *   whose owner (the ACME client) is alive stays, `--dry-run` changes nothing, and
  *   `--older-than` sweeps old entries whatever their owners;
- * - SIGTERM, SIGINT and SIGHUP remove the record before the process exits with 128+N.
+ * - SIGTERM, SIGINT and SIGHUP remove the record before the process exits with 128+N;
+ * - a `present` typed in a shell that stays open has no owner: once it is killed (or its
+ *   removal failed on SIGTERM), `cleanup --stale` takes its record.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/index.js';
-import { CLI, runCli, runProgram, type CliResult } from '../fixtures/cli.js';
+import { isProcessAlive } from '../../src/state/processes.js';
+import { CLI, REPO, runCli, runProgram, type CliResult } from '../fixtures/cli.js';
 import { startTopology, type Topology } from '../fixtures/topology.js';
 import { acmeValue, adminUsers, blackHole, boxEnv, childrenOf, dnsWrites, expectNoDangerousRequests, logins, ownerScript, processTree, scratch, txt, waitUntil, type BlackHole } from './helpers.js';
 
@@ -23,7 +28,7 @@ let topology: Topology;
 beforeAll(async () => {
   topology = await startTopology({
     lagMs: 500,
-    users: adminUsers('interrupt-', 4),
+    users: adminUsers('interrupt-', 6),
     records: NAMES.map((name) => ({ qname: `_acme-challenge.${name}`, rtype: 'TXT', value: UNRELATED })),
   });
 });
@@ -167,7 +172,7 @@ describe.concurrent('a signal during a wait removes the record, then exits 128+N
       expect(result.signal).toBeNull();
       expect(result.code, result.stderr).toBe(status);
       expect(result.stderr).toMatch(/checking that 2 nameservers serve 1 TXT record[^]*error \[interrupted\]/);
-      expect(result.stderr).toContain(`error [interrupted]: stopped by ${signal}`);
+      expect(result.stderr).toContain(`error [interrupted]: stopped by ${signal}; removed the record this run had written`);
       expect(result.stderr).toContain(`removed TXT ${qname}`);
       expect(txt(emulator, qname)).toEqual([UNRELATED]);
       expect(await journal(env)).toEqual([]);
@@ -178,6 +183,155 @@ describe.concurrent('a signal during a wait removes the record, then exits 128+N
     }
   });
 
+});
+
+/** A shell reading commands from its stdin, as a terminal's shell does: it stays open after each command. */
+function openShell(env: Record<string, string>): { readonly pid: number; run(argv: readonly string[]): void; close(): Promise<string> } {
+  const child = spawn('sh', [], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', TMPDIR: tmpdir(), ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const closed = new Promise<string>((resolve) => child.once('close', () => resolve(stderr)));
+  return {
+    pid: child.pid ?? 0,
+    run: (argv) => child.stdin.write(`${argv.map((arg) => `'${arg}'`).join(' ')}\n`),
+    close: async () => {
+      child.stdin.end();
+      return closed;
+    },
+  };
+}
+
+describe('a present typed in a shell that stays open', () => {
+  it('kill -9 of the present: its record has no owner, and cleanup --stale removes it while the shell is open', async () => {
+    const { emulator } = topology;
+    const hole = await blackHole();
+    const env = await longWaitEnv(4, hole);
+    const qname = '_acme-challenge.typed.example.test';
+    const value = acmeValue();
+    const shell = openShell(env);
+    try {
+      shell.run([process.execPath, CLI, 'present', 'typed.example.test', value]);
+      await waitUntil(() => hole.queries > 0, 'the present in its wait');
+      const [writer] = childrenOf(shell.pid);
+      expect(writer, 'the present process under the shell').toBeDefined();
+      const [file = ''] = await journal(env);
+      const entry = JSON.parse(await readFile(join(env.MIAB_STATE_DIR ?? '', 'journal', file), 'utf8')) as { pid: number; ownerPid?: number };
+      expect(entry.pid).toBe(writer);
+      expect(entry.ownerPid, 'a shell a person types in is no ACME run').toBeUndefined();
+      process.kill(writer as number, 'SIGKILL');
+      await waitUntil(() => !isProcessAlive(writer as number), 'the present to die');
+      expect(txt(emulator, qname)).toEqual([value]);
+
+      const sweep = await runCli(['cleanup', '--stale'], { env });
+      expect(sweep.code, sweep.stderr).toBe(0);
+      expect(sweep.stdout).toContain(`removed ${qname}\t${value}`);
+      expect(isProcessAlive(shell.pid), 'the shell is still open').toBe(true);
+      expect(txt(emulator, qname)).toEqual([]);
+      expect(await journal(env)).toEqual([]);
+    } finally {
+      for (const pid of childrenOf(shell.pid)) killTree(pid);
+      await shell.close();
+      await hole.close();
+    }
+  });
+
+  it('SIGTERM whose DELETE fails: the record stays in the journal, says so, and cleanup --stale removes it while the shell is open', async () => {
+    const { emulator } = topology;
+    const hole = await blackHole();
+    const env = await longWaitEnv(5, hole);
+    const qname = '_acme-challenge.abandoned.example.test';
+    const value = acmeValue();
+    const shell = openShell(env);
+    try {
+      shell.run([process.execPath, CLI, 'present', 'abandoned.example.test', value]);
+      await waitUntil(() => hole.queries > 0, 'the present in its wait');
+      const [writer] = childrenOf(shell.pid);
+      expect(writer, 'the present process under the shell').toBeDefined();
+      emulator.injectFaults([{ status: 500, match: { method: 'DELETE', pathPrefix: `/dns/custom/${qname}` } }]);
+      process.kill(writer as number, 'SIGTERM');
+      await waitUntil(() => !isProcessAlive(writer as number), 'the present to end');
+      expect(emulator.pendingFaults(), 'the DELETE was sent and failed').toEqual([]);
+      expect(txt(emulator, qname)).toEqual([value]);
+      expect(await journal(env)).toHaveLength(1);
+
+      const sweep = await runCli(['cleanup', '--stale'], { env });
+      expect(sweep.code, sweep.stderr).toBe(0);
+      expect(sweep.stdout).toContain(`removed ${qname}\t${value}`);
+      expect(isProcessAlive(shell.pid), 'the shell is still open').toBe(true);
+      expect(txt(emulator, qname)).toEqual([]);
+      expect(await journal(env)).toEqual([]);
+      const said = await shell.close();
+      expect(said).toContain(`could not remove TXT ${qname}`);
+      // The last word says what happened, not what was hoped for when the signal came.
+      expect(said).toMatch(/error \[interrupted\]: stopped by SIGTERM; removed none of the 1 record\(s\) this run had written; left on the host and in the journal: TXT _acme-challenge\.abandoned\.example\.test /);
+      expect(said).not.toContain('removed the record');
+    } finally {
+      for (const pid of childrenOf(shell.pid)) killTree(pid);
+      await shell.close();
+      await hole.close();
+    }
+  });
+
+  it("a live certbot run's record stays (its auth hook is gone), and goes once certbot has died", async () => {
+    const { emulator } = topology;
+    const hole = await blackHole();
+    const env: Record<string, string> = { ...(await longWaitEnv(4, hole)), MIAB_DNS01_AGENT: '0', MIAB_DNS01_NODE: process.execPath };
+    const qname = '_acme-challenge.certbot-run.example.test';
+    const value = acmeValue();
+    // certbot stand-in: runs its auth hook for the first of two challenges, then stays (as certbot does before the next one).
+    const standIn = join(topology.dir, 'certbot-stand-in.mjs');
+    await writeFile(
+      standIn,
+      `import { spawnSync } from 'node:child_process';\n` +
+        `const hook = spawnSync('sh', ['-c', ${JSON.stringify(`${REPO}hooks/certbot-auth`)}], { stdio: 'inherit', env: { ...process.env, CERTBOT_DOMAIN: 'certbot-run.example.test', CERTBOT_VALIDATION: ${JSON.stringify(value)}, CERTBOT_REMAINING_CHALLENGES: '1' } });\n` +
+        `process.stderr.write('hook status ' + hook.status + '\\n');\nsetTimeout(() => undefined, 600_000);\n`,
+    );
+    const shell = openShell(env);
+    try {
+      shell.run([process.execPath, standIn]);
+      await waitUntil(() => txt(emulator, qname).length === 1 && childrenOf(shell.pid).length === 1 && childrenOf(childrenOf(shell.pid)[0] as number).length === 0, 'the auth hook to write and end');
+      const [certbot] = childrenOf(shell.pid);
+      const [file = ''] = await journal(env);
+      const entry = JSON.parse(await readFile(join(env.MIAB_STATE_DIR ?? '', 'journal', file), 'utf8')) as { pid: number; ownerPid?: number };
+      expect(entry.ownerPid, "certbot's run owns the record").toBe(certbot);
+      expect(isProcessAlive(entry.pid), 'the writer is gone').toBe(false);
+
+      const kept = await runCli(['cleanup', '--stale'], { env });
+      expect(kept).toMatchObject({ code: 0, stdout: '' });
+      expect(kept.stderr).toContain('no stale records');
+      expect(txt(emulator, qname)).toEqual([value]);
+
+      process.kill(certbot as number, 'SIGKILL');
+      await waitUntil(() => !isProcessAlive(certbot as number), 'certbot to die');
+      const sweep = await runCli(['cleanup', '--stale'], { env });
+      expect(sweep.code, sweep.stderr).toBe(0);
+      expect(sweep.stdout).toContain(`removed ${qname}\t${value}`);
+      expect(txt(emulator, qname)).toEqual([]);
+    } finally {
+      for (const pid of childrenOf(shell.pid)) killTree(pid);
+      await shell.close();
+      await hole.close();
+    }
+  });
+});
+
+describe('a state dir that cannot be made', () => {
+  it.for([['under procfs', '/proc/miab-state'], ['under a regular file', 'regular-file/state']] as const)('%s: check and present end at once in config-invalid naming it, with no request', async ([, path]) => {
+    const { emulator } = topology;
+    const file = join(topology.dir, 'regular-file');
+    await writeFile(file, 'not a directory\n');
+    const stateDir = path.startsWith('/') ? path : join(topology.dir, path);
+    const env = await topology.env({ MIAB_EMAIL: 'interrupt-4@example.test', MIAB_STATE_DIR: stateDir });
+    emulator.clearLog();
+    for (const args of [['check'], ['present', 'statedir.example.test', acmeValue()]]) {
+      // Node's recursive mkdir spun for ever there: the run's own timeout would SIGKILL it (code null).
+      const result = await runCli(args, { env, timeoutMs: 20_000 });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('error [config-invalid]: cannot create the directory');
+      expect(result.stderr).toContain(stateDir);
+    }
+    expect(emulator.requests).toEqual([]);
+  });
 });
 
 describe('an exception from a lower layer after the write', () => {

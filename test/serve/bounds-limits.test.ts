@@ -153,3 +153,15 @@ it('unauthenticated 404s are aggregated per address and minute: a few lines, wit
   expect(lines).toHaveLength(2);
   expect(lines[1]).toMatchObject({ ip: '127.0.0.11', count: 499, note: 'aggregated' });
 });
+
+it('at the values cap, a value older than --expire-after (a killed run) makes room; a recent one does not', async () => {
+  const client = await h.addClient('web1', ['a.example.test']);
+  const { url } = await h.start({ limits: { maxValuesPerName: 2 }, expireAfterMs: 1_500 });
+  const [old, recent, next] = [digest(), digest(), digest()];
+  expect((await httpreq(url, 'present', client, `${NAME}.`, old)).status).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, 1_600));
+  expect((await httpreq(url, 'present', client, `${NAME}.`, recent)).status).toBe(200);
+  expect((await httpreq(url, 'present', client, `${NAME}.`, next)).status).toBe(200);
+  expect((await h.store.txtValues(NAME)).sort()).toEqual([recent, next].sort());
+  expect((await httpreq(url, 'present', client, `${NAME}.`, digest())).status).toBe(429);
+});

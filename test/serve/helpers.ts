@@ -20,6 +20,7 @@ export interface AddedClient {
   readonly username: string;
   readonly password: string;
   readonly acme_dns: Readonly<Record<string, AcmeDnsAccount>>;
+  readonly ddns_hosts?: readonly string[];
 }
 
 export async function addClient(env: Record<string, string>, name: string, domains: readonly string[], extra: readonly string[] = []): Promise<{ client: AddedClient; stdout: string; stderr: string }> {
@@ -43,7 +44,8 @@ export interface ServeProcess {
 export async function startServe(env: Record<string, string>, args: readonly string[] = [], options: { port?: number; host?: string } = {}): Promise<ServeProcess> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? (await freePort(host));
-  const child = spawn(process.execPath, [CLI, 'serve', '--listen', `${host}:${port}`, ...args], {
+  const listen = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const child = spawn(process.execPath, [CLI, 'serve', '--listen', listen, ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -95,9 +97,10 @@ export function send(url: string, options: { method?: string; path: string; head
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: target.hostname,
+        // URL keeps the brackets of an IPv6 host; the socket wants the bare address.
+        host: target.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: target.port,
-        path: target.pathname,
+        path: target.pathname + target.search,
         method: options.method ?? 'POST',
         headers: { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
         localAddress: options.from ?? '127.0.0.1',

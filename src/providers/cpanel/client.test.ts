@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { BoxApiError } from '../../errors.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../util/log.js';
 import { UapiClient } from './client.js';
@@ -56,5 +57,89 @@ describe('UapiClient answers', () => {
   it('an answer without the envelope, or an HTTP error page, is box-http', async () => {
     await expect((await clientAnswering(json({ data: [] }))).client.call('x', 'DNS', 'parse_zone')).rejects.toMatchObject({ code: 'box-http' });
     await expect((await clientAnswering({ status: 500, headers: { 'content-type': 'text/html' }, text: '<html>Internal</html>' })).client.call('x', 'DNS', 'parse_zone')).rejects.toMatchObject({ code: 'box-http', status: 500 });
+  });
+});
+
+describe('UapiClient: a refused password is remembered for every later process', () => {
+  const loginRefused = json({ status: 0, message: 'The login is invalid.' });
+  const deniedPage: HttpAnswer = { status: 401, headers: { 'content-type': 'text/html' }, text: '<html>Access denied</html>' };
+
+  async function passwordClients(env: Record<string, string>, answer: HttpAnswer): Promise<{ open: (password: string) => UapiClient; sent: string[] }> {
+    const stateDir = await scratchDir('cpanel-refused');
+    dirs.push(stateDir);
+    const sent: string[] = [];
+    const transport: CpanelTransport = {
+      send: async (_action, _method, url) => {
+        sent.push(url);
+        return answer;
+      },
+      close: async () => undefined,
+    };
+    return {
+      sent,
+      open: (password) =>
+        new UapiClient({ config: parseCpanelConfig({ CPANEL_BASE_URL: 'https://h.example:2083', CPANEL_USERNAME: 'alice', CPANEL_PASSWORD: password, ...env }), transport, stateDir, log: silentLogger }),
+    };
+  }
+
+  it.each([
+    { mode: 'session', env: { CPANEL_AUTH: 'session' }, answer: loginRefused },
+    { mode: 'otp-header', env: { CPANEL_AUTH: 'otp-header' }, answer: deniedPage },
+  ])('$mode: one refused request, then every later client fails at once without a request', async ({ env, answer }) => {
+    const { open, sent } = await passwordClients(env, answer);
+    await expect(open('wrong').call('list zones', 'DomainInfo', 'list_domains')).rejects.toMatchObject({ code: 'auth-invalid-credentials' });
+    expect(sent).toHaveLength(1);
+    for (let i = 0; i < 5; i++) {
+      await expect(open('wrong').call('list zones', 'DomainInfo', 'list_domains')).rejects.toMatchObject({ code: 'auth-invalid-credentials', message: expect.stringContaining('no login was sent now') });
+    }
+    expect(sent).toHaveLength(1);
+    // Another password is tried at once.
+    await expect(open('other').call('list zones', 'DomainInfo', 'list_domains')).rejects.toMatchObject({ code: 'auth-invalid-credentials' });
+    expect(sent).toHaveLength(2);
+  });
+});
+
+describe('UapiClient: transient faults are retried (p-retry), a login never', () => {
+  const badGateway: HttpAnswer = { status: 502, headers: { 'content-type': 'text/html' }, text: '<html>502 Bad Gateway</html>' };
+
+  async function scripted(env: Record<string, string>, answers: HttpAnswer[]): Promise<{ client: UapiClient; sent: string[] }> {
+    const stateDir = await scratchDir('cpanel-retry');
+    dirs.push(stateDir);
+    const sent: string[] = [];
+    const transport: CpanelTransport = {
+      send: async (_action, _method, url) => {
+        sent.push(url);
+        return answers.shift() ?? json({ status: 1, data: [] });
+      },
+      close: async () => undefined,
+    };
+    const config = parseCpanelConfig({ CPANEL_BASE_URL: 'https://h.example:2083', CPANEL_USERNAME: 'alice', ...env });
+    return { client: new UapiClient({ config, transport, stateDir, log: silentLogger, retry: { minTimeoutMs: 1, maxTimeoutMs: 2 } }), sent };
+  }
+
+  it('a 502 then the answer: two requests, the data', async () => {
+    const { client, sent } = await scripted({ CPANEL_TOKEN: 'T' }, [badGateway, json({ status: 1, data: ['ok'] })]);
+    expect(await client.call('list zones', 'DomainInfo', 'list_domains')).toEqual(['ok']);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('a connection reset on the login is not retried (its answer may have been a refusal)', async () => {
+    const stateDir = await scratchDir('cpanel-retry');
+    dirs.push(stateDir);
+    let logins = 0;
+    const transport: CpanelTransport = {
+      send: async (_action, _method, url) => {
+        if (url.includes('/login/')) {
+          logins += 1;
+          throw new BoxApiError('box-unreachable', 'cpanel: cannot reach h.example: ECONNRESET');
+        }
+        return json({ status: 1, data: [] });
+      },
+      close: async () => undefined,
+    };
+    const config = parseCpanelConfig({ CPANEL_BASE_URL: 'https://h.example:2083', CPANEL_USERNAME: 'alice', CPANEL_AUTH: 'session', CPANEL_PASSWORD: 'pw' });
+    const client = new UapiClient({ config, transport, stateDir, log: silentLogger, retry: { minTimeoutMs: 1, maxTimeoutMs: 2 } });
+    await expect(client.call('list zones', 'DomainInfo', 'list_domains')).rejects.toMatchObject({ code: 'box-unreachable' });
+    expect(logins).toBe(1);
   });
 });

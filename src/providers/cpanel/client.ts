@@ -3,6 +3,8 @@
  * `/cpsessNNNNNNNNNN`), authenticates by one of the three methods, and turns every answer into
  * data or a typed error. A refusal (401, 403, an HTML login page, the `tfa_login_form` marker) is
  * never taken for success; a UAPI failure is HTTP 200 with `status: 0` (cpanel-api.md).
+ * In the password modes a refused password or code is remembered in the state dir
+ * (src/state/refused-logins.ts): no later process sends it again, so cPHulk never sees a series.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -10,7 +12,9 @@ import { AuthError, BoxApiError } from '../../errors.js';
 import { registerDerivedSecret } from '../../secrets.js';
 import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../../state/files.js';
 import { withLock } from '../../state/lock.js';
+import { isRememberedRefusal, RefusedLogins, type RefusedLoginKey } from '../../state/refused-logins.js';
 import type { Logger } from '../../util/log.js';
+import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../http/retry.js';
 import type { CpanelAuth, CpanelConfig } from './config.js';
 import type { CpanelTransport, HttpAnswer } from './transport.js';
 import { nextOtp } from './totp.js';
@@ -85,6 +89,22 @@ export interface UapiClientOptions {
   readonly log: Logger;
   readonly signal?: AbortSignal;
   readonly now?: () => number;
+  /** Retries of transient faults (502/503/504, reset, timeout); never of a login. @default DEFAULT_RETRY_POLICY */
+  readonly retry?: Partial<RetryPolicy>;
+}
+
+const TRANSIENT_STATUS = new Set([502, 503, 504]);
+
+/**
+ * Errors met while a login was being sent: never retried (a lost answer to a wrong password
+ * would be a second failed login on cPHulk's count).
+ */
+const duringLogin = new WeakSet<object>();
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof BoxApiError) || duringLogin.has(error)) return false;
+  if (error.code === 'box-unreachable' || error.code === 'box-timeout') return true;
+  return error.code === 'box-http' && error.status !== undefined && TRANSIENT_STATUS.has(error.status);
 }
 
 export class UapiClient {
@@ -96,6 +116,13 @@ export class UapiClient {
   #loginsInARow = 0;
   /** Logins this process sent (session mode). */
   loginsSent = 0;
+  readonly #refusals: RefusedLogins;
+  readonly #refusalKey: RefusedLoginKey | undefined;
+  /** The refusal this process met or found remembered: these credentials are not sent again. */
+  #refused: AuthError | undefined;
+  /** `check --login`: the next password request is sent despite a remembered refusal. */
+  #retryRefused = false;
+  #refusalForgotten = false;
 
   constructor(options: UapiClientOptions) {
     this.#options = options;
@@ -103,6 +130,37 @@ export class UapiClient {
     this.paths = cpanelStatePaths(options.stateDir, options.config.baseUrl, options.config.auth.username);
     if (this.#auth.method === 'token') registerDerivedSecret(`${this.#auth.username}:${this.#auth.token}`);
     else registerDerivedSecret(this.#basic());
+    this.#refusals = new RefusedLogins(options.stateDir, options.now ? { now: options.now } : {});
+    this.#refusalKey =
+      this.#auth.method === 'token'
+        ? undefined
+        : { account: `cpanel\n${options.config.baseUrl}\n${this.#auth.username}`, secrets: [this.#auth.password, this.#auth.totpSecret ?? ''] };
+  }
+
+  /** Fails at once, without a request, when these credentials were refused (here or remembered). */
+  async #refuseKnownRefusal(): Promise<void> {
+    if (this.#refused !== undefined) throw this.#refused;
+    if (this.#refusalKey === undefined || this.#retryRefused) return;
+    const remembered = await this.#refusals.find(this.#refusalKey);
+    if (remembered !== undefined) throw (this.#refused = remembered);
+  }
+
+  /** Remembers a refusal of the password or code for every later process; returns it to throw. */
+  async #refusal(error: AuthError): Promise<AuthError> {
+    this.#retryRefused = false;
+    if (!isRememberedRefusal(error) || this.#refusalKey === undefined) return error;
+    this.#refused = error;
+    // Unwritable state: this process still stops; later ones would try once each.
+    await this.#refusals.remember(this.#refusalKey, error).catch((cause: unknown) => this.#options.log.debug(`cpanel: could not remember the refused login: ${String(cause)}`));
+    return error;
+  }
+
+  /** The server accepted the credentials: a remembered refusal of them is stale. */
+  async #accepted(): Promise<void> {
+    this.#retryRefused = false;
+    if (this.#refusalForgotten || this.#refusalKey === undefined) return;
+    this.#refusalForgotten = true;
+    await this.#refusals.forget(this.#refusalKey).catch(() => undefined);
   }
 
   get account(): string {
@@ -120,11 +178,20 @@ export class UapiClient {
     return `${this.#options.config.baseUrl}${prefix}/execute/${module}/${func}${query === '' ? '' : `?${query}`}`;
   }
 
-  /** Calls `Module::function` and returns its `data`; `action` names the step for messages. */
+  /**
+   * Calls `Module::function` and returns its `data`; `action` names the step for messages.
+   * Transient faults are retried: every call is a read or a write guarded by the zone's serial,
+   * so a write that landed before its answer was lost fails the retry harmlessly (stale serial).
+   */
   async call(action: string, module: string, func: string, params: readonly (readonly [string, string])[] = []): Promise<unknown> {
     this.#options.signal?.throwIfAborted();
-    const answer = await this.#send(action, module, func, params);
-    return this.#data(action, module, func, answer);
+    return withRetries(async () => this.#data(action, module, func, await this.#send(action, module, func, params)), {
+      policy: { ...DEFAULT_RETRY_POLICY, ...this.#options.retry },
+      isTransient,
+      what: `cpanel: ${action}: ${module}::${func}`,
+      log: this.#options.log,
+      signal: this.#options.signal,
+    });
   }
 
   async #send(action: string, module: string, func: string, params: readonly (readonly [string, string])[]): Promise<HttpAnswer> {
@@ -148,6 +215,7 @@ export class UapiClient {
   async #sendWithOtp(action: string, module: string, func: string, params: readonly (readonly [string, string])[]): Promise<HttpAnswer> {
     if (this.#auth.method === 'token') throw new Error('unreachable');
     const { totpSecret, username } = this.#auth;
+    await this.#refuseKnownRefusal();
     const url = this.#url('', module, func, params);
     const headers = { Authorization: `Basic ${this.#basic()}` };
     const attempt = async (): Promise<HttpAnswer> => {
@@ -169,19 +237,24 @@ export class UapiClient {
       refusal = refusalOf(answer);
     }
     if (refusal === 'tfa') {
-      throw totpSecret === undefined
-        ? new AuthError(
-            'missing-totp-token',
-            `cpanel: ${action}: the server demands a two-factor code for API requests (WHM security policy "API requests"): set CPANEL_TOTP_SECRET to the account's base32 TOTP secret, or use an API token (CPANEL_AUTH=token), which never needs a code`,
-          )
-        : new AuthError('auth-invalid-totp', `cpanel: ${action}: the server refused the two-factor code twice: check CPANEL_TOTP_SECRET and that this machine's clock is right (within 30 s)`);
-    }
-    if (refusal !== undefined) {
-      throw new AuthError(
-        'auth-invalid-credentials',
-        `cpanel: ${action}: the server refused the password of ${username} (HTTP ${answer.status}): check CPANEL_USERNAME and CPANEL_PASSWORD`,
+      throw await this.#refusal(
+        totpSecret === undefined
+          ? new AuthError(
+              'missing-totp-token',
+              `cpanel: ${action}: the server demands a two-factor code for API requests (WHM security policy "API requests"): set CPANEL_TOTP_SECRET to the account's base32 TOTP secret, or use an API token (CPANEL_AUTH=token), which never needs a code`,
+            )
+          : new AuthError('auth-invalid-totp', `cpanel: ${action}: the server refused the two-factor code twice: check CPANEL_TOTP_SECRET and that this machine's clock is right (within 30 s)`),
       );
     }
+    if (refusal !== undefined) {
+      throw await this.#refusal(
+        new AuthError(
+          'auth-invalid-credentials',
+          `cpanel: ${action}: the server refused the password of ${username} (HTTP ${answer.status}): check CPANEL_USERNAME and CPANEL_PASSWORD. Not sent again, so cPHulk does not lock the account`,
+        ),
+      );
+    }
+    await this.#accepted();
     return answer;
   }
 
@@ -238,6 +311,29 @@ export class UapiClient {
     return this.#session;
   }
 
+  /**
+   * `check --login`: the password (and code) are sent now, despite a cached session or a
+   * remembered refusal. Session mode logs in at once (the new session replaces the cached one,
+   * which is ended); the OTP-header mode sends them with its next request, as every request does.
+   */
+  async verifyLogin(action: string): Promise<void> {
+    if (this.#auth.method === 'token') return;
+    this.#retryRefused = true;
+    if (this.#auth.method !== 'session') return;
+    const previous = await withLock(
+      this.paths.loginLock,
+      async () => {
+        const cached = await this.#readCache();
+        this.#session = await this.#login(action);
+        return cached;
+      },
+      { signal: this.#options.signal },
+    );
+    if (previous !== undefined && previous.cookie !== this.#session?.cookie) {
+      await this.#options.transport.send('logout', 'GET', `${this.#options.config.baseUrl}${previous.securityToken}/logout/`, { Cookie: `cpsession=${previous.cookie}` }).catch(() => undefined);
+    }
+  }
+
   /** True when a cached session exists (a check need not log in for it). */
   async hasCachedSession(): Promise<boolean> {
     return (await this.#readCache()) !== undefined;
@@ -247,6 +343,7 @@ export class UapiClient {
   async #login(action: string): Promise<CachedSession> {
     if (this.#auth.method === 'token') throw new Error('unreachable');
     const { username, password, totpSecret } = this.#auth;
+    await this.#refuseKnownRefusal();
     const attempt = async (): Promise<HttpAnswer> => {
       if (this.#loginsInARow >= MAX_LOGINS_IN_A_ROW) {
         throw new AuthError('auth-session-rejected', `cpanel: ${action}: already sent ${MAX_LOGINS_IN_A_ROW} logins without a working session; stopping so cPHulk does not lock the account`);
@@ -259,7 +356,12 @@ export class UapiClient {
         form.set('tfa_token', code);
       }
       this.#options.log.debug(`cpanel: logging in as ${username}${totpSecret === undefined ? '' : ' with a one-time code'}`);
-      return this.#options.transport.send(action, 'POST', `${this.#options.config.baseUrl}/login/?login_only=1`, { 'Content-Type': 'application/x-www-form-urlencoded' }, form.toString(), this.#options.signal);
+      try {
+        return await this.#options.transport.send(action, 'POST', `${this.#options.config.baseUrl}/login/?login_only=1`, { 'Content-Type': 'application/x-www-form-urlencoded' }, form.toString(), this.#options.signal);
+      } catch (error) {
+        if (typeof error === 'object' && error !== null) duringLogin.add(error);
+        throw error;
+      }
     };
     const isTfa = (answer: HttpAnswer): boolean => answer.text.includes('tfa_login_form') || /"message"\s*:\s*"[^"]*(tfa|two.?factor|security code)/i.test(answer.text);
     let answer = await attempt();
@@ -268,9 +370,11 @@ export class UapiClient {
       answer = await attempt();
     }
     if (isTfa(answer)) {
-      throw totpSecret === undefined
-        ? new AuthError('missing-totp-token', `cpanel: ${action}: the account ${username} has two-factor authentication on: set CPANEL_TOTP_SECRET to its base32 TOTP secret`)
-        : new AuthError('auth-invalid-totp', `cpanel: ${action}: the server refused the two-factor code at login twice: check CPANEL_TOTP_SECRET and that this machine's clock is right (within 30 s)`);
+      throw await this.#refusal(
+        totpSecret === undefined
+          ? new AuthError('missing-totp-token', `cpanel: ${action}: the account ${username} has two-factor authentication on: set CPANEL_TOTP_SECRET to its base32 TOTP secret`)
+          : new AuthError('auth-invalid-totp', `cpanel: ${action}: the server refused the two-factor code at login twice: check CPANEL_TOTP_SECRET and that this machine's clock is right (within 30 s)`),
+      );
     }
     let body: unknown;
     try {
@@ -287,12 +391,15 @@ export class UapiClient {
       registerDerivedSecret(session.cookie);
       registerDerivedSecret(session.securityToken);
       await writePrivateFile(this.paths.session, `${JSON.stringify(session)}\n`);
+      await this.#accepted();
       return session;
     }
     if (isRecord(body) && body.status === 0) {
-      throw new AuthError(
-        'auth-invalid-credentials',
-        `cpanel: ${action}: the server refused the login of ${username} (${typeof body.message === 'string' ? body.message : 'status 0'}): check CPANEL_USERNAME and CPANEL_PASSWORD. Not retried, so cPHulk does not lock the account`,
+      throw await this.#refusal(
+        new AuthError(
+          'auth-invalid-credentials',
+          `cpanel: ${action}: the server refused the login of ${username} (${typeof body.message === 'string' ? body.message : 'status 0'}): check CPANEL_USERNAME and CPANEL_PASSWORD. Not retried, so cPHulk does not lock the account`,
+        ),
       );
     }
     throw new BoxApiError('box-http', `cpanel: ${action}: the login answer (HTTP ${answer.status}) had no session (security_token and cpsession cookie): ${snippet(answer.text)}`, { status: answer.status, body: answer.text.slice(0, 500) });

@@ -56,6 +56,8 @@ const ALIASES: Partial<Record<SettingName, string>> = {
   CPANEL_TOKEN: 'cPanel_Apitoken',
   CPANEL_BASE_URL: 'cPanel_Hostname',
 };
+/** Every environment variable that carries a cPanel secret (ours and acme.sh's names). */
+export const CPANEL_SECRET_VARIABLES: readonly string[] = [...SECRETS].flatMap((name) => [name, ...(ALIASES[name] === undefined ? [] : [ALIASES[name]])]);
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 

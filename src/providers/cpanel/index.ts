@@ -8,10 +8,11 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../util/log.js';
+import type { RetryPolicy } from '../http/retry.js';
 import type { DnsProvider } from '../provider.js';
 import { UapiClient } from './client.js';
 import type { CpanelConfig } from './config.js';
-import { CpanelRecordStore } from './store.js';
+import { ADDRESS_TTL_SECONDS, CpanelRecordStore } from './store.js';
 import { createCpanelTransport, type CpanelTransport } from './transport.js';
 
 export { parseCpanelConfig, CPANEL_SETTINGS, type CpanelConfig, type CpanelAuth, type CpanelAuthMethod } from './config.js';
@@ -29,6 +30,8 @@ export interface CpanelProviderOptions {
   readonly transport?: CpanelTransport;
   /** Clock for one-time codes (tests). */
   readonly now?: () => number;
+  /** Retries of transient faults (tests shorten the back-off). */
+  readonly retry?: Partial<RetryPolicy>;
 }
 
 /** The cPanel provider: the provider interface (src/providers/provider.ts), nothing more. */
@@ -56,6 +59,7 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
     log: options.log,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
   });
   const store = new CpanelRecordStore(client, {
     log: options.log,
@@ -69,8 +73,14 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
     identity: cpanelIdentity(config),
     hostLabel: 'cPanel account',
     store,
-    async check() {
-      const reused = auth.method === 'session' && (await client.hasCachedSession());
+    addresses: {
+      ttlSeconds: ADDRESS_TTL_SECONDS,
+      zones: () => store.zones(),
+      read: (name) => store.addresses(name),
+      replace: (name, type, address) => store.replaceAddress(name, type, address),
+    },
+    async check(checkOptions = {}) {
+      if (checkOptions.login === true) await client.verifyLogin('check');
       await store.refresh();
       const zones = await store.zones();
       return {
@@ -78,7 +88,9 @@ export async function openCpanelProvider(config: CpanelConfig, options: CpanelPr
         authMode: auth.method,
         account: client.account,
         accountText: `${client.account}${auth.method !== 'token' && auth.totpSecret !== undefined ? ' (with TOTP)' : ''}`,
-        session: auth.method === 'session' ? { reused, logins: client.loginsSent } : undefined,
+        session: auth.method === 'session' ? { reused: client.loginsSent === 0, logins: client.loginsSent } : undefined,
+        // The OTP-header mode sends the password (and a code) with every request.
+        verified: auth.method === 'token' ? 'token' : auth.method === 'session' && client.loginsSent === 0 ? 'session' : 'password',
         zones,
         facts: { totp: auth.method === 'token' ? false : auth.totpSecret !== undefined },
       };

@@ -8,10 +8,14 @@
 import { MiabDns01Error } from '../../errors.js';
 import { withLock } from '../../state/lock.js';
 import type { TxtRecordStore } from '../../records/store.js';
+import type { AddressRecords, AddressRecordType } from '../provider.js';
 import type { Logger } from '../../util/log.js';
-import { sleep } from '../../util/poll.js';
+import { withRetries } from '../http/retry.js';
 import { UapiCallError, type UapiClient } from './client.js';
-import { addTxtJson, cnameAt, parseZoneData, txtAt, txtValue, zoneFor, type ParsedZone } from './zone.js';
+import { addressJson, addTxtJson, cnameAt, parseZoneData, txtAt, txtValue, zoneFor, type ParsedZone } from './zone.js';
+
+/** TTL of a dynamic DNS address (A/AAAA through `serve`): a changed address reaches resolvers within a minute. */
+export const ADDRESS_TTL_SECONDS = 60;
 
 /** cPanel's stale-serial text; the apostrophe in "zone's" varies between versions. */
 const STALE_SERIAL = /serial number.*does not match/i;
@@ -91,6 +95,33 @@ export class CpanelRecordStore implements TxtRecordStore {
     });
   }
 
+  /** A, AAAA and CNAME at exactly `name`, read fresh (dynamic DNS through `serve`). */
+  async addresses(name: string): Promise<AddressRecords> {
+    const zone = zoneFor(name, await this.zones());
+    if (zone === undefined) return { a: [], aaaa: [], cname: undefined };
+    const parsed = await this.#read(zone, 'read records');
+    const at = (type: string): string[] => parsed.records.filter((record) => record.type === type && record.name === name).map((record) => record.data[0] ?? '');
+    return { a: at('A'), aaaa: at('AAAA'), cname: cnameAt(parsed, name) };
+  }
+
+  /**
+   * Leaves exactly `address` as `name`'s `type` records (the name belongs to one serve client):
+   * the first such record is edited in place, any others removed, or one is added. One
+   * `mass_edit_zone` with the serial lock, as every write here.
+   */
+  replaceAddress(name: string, type: AddressRecordType, address: string): Promise<void> {
+    return this.#edit('set address', name, (parsed) => {
+      const existing = parsed.records.filter((record) => record.type === type && record.name === name);
+      const [first, ...extra] = existing;
+      if (first === undefined) return [['add', addressJson(name, type, address, ADDRESS_TTL_SECONDS)]];
+      if (extra.length === 0 && first.data.length === 1 && first.data[0] === address) return undefined;
+      return [
+        ['edit', addressJson(name, type, address, ADDRESS_TTL_SECONDS, first.lineIndex)] as const,
+        ...extra.map((record, index) => [extra.length === 1 ? 'remove' : `remove-${index}`, String(record.lineIndex)] as const),
+      ];
+    });
+  }
+
   /**
    * Read, decide, write with the serial; again on a stale serial. `change` answers the edit
    * parameters for the zone as read, or undefined when nothing is to be done. Our own hook
@@ -105,23 +136,31 @@ export class CpanelRecordStore implements TxtRecordStore {
     await withLock(
       this.#client.paths.zoneLock(zone),
       async () => {
-        for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-          const parsed = await this.#read(zone, action);
-          const params = change(parsed);
-          if (params === undefined) return;
-          try {
-            await this.#client.call(action, 'DNS', 'mass_edit_zone', [['zone', zone], ['serial', parsed.serial], ...params]);
-            return;
-          } catch (error) {
-            if (!(error instanceof UapiCallError) || !error.uapiErrors.some((text) => STALE_SERIAL.test(text))) throw error;
-            this.#options.log.info(`cpanel: ${action}: the zone ${zone} changed between our read and write (attempt ${attempt} of ${maxAttempts}); reading it again`);
-            if (attempt < maxAttempts) await sleep(50 * attempt + Math.random() * 100, this.#options.signal);
-          }
+        const isStaleSerial = (error: unknown): boolean => error instanceof UapiCallError && error.uapiErrors.some((text) => STALE_SERIAL.test(text));
+        try {
+          await withRetries(
+            async () => {
+              const parsed = await this.#read(zone, action);
+              const params = change(parsed);
+              if (params === undefined) return;
+              await this.#client.call(action, 'DNS', 'mass_edit_zone', [['zone', zone], ['serial', parsed.serial], ...params]);
+            },
+            {
+              // A foreign editor's change takes milliseconds: short back-offs, a bounded count.
+              policy: { retries: maxAttempts - 1, minTimeoutMs: 50, maxTimeoutMs: 400, maxRetryTimeMs: Number.POSITIVE_INFINITY },
+              isTransient: isStaleSerial,
+              what: `cpanel: ${action}: the zone ${zone} changed between our read and write; reading it again`,
+              log: this.#options.log,
+              signal: this.#options.signal,
+            },
+          );
+        } catch (error) {
+          if (!isStaleSerial(error)) throw error;
+          throw new MiabDns01Error(
+            'box-rejected',
+            `cpanel: ${action}: the zone ${zone} changed under us ${maxAttempts} times in a row (its serial moved between each read and write: another editor is busy); nothing was changed for ${name}, try again later`,
+          );
         }
-        throw new MiabDns01Error(
-          'box-rejected',
-          `cpanel: ${action}: the zone ${zone} changed under us ${maxAttempts} times in a row (its serial moved between each read and write: another editor is busy); nothing was changed for ${name}, try again later`,
-        );
       },
       { ...(this.#options.signal ? { signal: this.#options.signal } : {}) },
     );

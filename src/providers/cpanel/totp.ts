@@ -10,13 +10,13 @@
  * Mail-in-a-Box does. A server refusing every code seen in the window would allow only three
  * requests per 30 s.
  */
-import { generateSync } from 'otplib';
+import { totpCodeAt } from '../../util/totp-code.js';
 import { isRecord, readJsonFile, writePrivateFile } from '../../state/files.js';
 
 const STEP_MS = 30_000;
 
 export function totpAt(secret: string, step: number): string {
-  return generateSync({ secret, epoch: step * (STEP_MS / 1000) });
+  return totpCodeAt(secret, step * (STEP_MS / 1000));
 }
 
 interface StepRecord {

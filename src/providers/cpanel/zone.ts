@@ -85,6 +85,11 @@ export function addTxtJson(name: string, value: string, ttl: number): string {
   return JSON.stringify({ dname: `${name}.`, ttl, record_type: 'TXT', data: characterStrings(value) });
 }
 
+/** The JSON of one A or AAAA record (`add`, or `edit` with the line it replaces). */
+export function addressJson(name: string, type: 'A' | 'AAAA', address: string, ttl: number, lineIndex?: number): string {
+  return JSON.stringify({ dname: `${name}.`, ttl, record_type: type, data: [address], ...(lineIndex === undefined ? {} : { line_index: lineIndex }) });
+}
+
 /** The zone holding `name`: the longest suffix match among the account's zones. */
 export function zoneFor(name: string, zones: readonly string[]): string | undefined {
   return zones.filter((zone) => name === zone || name.endsWith(`.${zone}`)).sort((a, b) => b.length - a.length)[0];

@@ -1,13 +1,14 @@
 /**
- * The box's admin API, reduced to what DNS-01 needs. Two requests are deliberately impossible
- * here: `PUT` (replaces every value of a name, wiping the other value of a wildcard+apex pair)
- * and a `DELETE` without a value (removes every value).
+ * The box's admin API, reduced to what DNS-01 and dynamic DNS need. Two requests are
+ * deliberately impossible for TXT here: `PUT` (replaces every value of a name, wiping the other
+ * value of a wildcard+apex pair) and a `DELETE` without a value (removes every value). `PUT`
+ * exists only for A/AAAA, whose names belong to one `serve` client each.
  */
 import { AuthError, BoxApiError, MiabDns01Error } from '../../errors.js';
 import type { Authenticator, LoginEndpoint, LoginResponse } from './types.js';
 import type { Logger } from '../../util/log.js';
-import { sleep } from '../../util/poll.js';
-import { deleteRefusedError, dialectMismatchError, isForkRefusal, listsForkTtl, UPSTREAM_DIALECT, writeBody, type BoxDialect, type WriteBody } from './dialect.js';
+import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../http/retry.js';
+import { deleteRefusedError, dialectMismatchError, isForkRefusal, listsForkTtl, replaceBody, UPSTREAM_DIALECT, writeBody, type BoxDialect, type WriteBody } from './dialect.js';
 import { neverReachedBox, type BoxMethod, type BoxResponse, type Transport } from './transport.js';
 
 /** A record as `GET /dns/custom...` lists it. */
@@ -18,20 +19,11 @@ export interface BoxRecord {
 }
 
 export type WritableRecordType = 'TXT';
+/** The only types `PUT` (replace) may be sent for. */
+export type ReplaceableRecordType = 'A' | 'AAAA';
 export type ReadableRecordType = 'TXT';
 
-export interface RetryPolicy {
-  /** Retries after the first attempt, for transient faults only. @default 4 */
-  readonly retries: number;
-  /** First back-off in ms (then doubling, jittered). @default 500 */
-  readonly minTimeoutMs: number;
-  /** Longest single back-off. @default 8_000 */
-  readonly maxTimeoutMs: number;
-  /** Give up retrying after this long in total. @default 180_000 */
-  readonly maxRetryTimeMs: number;
-}
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 4, minTimeoutMs: 500, maxTimeoutMs: 8_000, maxRetryTimeMs: 180_000 };
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry.js';
 
 export interface BoxClientOptions {
   readonly apiUrl: string;
@@ -204,6 +196,44 @@ export class BoxClient implements LoginEndpoint {
     return cnames;
   }
 
+  /** Every custom record (one fresh listing), for reading a name's addresses and CNAME together. */
+  async allRecords(): Promise<BoxRecord[]> {
+    const text = await this.#read('/dns/custom');
+    const records = parseJson(text, 'GET /dns/custom');
+    if (!Array.isArray(records)) throw new BoxApiError('box-http', 'GET /dns/custom did not answer a list', { body: firstLine(text) });
+    this.#noteListing(records);
+    return (records as BoxRecord[]).filter((record) => typeof record.qname === 'string' && typeof record.rtype === 'string' && typeof record.value === 'string');
+  }
+
+  /**
+   * Replaces every `rtype` value at `qname` with `value` (`PUT`). Idempotent, so a transient
+   * failure is simply retried. In upstream's dialect a box that showed it is the fork gets no
+   * `PUT`: the fork reads a raw body as "no value", and for A/AAAA "no value" means the
+   * caller's address, which behind `serve` is `serve`'s own.
+   */
+  async replaceRecord(qname: string, rtype: ReplaceableRecordType, value: string): Promise<void> {
+    // Checked at run time too: a PUT of a TXT would wipe the other value of a wildcard + apex pair.
+    if (rtype !== 'A' && rtype !== 'AAAA') throw new MiabDns01Error('invalid-value', `refusing to replace ${String(rtype)} records: only A and AAAA are replaced`);
+    if (typeof qname !== 'string' || qname === '') throw new MiabDns01Error('invalid-name', 'refusing to replace the addresses of an empty name');
+    if (typeof value !== 'string' || value.trim() === '') throw new MiabDns01Error('invalid-value', `refusing to send PUT ${qname}/${rtype} without a value: the box would use the caller's address`);
+    if (this.#forkSeen !== undefined) throw dialectMismatchError(qname, undefined);
+    const path = `/dns/custom/${encodeQname(qname)}/${rtype}`;
+    const body = replaceBody(this.#dialect, value);
+    await this.#retrying(`PUT ${path}`, async () => {
+      this.counts.writes += 1;
+      await this.#authenticated('PUT', path, body);
+    });
+    if (this.#dialect.flavor === 'upstream') {
+      // A box with no custom record at all lists nothing that could show it is the fork. The
+      // read-back does: on the fork it lists the new record with a TTL, which stops every later
+      // PUT and DELETE of this process (see #noteListing).
+      const stored = (await this.allRecords()).filter((record) => record.qname === qname && record.rtype === rtype).map((record) => record.value);
+      if (stored.length !== 1 || stored[0] !== value) {
+        throw new MiabDns01Error('box-dialect-mismatch', `the box stored ${rtype} ${qname} = ${stored.join(', ') || '(nothing)'} instead of ${value}: it probably speaks the Power Mail-in-a-Box dialect (form bodies). Set MIAB_FLAVOR=power (or "flavor = power" in the credentials file) and restart serve`);
+      }
+    }
+  }
+
   /** Appends one value; adding a value that exists is a no-op on the box (`OK`). */
   async addRecord(qname: string, rtype: WritableRecordType, value: string): Promise<void> {
     await this.#write('POST', qname, rtype, value);
@@ -274,25 +304,9 @@ export class BoxClient implements LoginEndpoint {
     });
   }
 
-  /**
-   * Runs `attempt`, retrying transient faults with a doubling, jittered back-off, within the
-   * policy's bounds. After the signal aborts, the attempt runs once and no sleep goes on.
-   */
-  async #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-    const { retries, minTimeoutMs, maxTimeoutMs, maxRetryTimeMs } = this.#retry;
-    const started = Date.now();
-    for (let retry = 0; ; retry++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        const retriesLeft = retries - retry;
-        const remainingMs = maxRetryTimeMs - (Date.now() - started);
-        if (!isTransient(error) || retriesLeft <= 0 || remainingMs <= 0 || this.#signal?.aborted) throw error;
-        const backOffMs = Math.min(maxTimeoutMs, minTimeoutMs * 2 ** retry * (1 + Math.random()), remainingMs);
-        this.#log.info(`${what}: ${error instanceof Error ? error.message : String(error)}; retrying (${retriesLeft} left)`);
-        await sleep(backOffMs, this.#signal);
-      }
-    }
+  /** Runs `attempt`, retrying transient faults under the policy (http/retry.ts: p-retry, signal-aware). */
+  #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    return withRetries(attempt, { policy: this.#retry, isTransient, what, log: this.#log, signal: this.#signal });
   }
 
   async #authenticated(method: BoxMethod, path: string, body?: WriteBody): Promise<BoxResponse> {

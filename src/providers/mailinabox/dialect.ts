@@ -22,6 +22,14 @@ export type BoxFlavor = (typeof BOX_FLAVORS)[number];
  * raise TTLs below a few minutes anyway. Upstream gives every record the zone TTL (86400 s).
  */
 export const DEFAULT_CHALLENGE_TTL_SECONDS = 300;
+/**
+ * TTL of a dynamic DNS address (A/AAAA through `serve`) on the fork: a changed address must
+ * reach caching resolvers within a minute. Upstream gives it the zone TTL (86400 s).
+ */
+export const ADDRESS_TTL_SECONDS = 60;
+/** Upstream's TTL for every custom record (the zone TTL). */
+export const UPSTREAM_RECORD_TTL_SECONDS = 86_400;
+
 /** The fork raises any TTL below 30 s to 30 s (its TTL_MIN): refuse one it would change. */
 export const MIN_CHALLENGE_TTL_SECONDS = 30;
 /** The longest TTL we send: the zone TTL; a challenge record never needs more. */
@@ -52,6 +60,12 @@ export function writeBody(dialect: BoxDialect, method: 'POST' | 'DELETE', value:
   const form = new URLSearchParams({ value });
   if (method === 'POST') form.set('ttl', String(dialect.txtTtlSeconds));
   return { text: form.toString(), contentType: 'application/x-www-form-urlencoded' };
+}
+
+/** The body of a `PUT` that replaces a name's addresses: the fork gets the short address TTL. */
+export function replaceBody(dialect: BoxDialect, value: string): WriteBody {
+  if (dialect.flavor === 'upstream') return { text: value, contentType: 'text/plain; charset=us-ascii' };
+  return { text: new URLSearchParams({ value, ttl: String(ADDRESS_TTL_SECONDS) }).toString(), contentType: 'application/x-www-form-urlencoded' };
 }
 
 /** What the fork answers an upstream-style (raw body) POST: it found no form field `value`. */

@@ -9,6 +9,7 @@
 import { sessionSecrets, type BoxConfig } from '../../config/config.js';
 import type { Logger } from '../../util/log.js';
 import type { DnsProvider } from '../provider.js';
+import { BoxAddressStore } from './addresses.js';
 import { BoxClient, type RetryPolicy } from './client.js';
 import { SessionAuthenticator } from './session.js';
 import { BoxRecordStore } from './store.js';
@@ -58,15 +59,19 @@ export async function openMailinaboxProvider(config: BoxConfig, options: Mailina
     identity: config.dialect.flavor === 'power' ? `${config.apiUrl}#power` : config.apiUrl,
     hostLabel: 'box',
     store,
-    async check() {
-      const reused = auth.mode === 'session' && (await auth.hasCachedSession());
+    addresses: new BoxAddressStore(client, config.dialect, () => store.zones()),
+    async check(checkOptions = {}) {
+      if (checkOptions.login === true && auth.mode === 'session') await auth.verifyLogin();
       const zones = await client.zones();
+      // Counted, not predicted: a session another process cached meanwhile is a reuse too.
+      const reused = client.counts.logins === 0;
       return {
         server: { label: 'box', url: config.apiUrl },
         authMode: auth.mode,
         account: settings.kind === 'session' ? settings.email : undefined,
         accountText: settings.kind === 'session' ? `${settings.email}${settings.totp ? ' (with TOTP)' : ''}` : `system key ${settings.keyFile}`,
         session: auth.mode === 'session' ? { reused, logins: client.counts.logins } : undefined,
+        verified: auth.mode === 'session' ? (reused ? 'session' : 'password') : 'system-key',
         zones,
         facts: {
           totp: settings.kind === 'session' ? settings.totp : undefined,

@@ -1,8 +1,9 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BoxApiError } from '../../errors.js';
 import { silentLogger } from '../../util/log.js';
+import { REFUSAL_MEMORY_MS } from '../../state/refused-logins.js';
 import { SessionAuthenticator } from './session.js';
 import type { LoginEndpoint, LoginResponse } from './types.js';
 import { scratchDir } from '../../../test/fixtures/scratch.js';
@@ -70,5 +71,88 @@ describe('SessionAuthenticator TOTP', () => {
     expect(box.codes).toHaveLength(2);
     expect(box.codes[1]).toBe(box.codes[0]);
     expect((await readdir(join(stateDir, 'sessions'))).join(' ')).not.toContain(SECRET);
+  });
+});
+
+describe('SessionAuthenticator: a refused login is remembered', () => {
+  const WRONG: LoginResponse = { status: 'invalid', reason: 'Incorrect email address or password.' };
+
+  function withPassword(box: LoginEndpoint, password: string, now?: () => number): SessionAuthenticator {
+    return new SessionAuthenticator({
+      credentials: { apiUrl: 'https://box.test/admin', email: 'admin@box.test', password, totpSecret: SECRET },
+      stateDir,
+      endpoint: box,
+      log: silentLogger,
+      ...(now ? { now } : {}),
+    });
+  }
+
+  it('a later process with the same credentials fails at once, with the same code, sending nothing', async () => {
+    const box = endpoint([WRONG]);
+    await expect(withPassword(box, 'wrong-pass').authorization()).rejects.toMatchObject({ code: 'auth-invalid-credentials' });
+    expect(box.codes).toHaveLength(1);
+    // Nineteen more hook processes: not one more login.
+    for (let i = 0; i < 19; i++) {
+      const later = withPassword(box, 'wrong-pass');
+      await expect(later.authorization()).rejects.toMatchObject({ code: 'auth-invalid-credentials', message: expect.stringMatching(/no login was sent now.*check --login/) });
+      expect(later.loginsSent).toBe(0);
+    }
+    expect(box.codes).toHaveLength(1);
+    // The file holds neither the password nor the TOTP secret, and is private.
+    const files = await readdir(join(stateDir, 'refused-logins'));
+    expect(files).toHaveLength(1);
+    const text = await readFile(join(stateDir, 'refused-logins', files[0] ?? ''), 'utf8');
+    expect(text).not.toContain('wrong-pass');
+    expect(text).not.toContain(SECRET);
+    expect((await stat(join(stateDir, 'refused-logins', files[0] ?? ''))).mode & 0o777).toBe(0o600);
+  });
+
+  it('the same process sends no second login after a refusal (a forgotten session, the agent)', async () => {
+    const box = endpoint([WRONG]);
+    const auth = withPassword(box, 'wrong-pass');
+    await expect(auth.authorization()).rejects.toMatchObject({ code: 'auth-invalid-credentials' });
+    await expect(auth.authorization()).rejects.toMatchObject({ code: 'auth-invalid-credentials' });
+    expect(box.codes).toHaveLength(1);
+  });
+
+  it('a TOTP refused twice is remembered as auth-invalid-totp', async () => {
+    const box = endpoint([REFUSED, REFUSED]);
+    await expect(withPassword(box, 'pw').authorization()).rejects.toMatchObject({ code: 'auth-invalid-totp' });
+    await expect(withPassword(box, 'pw').authorization()).rejects.toMatchObject({ code: 'auth-invalid-totp' });
+    expect(box.codes).toHaveLength(2);
+  });
+
+  it('changed credentials log in at once, and their success forgets the refusal', async () => {
+    const box = endpoint([WRONG]);
+    await expect(withPassword(box, 'wrong-pass').authorization()).rejects.toThrow();
+    await withPassword(box, 'right-pass').authorization();
+    expect(box.codes).toHaveLength(2);
+    expect(await readdir(join(stateDir, 'refused-logins'))).toEqual([]);
+  });
+
+  it('after an hour one login is tried again', async () => {
+    const box = endpoint([WRONG, WRONG]);
+    let now = Date.now();
+    await expect(withPassword(box, 'wrong-pass', () => now).authorization()).rejects.toThrow();
+    now += REFUSAL_MEMORY_MS - 60_000;
+    await expect(withPassword(box, 'wrong-pass', () => now).authorization()).rejects.toThrow(/in 1 min/);
+    expect(box.codes).toHaveLength(1);
+    now += 60_000;
+    await expect(withPassword(box, 'wrong-pass', () => now).authorization()).rejects.toThrow(/^the box refused the login/);
+    expect(box.codes).toHaveLength(2);
+  });
+
+  it('verifyLogin (check --login) sends one login despite the remembered refusal, and remembers the new answer', async () => {
+    const box = endpoint([WRONG, WRONG]);
+    await expect(withPassword(box, 'wrong-pass').authorization()).rejects.toThrow();
+    await expect(withPassword(box, 'wrong-pass').verifyLogin()).rejects.toMatchObject({ code: 'auth-invalid-credentials' });
+    expect(box.codes).toHaveLength(2);
+    await expect(withPassword(box, 'wrong-pass').authorization()).rejects.toThrow(/no login was sent now/);
+    expect(box.codes).toHaveLength(2);
+    // The box's password was reset to this one meanwhile: check --login finds it works.
+    await withPassword(box, 'wrong-pass').verifyLogin();
+    expect(box.codes).toHaveLength(3);
+    await withPassword(box, 'wrong-pass').authorization();
+    expect(box.codes).toHaveLength(3);
   });
 });

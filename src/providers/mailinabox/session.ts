@@ -3,6 +3,8 @@
  * in this process and in later hook processes, reuses from a 0600 cache file. A file lock
  * makes concurrent processes share ONE login. A wrong password is never retried: the box
  * bans an IP after 20 failed logins in 30 s. A login never waits for a TOTP step (totp.ts).
+ * A refused login is remembered in the state dir (src/state/refused-logins.ts): no later
+ * process sends those credentials again until they change, an hour passes, or `check --login`.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { AuthError } from '../../errors.js';
 import { registerDerivedSecret } from '../../secrets.js';
 import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../../state/files.js';
 import { withLock } from '../../state/lock.js';
+import { isRememberedRefusal, RefusedLogins, type RefusedLoginKey } from '../../state/refused-logins.js';
 import type { Logger } from '../../util/log.js';
 import { basicAuthorization, type Authenticator, type LoginEndpoint, type LoginResponse } from './types.js';
 
@@ -82,14 +85,20 @@ export interface SessionAuthenticatorOptions {
   readonly endpoint: LoginEndpoint;
   readonly log: Logger;
   readonly signal?: AbortSignal;
+  /** Clock for the remembered refusals (tests). */
+  readonly now?: () => number;
 }
 
 export class SessionAuthenticator implements Authenticator {
   readonly mode = 'session' as const;
   readonly #options: SessionAuthenticatorOptions;
   readonly #paths: ReturnType<typeof sessionPaths>;
+  readonly #refusals: RefusedLogins;
+  readonly #refusalKey: RefusedLoginKey;
   #current: string | undefined;
   #refreshed = false;
+  /** The refusal this process met or found remembered: no second login with these credentials. */
+  #refused: Error | undefined;
   /** Password logins sent by this process: at most 2 (one, plus one after a forgotten session). */
   loginsSent = 0;
 
@@ -97,6 +106,8 @@ export class SessionAuthenticator implements Authenticator {
     this.#options = options;
     const { apiUrl, email, totpSecret } = options.credentials;
     this.#paths = sessionPaths(options.stateDir, apiUrl, email, totpSecret);
+    this.#refusals = new RefusedLogins(options.stateDir, options.now ? { now: options.now } : {});
+    this.#refusalKey = { account: `mailinabox\n${accountKey(apiUrl, email, totpSecret)}`, secrets: [options.credentials.password, totpSecret ?? ''] };
   }
 
   #header(apiKey: string): string {
@@ -112,8 +123,18 @@ export class SessionAuthenticator implements Authenticator {
     return cached && cached.apiUrl === apiUrl && cached.email === email ? this.#header(cached.apiKey) : undefined;
   }
 
-  async #login(): Promise<string> {
+  /**
+   * Logs in, with the login lock held. A refusal met earlier, in this process or (remembered in
+   * the state dir) in another, fails at once without a request, unless `retryRefused` (the
+   * user's explicit `check --login`).
+   */
+  async #login(retryRefused = false): Promise<string> {
     const { credentials, endpoint, log } = this.#options;
+    if (!retryRefused) {
+      if (this.#refused !== undefined) throw this.#refused;
+      const remembered = await this.#refusals.find(this.#refusalKey);
+      if (remembered !== undefined) throw (this.#refused = remembered);
+    }
     let response = await this.#sendLogin();
     if (response.reason === 'invalid-totp-token' && credentials.totpSecret !== undefined && this.loginsSent < MAX_LOGINS_PER_PROCESS) {
       // Another client (the web UI, another machine) may have spent this code: the box refuses
@@ -122,7 +143,17 @@ export class SessionAuthenticator implements Authenticator {
       log.info('the box refused the TOTP code (another client may have just used it); trying once more, at once, with another valid code');
       response = await this.#sendLogin();
     }
-    if (response.status !== 'ok' || typeof response.api_key !== 'string') throw loginError(response, credentials);
+    if (response.status !== 'ok' || typeof response.api_key !== 'string') {
+      const error = loginError(response, credentials);
+      if (isRememberedRefusal(error)) {
+        this.#refused = error;
+        // Unwritable state: this process still stops; later ones would try once each.
+        await this.#refusals.remember(this.#refusalKey, error).catch((cause: unknown) => log.debug(`could not remember the refused login: ${String(cause)}`));
+      }
+      throw error;
+    }
+    this.#refused = undefined;
+    await this.#refusals.forget(this.#refusalKey).catch(() => undefined);
     const header = this.#header(response.api_key);
     if (!(response.privileges ?? []).includes('admin')) {
       await endpoint.logout(header).catch(() => undefined);
@@ -203,6 +234,24 @@ export class SessionAuthenticator implements Authenticator {
       this.#current = undefined;
       return true;
     });
+  }
+
+  /**
+   * `check --login`: one password (+TOTP) login now, even with a cached session or a remembered
+   * refusal (the user asks for exactly this one). A refusal is remembered as any other; on
+   * success the new session replaces the cached one, which is ended on the box.
+   */
+  async verifyLogin(): Promise<void> {
+    const previous = await withLock(
+      this.#paths.lock,
+      async () => {
+        const cached = await this.#readCache();
+        this.#current = await this.#login(true);
+        return cached;
+      },
+      { signal: this.#options.signal },
+    );
+    if (previous !== undefined && previous !== this.#current) await this.#options.endpoint.logout(previous).catch(() => undefined);
   }
 
   /** True when a cached session exists (used by `check`, which must not log in needlessly). */

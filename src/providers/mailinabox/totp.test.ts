@@ -64,3 +64,14 @@ describe('reserveTotpCode', () => {
     expect(await readFile(stateFile, 'utf8')).not.toContain(SECRET);
   });
 });
+
+describe('80-bit secrets (16 base32 characters, as cPanel and many authenticator apps issue)', () => {
+  it('give the RFC 6238 code an independent implementation computes, for both providers', async () => {
+    const { currentTotp } = await import('../../../test/emulator/totp.js');
+    const { totpAt } = await import('../cpanel/totp.js');
+    for (const secret of ['QSARBVKLZHYHLJ3M', 'FZ4ZVGTMFTIOF54T']) {
+      expect(totpCode(secret, STEP)).toBe(currentTotp(secret, STEP * 30_000));
+      expect(totpAt(secret, STEP)).toBe(currentTotp(secret, STEP * 30_000));
+    }
+  });
+});

@@ -9,7 +9,7 @@
  * The spent code is remembered per box account, in a state file the caller names (the
  * caller holds the login lock around `reserveTotpCode` and the login it is used for).
  */
-import { generateSync } from 'otplib';
+import { totpCodeAt } from '../../util/totp-code.js';
 import { isRecord, readJsonFile, removeFile, writePrivateFile } from '../../state/files.js';
 
 export const TOTP_STEP_SECONDS = 30;
@@ -19,7 +19,7 @@ export function totpStep(nowMs: number): number {
 }
 
 export function totpCode(secret: string, step: number): string {
-  return generateSync({ secret, epoch: step * TOTP_STEP_SECONDS });
+  return totpCodeAt(secret, step * TOTP_STEP_SECONDS);
 }
 
 interface StepRecord {

@@ -9,7 +9,7 @@ import { createTlsAgent, errorCode, FINGERPRINT_MISMATCH, FingerprintMismatch, T
 import type { TlsSettings } from '../../config/config.js';
 import type { Logger } from '../../util/log.js';
 
-export type BoxMethod = 'GET' | 'POST' | 'DELETE';
+export type BoxMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface BoxResponse {
   readonly status: number;

@@ -26,6 +26,9 @@ export function usesServe(env: ServeClientEnvironment): boolean {
   return (env.MIAB_DNS01_SERVE_URL ?? '') !== '';
 }
 
+/** The environment variables that carry a serve client's secret. */
+export const SERVE_CLIENT_SECRET_VARIABLES: readonly string[] = ['MIAB_DNS01_SERVE_PASSWORD'];
+
 async function passwordFrom(env: ServeClientEnvironment): Promise<string | undefined> {
   const file = env.MIAB_DNS01_SERVE_PASSWORD_FILE;
   if (file === undefined || file === '') return env.MIAB_DNS01_SERVE_PASSWORD || undefined;

@@ -34,6 +34,8 @@ export function openServeClientProvider(config: ServeClientConfig, options: Serv
         account: config.username,
         accountText: `serve client ${config.username}`,
         session: undefined,
+        // The client's password goes with every request.
+        verified: 'password',
         zones,
         facts: {},
       };

@@ -1,0 +1,42 @@
+/**
+ * The attacker of bench/serve-flood.ts in a process of its own (a real attacker is another
+ * machine: its load must not slow the box emulator, which runs in the bench's process).
+ * argv[2]: JSON { url, count, parallel, from: "one" | "many", base }; prints one JSON line
+ * { statuses: { "<status>|reset": n }, seconds }.
+ */
+import { performance } from 'node:perf_hooks';
+import { basic, newValue, send } from '../../test/serve/helpers.js';
+
+interface Plan {
+  readonly url: string;
+  readonly count: number;
+  readonly parallel: number;
+  /** "one": every request from `base`; "many": 127.<base>.y.z, one address per request. */
+  readonly from: 'one' | 'many';
+  readonly base: string;
+}
+
+const plan = JSON.parse(process.argv[2] ?? '{}') as Plan;
+const address = (index: number): string => (plan.from === 'one' ? plan.base : `127.${plan.base}.${(index >> 8) & 255}.${(index & 255) + 1}`);
+const statuses: Record<string, number> = {};
+let next = 0;
+const started = performance.now();
+await Promise.all(
+  Array.from({ length: plan.parallel }, async () => {
+    while (next < plan.count) {
+      const index = next++;
+      const status = await send(plan.url, {
+        path: '/present',
+        headers: basic('00000000-0000-4000-8000-000000000000', `wrong-guess-${index}-${Math.random()}`),
+        body: JSON.stringify({ fqdn: '_acme-challenge.a.example.test.', value: newValue() }),
+        from: address(index),
+        timeoutMs: 60_000,
+      }).then(
+        (answer) => String(answer.status),
+        () => 'reset',
+      );
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+  }),
+);
+console.log(JSON.stringify({ statuses, seconds: (performance.now() - started) / 1000 }));
