@@ -142,6 +142,7 @@ export const serve: CommandHandler = async (args, context) => {
         writes: guards.writes,
         maxValuesPerName: limits.maxValuesPerName ?? DEFAULT_LIMITS.maxValuesPerName,
         records: runtime.provider.store,
+        ...(runtime.provider.addresses === undefined ? {} : { addresses: runtime.provider.addresses }),
         log,
         tcpWaitLimitMs: waitLimitMs,
         ...(udpWaitLimitMs === undefined ? {} : { udpWaitLimitMs }),
