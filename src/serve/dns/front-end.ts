@@ -220,12 +220,13 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
     });
   };
 
-  const guarded = async (raw: Buffer, peer: string, transport: Transport, send: (reply: Buffer) => void): Promise<void> => {
+  /** `send` resolves once the reply left (a socket closed before that would drop it). */
+  const guarded = async (raw: Buffer, peer: string, transport: Transport, send: (reply: Buffer) => Promise<void>): Promise<void> => {
     const ip = normalizeAddress(peer);
     inFlight++;
     try {
       const reply = await answer(raw, ip, transport);
-      if (reply !== undefined && limit.take(ip)) send(reply);
+      if (reply !== undefined && limit.take(ip)) await send(reply);
     } catch (error) {
       log.warn(`DNS message from ${ip} failed: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
@@ -237,7 +238,7 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
   const udpType = options.host.includes(':') ? 'udp6' : 'udp4';
   const udp: Socket = createSocket({ type: udpType, reuseAddr: false });
   udp.on('message', (raw: Buffer, peer: RemoteInfo) => {
-    void guarded(raw, peer.address, 'udp', (reply) => udp.send(bytes(reply), peer.port, peer.address));
+    void guarded(raw, peer.address, 'udp', (reply) => new Promise<void>((resolve) => udp.send(bytes(reply), peer.port, peer.address, () => resolve())));
   });
   udp.on('error', (error) => log.warn(`DNS UDP socket: ${error.message}`));
 
@@ -268,12 +269,18 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
         if (working++ === 0) socket.setTimeout(0);
         chain = chain
           .then(() =>
-            guarded(raw, socket.remoteAddress ?? '', 'tcp', (reply) => {
-              if (socket.destroyed) return;
-              const prefix = Buffer.alloc(2);
-              prefix.writeUInt16BE(reply.length);
-              socket.write(bytes(Buffer.concat([bytes(prefix), bytes(reply)])));
-            }),
+            guarded(
+              raw,
+              socket.remoteAddress ?? '',
+              'tcp',
+              (reply) =>
+                new Promise<void>((resolve) => {
+                  if (socket.destroyed) return resolve();
+                  const prefix = Buffer.alloc(2);
+                  prefix.writeUInt16BE(reply.length);
+                  socket.write(bytes(Buffer.concat([bytes(prefix), bytes(reply)])), () => resolve());
+                }),
+            ),
           )
           .finally(() => {
             if (--working === 0 && !socket.destroyed) socket.setTimeout(idleMs);
