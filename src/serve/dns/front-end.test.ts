@@ -46,7 +46,7 @@ afterEach(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-async function start(options: { tcpIdleMs?: number; answersPerSecond?: number } = {}): Promise<DnsFrontEnd> {
+async function start(options: { tcpIdleMs?: number; answersPerSecond?: number; maxConnectionsPerAddress?: number } = {}): Promise<DnsFrontEnd> {
   const engine = new ChallengeEngine({ store, journal: new Journal(stateDir), apiUrl: 'memory', waitForRecords: () => new Promise((resolve) => setTimeout(resolve, waitMs)), log, ownerPid: process.pid });
   frontEnd = await startDnsFrontEnd({
     host: '127.0.0.1',
@@ -117,4 +117,25 @@ it('close() lets an UPDATE in flight finish and answer', async () => {
   await closing;
   frontEnd = undefined;
   expect(reply.rcode).toBe(RCODE.NOERROR);
+});
+
+it('refuses TCP connections past the per-address limit; another address still connects', async () => {
+  const { port } = await start({ maxConnectionsPerAddress: 2 });
+  const open = (from: string): Promise<{ closedEarly: boolean; socket: ReturnType<typeof connect> }> =>
+    new Promise((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port, localAddress: from });
+      let settled = false;
+      socket.on('close', () => {
+        if (!settled) resolve({ closedEarly: true, socket });
+        settled = true;
+      });
+      socket.on('error', () => undefined);
+      setTimeout(() => {
+        if (!settled) resolve({ closedEarly: false, socket });
+        settled = true;
+      }, 300);
+    });
+  const results = [await open('127.0.0.1'), await open('127.0.0.1'), await open('127.0.0.1'), await open('127.0.0.2')];
+  expect(results.map((result) => result.closedEarly)).toEqual([false, false, true, false]);
+  for (const { socket } of results) socket.destroy();
 });
