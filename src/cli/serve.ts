@@ -142,6 +142,7 @@ export const serve: CommandHandler = async (args, context) => {
         writes: guards.writes,
         maxValuesPerName: limits.maxValuesPerName ?? DEFAULT_LIMITS.maxValuesPerName,
         records: runtime.provider.store,
+        ...(runtime.provider.addresses === undefined ? {} : { addresses: runtime.provider.addresses }),
         log,
         tcpWaitLimitMs: waitLimitMs,
         ...(udpWaitLimitMs === undefined ? {} : { udpWaitLimitMs }),
@@ -160,6 +161,8 @@ export const serve: CommandHandler = async (args, context) => {
     log.info('stopping: no new connections; finishing requests in flight');
     const force = setTimeout(() => hardStop.abort(), GRACE_MS);
     await Promise.all([instance.close(GRACE_MS - 500), dns?.close(GRACE_MS - 500)]);
+    // An UPDATE answered after the HTTP side closed noted its client's last use too.
+    if (dns !== undefined) await instance.guards.registry.flushLastUse().catch(() => undefined);
     clearTimeout(force);
     log.info('stopped');
   } finally {

@@ -249,3 +249,17 @@ describe('lockout and revocation', () => {
     expect(boxWriteRequests()).toBe(0);
   });
 });
+
+describe('shutdown', () => {
+  it('SIGTERM with --dns-listen: an UPDATE in flight is answered, then serve exits 0 and frees the port', async () => {
+    const key = keyOf(web1.tsig);
+    const value = newValue();
+    const { message, mac } = sign(updateMessage('example.test', [txtRecord(NAME, CLASS.IN, 120, value)]), key);
+    const pending = tcpExchange(port, message, { key, requestMac: mac });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const exit = await serve.stop();
+    expect((await pending).rcode).toBe(RCODE.NOERROR);
+    expect(exit).toEqual({ code: 0, signal: null });
+    await expect(udpExchange(port, queryMessage('example.test', TYPE.SOA), { timeoutMs: 500 })).rejects.toThrow();
+  });
+});

@@ -103,6 +103,28 @@ describe('nsupdate (BIND 9.18) and knsupdate (Knot 3.2)', () => {
     expect(txtAt(topology, NAME)).toEqual([PARTNER_VALUE]);
   });
 
+  it('nsupdate sets A and AAAA at a --ddns-host (delete RRset + add, as DDNS scripts send): the address is replaced; leaving none, or a name not its own, is refused', async () => {
+    const router = await addTsigClient(env, 'router1', [], ['--ddns-host', 'home.example.test']);
+    const addresses = (type: string): string[] => topology.emulator.records().filter((record) => record.qname === 'home.example.test' && record.rtype === type).map((record) => record.value);
+    const set = await runNsupdate(topology.dir, nsupdateScript(dnsPort, ['update delete home.example.test A', 'update add home.example.test 60 A 192.0.2.7', 'update add home.example.test 60 AAAA 2001:db8:0:0::7']), { inline: router.tsig });
+    expect(set.exitCode, set.stderr + serve.output().slice(-2000)).toBe(0);
+    expect(addresses('A')).toEqual(['192.0.2.7']);
+    expect(addresses('AAAA')).toEqual(['2001:db8::7']);
+    const replaced = await runNsupdate(topology.dir, nsupdateScript(dnsPort, ['update add home.example.test 60 A 192.0.2.8']), { inline: router.tsig });
+    expect(replaced.exitCode, replaced.stderr).toBe(0);
+    expect(addresses('A')).toEqual(['192.0.2.8']);
+    topology.emulator.clearLog();
+    const none = await runNsupdate(topology.dir, nsupdateScript(dnsPort, ['update delete home.example.test A']), { inline: router.tsig });
+    expect(none.exitCode).not.toBe(0);
+    expect(none.stderr).toContain('REFUSED');
+    const foreign = await runNsupdate(topology.dir, nsupdateScript(dnsPort, ['update add www.example.test 60 A 192.0.2.9']), { inline: router.tsig });
+    expect(foreign.exitCode).not.toBe(0);
+    const txt = await runNsupdate(topology.dir, nsupdateScript(dnsPort, [`update add ${NAME} 120 TXT "${newValue()}"`]), { inline: router.tsig });
+    expect(txt.exitCode).not.toBe(0);
+    expect(topology.emulator.requests.filter((request) => request.path.includes('/dns/custom') && request.method !== 'GET')).toHaveLength(0);
+    expect(addresses('A')).toEqual(['192.0.2.8']);
+  });
+
   it('writes one audit line per UPDATE with client, key, source, names and rcode, never the secret', async () => {
     const lines = (await readFile(join(topology.dir, 'audit.log'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     const updates = lines.filter((line) => line.action === 'dns-update');

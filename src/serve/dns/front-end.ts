@@ -23,6 +23,9 @@ import { readTsig, signReply, unsignedErrorReply, verifyRequest, type TsigKey, t
 import { UpdateHandler, type UpdateContext } from './update.js';
 import { CLASS, OPCODE, RCODE, TYPE, WireError, buildReply, bytes, parseMessage, rcodeName, type WireMessage } from './wire.js';
 
+/** Source addresses the answer limit remembers; past it the oldest are forgotten. */
+const MAX_TRACKED_SOURCES = 10_000;
+
 /** Larger messages are dropped: an UPDATE with a few challenge values and TSIG is under 1 KiB. */
 export const MAX_MESSAGE_BYTES = 4096;
 
@@ -39,6 +42,8 @@ export interface DnsFrontEndOptions extends UpdateContext {
   readonly udpWaitLimitMs?: number;
   /** A TCP connection without a complete message for this long is closed. @default 10_000 */
   readonly tcpIdleMs?: number;
+  /** Open TCP connections from one address (IPv6: its prefix, as the lockout counts). @default 32 */
+  readonly maxConnectionsPerAddress?: number;
   /** Answers per source address and second (then dropped). @default 50 */
   readonly answersPerSecond?: number;
   readonly now?: () => number;
@@ -70,10 +75,18 @@ class AnswerLimit {
     this.#now = now;
   }
 
+  #lastPrune = 0;
+
   take(address: string): boolean {
     const now = this.#now();
-    if (this.#buckets.size > 10_000) {
+    // Bounded memory under a spray of (forged) sources, pruned at most once a second.
+    if (this.#buckets.size > MAX_TRACKED_SOURCES && now - this.#lastPrune > 1_000) {
+      this.#lastPrune = now;
       for (const [key, bucket] of this.#buckets) if (now - bucket.at > 10_000) this.#buckets.delete(key);
+      for (const key of this.#buckets.keys()) {
+        if (this.#buckets.size <= MAX_TRACKED_SOURCES) break;
+        this.#buckets.delete(key);
+      }
     }
     const bucket = this.#buckets.get(address) ?? { tokens: this.#perSecond * 2, at: now };
     bucket.tokens = Math.min(this.#perSecond * 2, bucket.tokens + ((now - bucket.at) / 1000) * this.#perSecond);
@@ -220,12 +233,13 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
     });
   };
 
-  const guarded = async (raw: Buffer, peer: string, transport: Transport, send: (reply: Buffer) => void): Promise<void> => {
+  /** `send` resolves once the reply left (a socket closed before that would drop it). */
+  const guarded = async (raw: Buffer, peer: string, transport: Transport, send: (reply: Buffer) => Promise<void>): Promise<void> => {
     const ip = normalizeAddress(peer);
     inFlight++;
     try {
       const reply = await answer(raw, ip, transport);
-      if (reply !== undefined && limit.take(ip)) send(reply);
+      if (reply !== undefined && limit.take(ip)) await send(reply);
     } catch (error) {
       log.warn(`DNS message from ${ip} failed: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
@@ -237,14 +251,29 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
   const udpType = options.host.includes(':') ? 'udp6' : 'udp4';
   const udp: Socket = createSocket({ type: udpType, reuseAddr: false });
   udp.on('message', (raw: Buffer, peer: RemoteInfo) => {
-    void guarded(raw, peer.address, 'udp', (reply) => udp.send(bytes(reply), peer.port, peer.address));
+    void guarded(raw, peer.address, 'udp', (reply) => new Promise<void>((resolve) => udp.send(bytes(reply), peer.port, peer.address, () => resolve())));
   });
   udp.on('error', (error) => log.warn(`DNS UDP socket: ${error.message}`));
 
   const connections = new Set<TcpSocket>();
+  const perAddress = new Map<string, number>();
+  const maxPerAddress = options.maxConnectionsPerAddress ?? 32;
   const tcp: Server = createServer((socket) => {
+    // One address cannot hold every connection slot open (the HTTP side has the same rule).
+    const source = lockout.keyOf(normalizeAddress(socket.remoteAddress ?? ''));
+    const held = perAddress.get(source) ?? 0;
+    if (held >= maxPerAddress) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(source, held + 1);
     connections.add(socket);
-    socket.on('close', () => connections.delete(socket));
+    socket.on('close', () => {
+      connections.delete(socket);
+      const left = (perAddress.get(source) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(source);
+      else perAddress.set(source, left);
+    });
     const idleMs = options.tcpIdleMs ?? 10_000;
     socket.on('timeout', () => socket.destroy());
     socket.setTimeout(idleMs);
@@ -268,12 +297,18 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
         if (working++ === 0) socket.setTimeout(0);
         chain = chain
           .then(() =>
-            guarded(raw, socket.remoteAddress ?? '', 'tcp', (reply) => {
-              if (socket.destroyed) return;
-              const prefix = Buffer.alloc(2);
-              prefix.writeUInt16BE(reply.length);
-              socket.write(bytes(Buffer.concat([bytes(prefix), bytes(reply)])));
-            }),
+            guarded(
+              raw,
+              socket.remoteAddress ?? '',
+              'tcp',
+              (reply) =>
+                new Promise<void>((resolve) => {
+                  if (socket.destroyed) return resolve();
+                  const prefix = Buffer.alloc(2);
+                  prefix.writeUInt16BE(reply.length);
+                  socket.write(bytes(Buffer.concat([bytes(prefix), bytes(reply)])), () => resolve());
+                }),
+            ),
           )
           .finally(() => {
             if (--working === 0 && !socket.destroyed) socket.setTimeout(idleMs);

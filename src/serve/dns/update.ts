@@ -5,9 +5,15 @@
  * never touch a value the client did not write through serve: class NONE removes that value,
  * class ANY (the RRset, as lego and acme.sh send) and type ANY remove the values this client
  * wrote at that name, so a partner value at the name survives.
+ *
+ * A and AAAA at the client's `--ddns-host` names follow dyndns's rule: the host belongs to the
+ * client and holds one address per family. The update section is replayed over the box's
+ * addresses; the address left (the last one added when several are) replaces the old one.
+ * The box's store has no "remove an address": a message that would leave none is refused.
  */
 import type { ChallengeRecord } from '../../challenge/engine.js';
 import { canListTxt, type TxtRecordStore } from '../../records/store.js';
+import type { AddressRecordStore, AddressRecordType } from '../../providers/provider.js';
 import type { Logger } from '../../util/log.js';
 import { SerialQueue } from '../../util/serial-queue.js';
 import { isAcmeChallengeValue } from '../acme-txt.js';
@@ -17,6 +23,7 @@ import { writeNameOf, type ServeClient } from '../registry.js';
 import { domainForRecordName } from '../scope.js';
 import type { ChallengeWriter } from '../writer.js';
 import type { InFlightLimit } from '../fair-queue.js';
+import { canonicalAddress } from '../dyndns.js';
 import { CLASS, RCODE, TYPE, WireError, txtValue, type WireMessage, type WireRecord } from './wire.js';
 
 /** What the UPDATE logic needs from the rest of serve. */
@@ -29,6 +36,8 @@ export interface UpdateContext {
   readonly maxValuesPerName: number;
   /** The box's zones and TXT values (prerequisites are evaluated against the box). */
   readonly records: Pick<TxtRecordStore, 'zones' | 'txtValues'>;
+  /** The provider's A/AAAA store (`--ddns-host` names); undefined: address updates are refused. */
+  readonly addresses?: AddressRecordStore;
   readonly log: Logger;
 }
 
@@ -49,6 +58,28 @@ interface Scoped {
   readonly record: WireRecord;
   /** `writeNameOf(client, domain)`: the name serve writes and ownership is kept under. */
   readonly writeName: string;
+}
+
+/** An update record at one of the client's `--ddns-host` names. */
+interface AddressUpdate {
+  readonly record: WireRecord;
+  readonly host: string;
+}
+
+/** The address in an A / AAAA RDATA, canonical (IPv6 as RFC 5952), or a FORMERR. */
+function addressOf(record: WireRecord): string {
+  const { rdata } = record;
+  if (record.type === TYPE.A && rdata.length === 4) return [...rdata].join('.');
+  if (record.type === TYPE.AAAA && rdata.length === 16) {
+    const groups = Array.from({ length: 8 }, (_, index) => rdata.readUInt16BE(index * 2).toString(16));
+    const canonical = canonicalAddress(groups.join(':'));
+    if (canonical !== undefined) return canonical.address;
+  }
+  throw new WireError('bad address RDATA');
+}
+
+function isAddressType(type: number): boolean {
+  return type === TYPE.A || type === TYPE.AAAA;
 }
 
 class Refusal {
@@ -83,13 +114,25 @@ export class UpdateHandler {
     try {
       const zone = await this.#zoneOf(message);
       for (const record of message.authorities) checkUpdateRecord(record);
-      const updates = await this.#scope(client, zone, message.authorities, 'update');
+      const hosts = new Set(client.ddnsHosts ?? []);
+      const atHost = (record: WireRecord): boolean => hosts.has(record.name) && (isAddressType(record.type) || (record.type === TYPE.ANY && record.klass === CLASS.ANY));
+      const addressUpdates: AddressUpdate[] = message.authorities.filter(atHost).map((record) => ({ record, host: record.name }));
+      for (const { record } of addressUpdates) {
+        if (!inZone(record.name, zone)) refuse(RCODE.NOTZONE, 'not_in_zone');
+        if (record.klass !== CLASS.ANY) addressOf(record);
+      }
+      const updates = await this.#scope(client, zone, message.authorities.filter((record) => !atHost(record)), 'update');
+      if (message.answers.some((record) => hosts.has(record.name))) refuse(RCODE.REFUSED, 'prerequisite_unsupported');
       const prerequisites = await this.#scope(client, zone, message.answers, 'prerequisite');
+      if (addressUpdates.length > 0 && this.#context.addresses === undefined) refuse(RCODE.REFUSED, 'addresses_unsupported');
       if (!this.#context.writes.begin(client.name)) refuse(RCODE.REFUSED, 'writes_in_flight');
       try {
         return await this.#inTurn(client.name, async () => {
           await this.#checkPrerequisites(prerequisites);
-          return { rcode: RCODE.NOERROR, names, added: await this.#apply(client, updates) };
+          const addressPlan = await this.#planAddresses(client, addressUpdates);
+          const added = await this.#apply(client, updates);
+          await this.#applyAddresses(client, addressPlan);
+          return { rcode: RCODE.NOERROR, names, added };
         });
       } finally {
         this.#context.writes.end(client.name);
@@ -139,6 +182,55 @@ export class UpdateHandler {
       scoped.push({ record, writeName: writeNameOf(client, domain) });
     }
     return scoped;
+  }
+
+  /**
+   * What each host's A / AAAA becomes: the box's addresses (fresh) with the update section
+   * replayed over them. Refused before anything is written when a family would be left empty
+   * or the host is a CNAME (an address beside it makes the nameserver drop the zone).
+   */
+  async #planAddresses(client: ServeClient, updates: readonly AddressUpdate[]): Promise<{ host: string; family: AddressRecordType; address: string }[]> {
+    const store = this.#context.addresses;
+    if (store === undefined || updates.length === 0) return [];
+    const plan: { host: string; family: AddressRecordType; address: string }[] = [];
+    for (const host of new Set(updates.map((update) => update.host))) {
+      const current = await store.read(host);
+      if (current.cname !== undefined) refuse(RCODE.REFUSED, 'cname_at_host');
+      const canonical = (values: readonly string[]): string[] => values.map((value) => canonicalAddress(value)?.address ?? value);
+      const state = new Map<AddressRecordType, string[]>([
+        ['A', canonical(current.a)],
+        ['AAAA', canonical(current.aaaa)],
+      ]);
+      const before = new Map([...state].map(([family, values]) => [family, [...values]]));
+      for (const { record } of updates.filter((update) => update.host === host)) {
+        const families: AddressRecordType[] = record.type === TYPE.ANY ? ['A', 'AAAA'] : [record.type === TYPE.A ? 'A' : 'AAAA'];
+        for (const family of families) {
+          const values = state.get(family) ?? [];
+          if (record.klass === CLASS.ANY) state.set(family, []);
+          else if (record.klass === CLASS.NONE) state.set(family, values.filter((value) => value !== addressOf(record)));
+          else state.set(family, [...values.filter((value) => value !== addressOf(record)), addressOf(record)]);
+        }
+      }
+      for (const [family, values] of state) {
+        const old = before.get(family) ?? [];
+        if (values.length === old.length && values.every((value, index) => value === old[index])) continue;
+        const address = values.at(-1);
+        if (address === undefined) refuse(RCODE.REFUSED, 'address_delete_unsupported');
+        if (old.length === 1 && old[0] === address) continue;
+        plan.push({ host, family, address });
+      }
+    }
+    this.#context.log.debug(`RFC 2136 address plan of client ${client.name}: ${plan.map((step) => `${step.family} ${step.host} ${step.address}`).join(', ') || 'nothing to change'}`);
+    return plan;
+  }
+
+  async #applyAddresses(client: ServeClient, plan: readonly { host: string; family: AddressRecordType; address: string }[]): Promise<void> {
+    const store = this.#context.addresses;
+    if (store === undefined) return;
+    for (const { host, family, address } of plan) {
+      await this.#context.writer.serialized(client.name, () => store.replace(host, family, address));
+      this.#context.log.info(`RFC 2136: ${family} ${host} = ${address} for client ${client.name}`);
+    }
   }
 
   /** RFC 2136 3.2, evaluated against the box (where the values live, whoever wrote them). */
