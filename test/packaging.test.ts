@@ -8,7 +8,7 @@
  * the npm cache `npm ci` filled (npm 11 wants full registry metadata for a fresh install, which
  * `npm ci` never downloads, so the cache alone cannot serve `npm install -g --offline`).
  */
-import { execFile, type ExecFileOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, cp, link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -28,12 +28,54 @@ interface Run {
   readonly stderr: string;
 }
 
-function run(file: string, args: readonly string[], options: ExecFileOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+interface RunOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const RUN_TIMEOUT_MS = 300_000;
+
+/**
+ * Process groups still running. Each command runs in a group of its own, so that a timed-out
+ * test (npm keeps building) and the file's afterAll can stop npm with everything it started
+ * before the sandbox is removed: otherwise a late write lands in a removed directory's place.
+ */
+const running = new Map<number, Promise<void>>();
+
+function stopGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<Run> {
   return new Promise((resolvePromise) => {
-    execFile(file, args, { maxBuffer: 64 * 1024 * 1024, timeout: 300_000, ...options, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) });
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const pid = child.pid;
+    const timer = setTimeout(() => pid !== undefined && stopGroup(pid), RUN_TIMEOUT_MS);
+    const closed = new Promise<void>((resolveClosed) => {
+      let settled = false;
+      const settle = (code: number): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (pid !== undefined) running.delete(pid);
+        resolveClosed();
+        resolvePromise({ code, stdout, stderr });
+      };
+      child.once('error', (error) => {
+        stderr += String(error);
+        settle(1);
+      });
+      child.once('close', (code) => settle(code ?? 1));
     });
+    if (pid !== undefined) running.set(pid, closed);
   });
 }
 
@@ -41,7 +83,7 @@ function describeRun(result: Run): string {
   return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }
 
-async function mustRun(file: string, args: readonly string[], options: ExecFileOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+async function mustRun(file: string, args: readonly string[], options: RunOptions = {}): Promise<Run> {
   const result = await run(file, args, options);
   if (result.code !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${describeRun(result)}`);
   return result;
@@ -229,6 +271,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  for (const pid of running.keys()) stopGroup(pid);
+  await Promise.all(running.values());
   await new Promise<void>((resolveClose) => (registry === undefined ? resolveClose() : registry.close(() => resolveClose())));
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
