@@ -238,8 +238,9 @@ describe('README.md and docs/*.md', () => {
       // Settings tables and aliases: a quoted name with one of our or our peers' prefixes.
       for (const match of text.matchAll(/['"`]((?:MIAB|CPANEL|cPanel|MAILINABOX|CERTBOT|EXEC)_[A-Za-z0-9_]+)['"`]/g)) names.add(match[1] ?? '');
     }
-    for (const hook of await readdir(join(root, 'hooks'))) {
-      const text = await readFile(join(root, 'hooks', hook), 'utf8');
+    // The shell entry points: the hooks and the one launcher they all run.
+    for (const script of [...(await readdir(join(root, 'hooks'))).map((hook) => join('hooks', hook)), join('bin', 'miab-dns01')]) {
+      const text = await readFile(join(root, script), 'utf8');
       for (const match of text.matchAll(/\$\{?(MIAB_[A-Za-z0-9_]+)/g)) names.add(match[1] ?? '');
     }
     // The ones this test must find, or it finds nothing.
