@@ -145,7 +145,8 @@ describe('miab-dns01 issue', () => {
     const out = await scratchDir('issue');
     topology.emulator.setSecondaryLag(0);
     const removeBehindOurBack = (async () => {
-      for (let tries = 0; tries < 200; tries++) {
+      // Up to 60 s: on a loaded CI machine the run's login and order can take longer than 10 s.
+      for (let tries = 0; tries < 1200; tries++) {
         const record = topology.emulator.records().find((entry) => entry.qname === '_acme-challenge.gone.example.test');
         if (record) {
           const response = await fetch(`${topology.emulator.url}/dns/custom/${record.qname}/TXT`, {
