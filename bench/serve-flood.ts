@@ -13,9 +13,12 @@
  *
  * Run (build first; only loopback):
  *   npm run build && unshare -n bash -c 'ip link set lo up && node --import tsx bench/serve-flood.ts'
- * Knobs: BENCH_LAG_MS (secondary's lag, default 300).
+ * Knobs: BENCH_LAG_MS (secondary's lag, default 300); BENCH_PROBES (letters, default ABCDE);
+ * BENCH_NO_WAIT=1 (serve skips the nameserver wait: isolates the write); BENCH_SERVE_THREADPOOL
+ * (serve's UV_THREADPOOL_SIZE).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Agent, request as httpRequest } from 'node:http';
@@ -83,14 +86,20 @@ function pipelined(url: string, from: string, count: number): Promise<Record<str
   });
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Runs bench/lib/flood-attacker.ts in its own process and returns what it printed. */
-function attacker(plan: { url: string; count: number; parallel: number; from: 'one' | 'many'; base: string }): Promise<{ statuses: Record<string, number>; seconds: number }> {
+function attacker(plan: { url: string; count: number; parallel: number; from: 'one' | 'many'; base: string; seconds?: number; kind: 'wrong-password' | 'health' }): Promise<{ statuses: Record<string, number>; seconds: number; cpuSeconds: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./lib/flood-attacker.ts', import.meta.url)), JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { statuses: Record<string, number>; seconds: number }) : reject(new Error(`the attacker exited ${String(code)}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { statuses: Record<string, number>; seconds: number; cpuSeconds: number }) : reject(new Error(`the attacker exited ${String(code)}`))));
   });
 }
 
@@ -184,7 +193,7 @@ async function main(): Promise<void> {
   const topology = await startTopology({ lagMs: LAG_MS });
   let serve: ServeProcess | undefined;
   try {
-    const env = await topology.env();
+    const env = { ...(await topology.env()), ...(process.env.BENCH_NO_WAIT ? { MIAB_PROPAGATION_WAIT: '0' } : {}), ...(process.env.BENCH_SERVE_THREADPOOL ? { UV_THREADPOOL_SIZE: process.env.BENCH_SERVE_THREADPOOL } : {}) };
     const web = (await addClient(env, 'web', ['a.example.test'])).client;
     const other = (await addClient(env, 'other', ['b.example.test'])).client;
     const auditLog = join(topology.dir, 'audit.log');
@@ -215,21 +224,28 @@ async function main(): Promise<void> {
       await send(url, { path: '/cleanup', headers: basic(web.username, web.password), body: JSON.stringify({ fqdn: '_acme-challenge.a.example.test.', value }), from: '127.0.0.2' });
     }
     console.log(`B0 quiet: present median ${percentile(quiet, 50).toFixed(0)} ms`);
-    for (const [label, from, base] of [
-      ['one address', 'one', '127.0.2.1'],
-      ['1000 addresses', 'many', '3'],
+    for (const [label, from, base, seconds, kind] of [
+      ['one address', 'one', '127.0.2.1', undefined, 'wrong-password'],
+      ['1000 addresses', 'many', '3', undefined, 'wrong-password'],
+      ['1000 addresses, sustained 20 s', 'many', '4', 20, 'wrong-password'],
+      // A control, no verdict of its own: the same load with no password to check.
+      ['1000 addresses, sustained 20 s, GET /health only (control)', 'many', '5', 20, 'health'],
     ] as const) {
       const stop = { done: false };
       const loop = presentLoop(url, web, '127.0.0.2', stop);
-      const attack = await attacker({ url, count: 1000, parallel: 50, from, base });
+      const serveCpu = cpuSeconds(serve.child.pid ?? 0);
+      const benchCpu = process.cpuUsage();
+      const attack = await attacker({ url, count: 1000, parallel: 50, from, base, kind, ...(seconds === undefined ? {} : { seconds }) });
       const floodS = attack.seconds;
+      const used = process.cpuUsage(benchCpu);
+      console.log(`  CPU during the flood: serve ${(cpuSeconds(serve.child.pid ?? 0) - serveCpu).toFixed(1)} s, bench+emulator ${((used.user + used.system) / 1e6).toFixed(1)} s, attacker ${attack.cpuSeconds.toFixed(1)} s, of ${(2 * floodS).toFixed(1)} s on 2 cores`);
       stop.done = true;
       const { ms, failures } = await loop;
       const p95 = percentile(ms, 95);
       const served = (await readFile(auditLog, 'utf8')).split('\n').filter((line) => line.includes('"client":"web"') && line.includes('"action":"present"')).slice(-ms.length).map((line) => (JSON.parse(line) as { durationMs: number }).durationMs);
       console.log(`  serve's own time for those presents (audit durationMs): ${served.join(', ')} ms`);
-      console.log(`B ${label}: flood of 1000 in ${floodS.toFixed(1)} s: ${Object.entries(attack.statuses).map(([status, count]) => `${status}x${count}`).join(' ')}; client presents ${ms.length}, p50 ${percentile(ms, 50).toFixed(0)} ms, p95 ${p95.toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms, failures ${failures.length}${failures.length ? ` (${failures.slice(0, 3).join('; ')})` : ''}`);
-      verdict(`B 1000 wrong passwords from ${label}: client's present p95 < 2 s, no failure`, p95 < 2000 && failures.length === 0, `p95 ${p95.toFixed(0)} ms, ${failures.length} failed of ${ms.length}`);
+      console.log(`B ${label}: flood of ${Object.values(attack.statuses).reduce((sum, count) => sum + count, 0)} in ${floodS.toFixed(1)} s: ${Object.entries(attack.statuses).map(([status, count]) => `${status}x${count}`).join(' ')}; client presents ${ms.length}, p50 ${percentile(ms, 50).toFixed(0)} ms, p95 ${p95.toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms, failures ${failures.length}${failures.length ? ` (${failures.slice(0, 3).join('; ')})` : ''}`);
+      verdict(`B wrong passwords from ${label}: client's present p95 < 2 s, no failure`, p95 < 2000 && failures.length === 0, `p95 ${p95.toFixed(0)} ms, ${failures.length} failed of ${ms.length}`);
     }
 
     }

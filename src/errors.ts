@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   'state-corrupt': { exit: 1, meaning: 'a state file (e.g. the client registry of `serve`) is damaged: the message names it and how to recover' },
   'acme-failed': { exit: 1, meaning: "the ACME server refused, or the deploy hook failed; the server's problem document is in the message" },
   'agent-lost': { exit: 1, meaning: "the run's agent (the process that runs certbot's hook calls) stopped before it answered: run certbot again; `MIAB_DNS01_AGENT=0` turns the agent off" },
+  'cannot-verify': { exit: 1, meaning: 'the record store cannot read TXT values (the serve client: its protocol has no read), so nothing could be checked: ask the nameservers' },
   interrupted: { exit: 'signal', meaning: 'stopped by signal N (exit 128+N) after removing what the process wrote' },
 } as const satisfies Readonly<Record<string, ErrorCodeInfo>>;
 

@@ -83,6 +83,62 @@ describe('the run agent', () => {
     expect(runAgentsOf(process.pid).map((agent) => agent.pid)).toEqual(agents.map((agent) => agent.pid));
   });
 
+  it('queues every clean-up call but the last; the last returns once every removal is done, one DELETE each', async () => {
+    const env = await account();
+    const names = ['u1.example.test', 'u2.example.test', 'u3.example.test'];
+    const values = names.map(() => acmeValue());
+    for (const [index, name] of names.entries()) {
+      const auth = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, name, values[index] ?? '', names.length - 1 - index) });
+      expect(auth.code, auth.stderr).toBe(0);
+    }
+    emulator.clearLog();
+    // The first two removals are slow: a queued clean-up call must come back while its DELETE is still running.
+    emulator.injectFaults([
+      { delayMs: 1500, match: { method: 'DELETE', pathPrefix: '/dns/custom/_acme-challenge.u1.example.test' } },
+      { delayMs: 1500, match: { method: 'DELETE', pathPrefix: '/dns/custom/_acme-challenge.u2.example.test' } },
+    ]);
+    // certbot gives each clean-up call its auth call's variables: the remaining count goes down to 0 again.
+    for (const [index, name] of names.slice(0, 2).entries()) {
+      const queued = await runCli(['hook', 'certbot-cleanup'], { env: certbotCall(env, name, values[index] ?? '', names.length - 1 - index) });
+      expect(queued, queued.stderr).toMatchObject({ code: 0, stderr: '' });
+    }
+    expect(txt(emulator, '_acme-challenge.u2.example.test'), 'answered before its removal').toEqual([values[1]]);
+    const last = await runCli(['hook', 'certbot-cleanup'], { env: certbotCall(env, names[2] ?? '', values[2] ?? '', 0) });
+    expect(last.code, last.stderr).toBe(0);
+    for (const name of names) expect(txt(emulator, `_acme-challenge.${name}`)).toEqual([]);
+    expect(emulator.requests.filter((request) => request.method === 'DELETE').map((request) => request.body)).toEqual(values);
+  });
+
+  it('certbot killed while clean-up calls are queued: the agent finishes them and takes back the rest, one DELETE each', async () => {
+    const env = await account();
+    const values = [acmeValue(), acmeValue()];
+    const qnames = ['_acme-challenge.kc1.example.test', '_acme-challenge.kc2.example.test'];
+    const hook = (name: string): string => `'${process.execPath}' '${CLI}' hook ${name}`;
+    // A certbot stand-in: both auth calls (the last waits), the first clean-up call (queued), then it stays.
+    const certbot = join(where.dir, 'certbot-cleanup-standin.sh');
+    await writeFile(
+      certbot,
+      `#!/bin/sh\nexport CERTBOT_DOMAIN=kc1.example.test CERTBOT_VALIDATION=${values[0]} CERTBOT_REMAINING_CHALLENGES=1\n${hook('certbot-auth')} || exit 1\n` +
+        `CERTBOT_DOMAIN=kc2.example.test CERTBOT_VALIDATION=${values[1]} CERTBOT_REMAINING_CHALLENGES=0 ${hook('certbot-auth')} || exit 1\n` +
+        `${hook('certbot-cleanup')} || exit 1\necho queued >&2\nsleep 600\n`,
+      { mode: 0o700 },
+    );
+    emulator.clearLog();
+    emulator.injectFaults([{ delayMs: 2000, match: { method: 'DELETE', pathPrefix: `/dns/custom/${qnames[0]}` } }]);
+    let certbotPid = 0;
+    let stderr = '';
+    const running = runProgram([certbot], { env, onSpawn: (pid) => (certbotPid = pid) }).then((result) => (stderr = result.stderr));
+    // The slow DELETE has arrived (its fault is taken) and is not answered yet.
+    await waitUntil(() => emulator.pendingFaults().length === 0, 'the queued removal to start');
+    expect(txt(emulator, qnames[0] ?? '')).toEqual([values[0]]);
+    for (const pid of processTree(certbotPid)) process.kill(pid, 'SIGKILL');
+    await running;
+    await waitUntil(() => runAgentsOf(certbotPid).length === 0, 'the agent to end with certbot', 15_000);
+    expect(stderr).not.toContain('error');
+    for (const qname of qnames) expect(txt(emulator, qname)).toEqual([]);
+    expect(emulator.requests.filter((request) => request.method === 'DELETE').map((request) => request.body)).toEqual(values);
+  });
+
   it('a queued call that fails makes the last call fail with its error, and nothing more is written', async () => {
     const env = await account();
     const good = acmeValue();

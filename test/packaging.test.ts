@@ -8,9 +8,9 @@
  * the npm cache `npm ci` filled (npm 11 wants full registry metadata for a fresh install, which
  * `npm ci` never downloads, so the cache alone cannot serve `npm install -g --offline`).
  */
-import { execFile, type ExecFileOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -28,12 +28,54 @@ interface Run {
   readonly stderr: string;
 }
 
-function run(file: string, args: readonly string[], options: ExecFileOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+interface RunOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const RUN_TIMEOUT_MS = 300_000;
+
+/**
+ * Process groups still running. Each command runs in a group of its own, so that a timed-out
+ * test (npm keeps building) and the file's afterAll can stop npm with everything it started
+ * before the sandbox is removed: otherwise a late write lands in a removed directory's place.
+ */
+const running = new Map<number, Promise<void>>();
+
+function stopGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<Run> {
   return new Promise((resolvePromise) => {
-    execFile(file, args, { maxBuffer: 64 * 1024 * 1024, timeout: 300_000, ...options, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) });
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const pid = child.pid;
+    const timer = setTimeout(() => pid !== undefined && stopGroup(pid), RUN_TIMEOUT_MS);
+    const closed = new Promise<void>((resolveClosed) => {
+      let settled = false;
+      const settle = (code: number): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (pid !== undefined) running.delete(pid);
+        resolveClosed();
+        resolvePromise({ code, stdout, stderr });
+      };
+      child.once('error', (error) => {
+        stderr += String(error);
+        settle(1);
+      });
+      child.once('close', (code) => settle(code ?? 1));
     });
+    if (pid !== undefined) running.set(pid, closed);
   });
 }
 
@@ -41,7 +83,7 @@ function describeRun(result: Run): string {
   return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }
 
-async function mustRun(file: string, args: readonly string[], options: ExecFileOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+async function mustRun(file: string, args: readonly string[], options: RunOptions = {}): Promise<Run> {
   const result = await run(file, args, options);
   if (result.code !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${describeRun(result)}`);
   return result;
@@ -75,7 +117,23 @@ function cachedContentPath(cache: string, integrity: string): string | undefined
   return join(cache, '_cacache', 'content-v2', 'sha512', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4));
 }
 
-async function startLockfileRegistry(lockfile: string, cache: string): Promise<{ url: string; server: Server; missing: string[] }> {
+/**
+ * Seeds the sandbox's npm cache with the content of every package the registry serves, linked
+ * (or copied across filesystems) from npm's own cache: npm reads a tarball whose integrity it
+ * knows from its cache before asking the registry, so the installs below never download or
+ * re-hash what `npm ci` already fetched, and the sandbox cache still starts with no index (no
+ * metadata, no settings) of the user's.
+ */
+async function seedCache(contents: Iterable<string>, cache: string, sandboxCache: string): Promise<void> {
+  const prefix = join(cache, '_cacache');
+  for (const content of new Set(contents)) {
+    const target = join(sandboxCache, '_cacache', content.slice(prefix.length + 1));
+    await mkdir(dirname(target), { recursive: true });
+    await link(content, target).catch(() => copyFile(content, target));
+  }
+}
+
+async function startLockfileRegistry(lockfile: string, cache: string): Promise<{ url: string; server: Server; missing: string[]; contents: string[] }> {
   const lock = JSON.parse(await readFile(lockfile, 'utf8')) as { packages: Record<string, LockEntry> };
   const packuments = new Map<string, { versions: Record<string, unknown>; latest: string }>();
   const tarballs = new Map<string, string>();
@@ -132,7 +190,7 @@ async function startLockfileRegistry(lockfile: string, cache: string): Promise<{
   });
   await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url: `${base}/`, server, missing };
+  return { url: `${base}/`, server, missing, contents: [...tarballs.values()] };
 }
 
 // --- fixture ----------------------------------------------------------------------------------
@@ -191,6 +249,7 @@ beforeAll(async () => {
     npm_config_loglevel: 'warn',
   };
   await mkdir(join(dir, 'home'));
+  await seedCache(started.contents, cache, join(dir, 'npm-cache'));
 
   checkout = join(dir, 'checkout');
   const listed = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root });
@@ -212,6 +271,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  for (const pid of running.keys()) stopGroup(pid);
+  await Promise.all(running.values());
   await new Promise<void>((resolveClose) => (registry === undefined ? resolveClose() : registry.close(() => resolveClose())));
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
@@ -243,7 +304,7 @@ describe('npm pack from a clean checkout', () => {
     tarball = join(dir, tarballName);
     const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ files: { path: string; mode: number }[] }];
     const files = report.files.map((file) => file.path);
-    for (const wanted of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/adapters/greenlock/index.js', 'dist/adapters/greenlock/require.cjs', 'LICENSE', 'README.md', 'docs/configuration.md', 'docs/error-codes.md', 'package.json']) {
+    for (const wanted of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/adapters/greenlock/index.js', 'dist/adapters/greenlock/require.cjs', 'dist/records/conformance.js', 'dist/records/conformance.d.ts', 'LICENSE', 'README.md', 'docs/configuration.md', 'docs/error-codes.md', 'package.json']) {
       expect(files).toContain(wanted);
     }
     for (const hook of ['certbot-auth', 'certbot-cleanup', 'lego-exec', 'dehydrated-hook', 'dns_miab_dns01.sh']) {
@@ -251,7 +312,7 @@ describe('npm pack from a clean checkout', () => {
       expect(entry?.mode, hook).toBeDefined();
       expect((entry?.mode ?? 0) & 0o111, hook).toBe(0o111);
     }
-    expect(files.filter((file) => /\.test\.|(^|\/)test\/|conformance/.test(file))).toEqual([]);
+    expect(files.filter((file) => /\.test\.|(^|\/)test\//.test(file))).toEqual([]);
     expect(files.filter((file) => /^(src|bench)\//.test(file))).toEqual([]);
     for (const map of files.filter((file) => file.endsWith('.map'))) {
       const sources = (JSON.parse(await readFile(join(checkout, map), 'utf8')) as { sources: string[] }).sources;
@@ -260,100 +321,122 @@ describe('npm pack from a clean checkout', () => {
   });
 });
 
-describe('npm install -g', () => {
-  it('from the tarball', async () => {
-    expect(tarball).toBeDefined();
-    const prefix = join(dir, 'prefix-tarball');
-    await mustNpm(['install', '--global', tarball], { prefix });
-    await expectWorkingInstall(prefix);
+/**
+ * Its own copy of the checkout (as the pack left it: built, node_modules linked), for an install
+ * that runs the package's prepare script in the folder: the installs below run at once, and two
+ * builds in one folder would remove each other's dist/.
+ */
+async function checkoutCopy(name: string): Promise<string> {
+  const copy = join(dir, name);
+  await cp(checkout, copy, { recursive: true, verbatimSymlinks: true });
+  return copy;
+}
+
+// The installs and the consumer project are independent of each other: they run at once (npm
+// and tsc wait on the disk and on each other's processes much of the time), sharing the
+// sandbox's npm cache, each with its own prefix or folder.
+describe.concurrent('installs', { timeout: 300_000 }, () => {
+  describe('npm install -g', () => {
+    it('from the tarball', async () => {
+      expect(tarball).toBeDefined();
+      const prefix = join(dir, 'prefix-tarball');
+      await mustNpm(['install', '--global', tarball], { prefix });
+      await expectWorkingInstall(prefix);
+    });
+
+    it('from the folder (a checkout after npm ci: npm links it)', async () => {
+      const prefix = join(dir, 'prefix-folder');
+      await mustNpm(['install', '--global', await checkoutCopy('checkout-linked')], { prefix });
+      expect((await stat(join(prefix, 'lib', 'node_modules', manifest.name))).isDirectory()).toBe(true);
+      await expectWorkingInstall(prefix);
+    });
+
+    it('from the folder with --install-links (a copy, not a link)', async () => {
+      const prefix = join(dir, 'prefix-folder-copy');
+      await mustNpm(['install', '--global', '--install-links', await checkoutCopy('checkout-copied')], { prefix });
+      await expectWorkingInstall(prefix);
+    });
+
+    it('from a git URL: npm pack it, then install the tarball', async () => {
+      // `npm install -g git+URL` cannot build a package with a prepare script: npm exports
+      // --global to the nested `npm install` that should fetch the build tools, so the clone gets
+      // no devDependencies (with --install-links the build fails; without it npm links a deleted
+      // temp clone, npm/cli#4148). `npm pack` of the URL runs the build as a local install.
+      const packDir = await mkdtemp(join(dir, 'git-pack-'));
+      const packed = await mustNpm(['pack', `git+file://${checkout}`], { cwd: packDir });
+      const file = packed.stdout.trim().split('\n').pop() ?? '';
+      expect(file).toBe(tarballName);
+      const prefix = join(dir, 'prefix-git');
+      await mustNpm(['install', '--global', join(packDir, file)], { prefix });
+      await expectWorkingInstall(prefix);
+    });
+
+    it('plain `npm install -g git+URL` is the npm trap the README\'s Install section warns about', async () => {
+      const prefix = join(dir, 'prefix-git-trap');
+      const result = await npm(['install', '--global', `git+file://${checkout}`], { prefix });
+      const works = result.code === 0 && (await run(join(prefix, 'bin', 'miab-dns01'), ['--version'])).code === 0;
+      // If a future npm fixes this, this fails: then the README may print the plain command.
+      expect(works, describeRun(result)).toBe(false);
+    });
   });
 
-  it('from the folder (a checkout after npm ci: npm links it)', async () => {
-    const prefix = join(dir, 'prefix-folder');
-    await mustNpm(['install', '--global', checkout], { prefix });
-    expect((await stat(join(prefix, 'lib', 'node_modules', manifest.name))).isDirectory()).toBe(true);
-    await expectWorkingInstall(prefix);
+  describe('the library from a separate project', () => {
+    it('type-checks with tsc --strict, imports as an ES module and requires the Greenlock plugin', async () => {
+      expect(tarball).toBeDefined();
+      const project = join(dir, 'consumer');
+      await mkdir(project);
+      await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
+      await mustNpm(['install', tarball], { cwd: project });
+      await writeFile(
+        join(project, 'main.ts'),
+        [
+          "import { issueCertificate, createDns01Challenge, openRuntime, MiabDns01Error, type Logger, type IssueCertificateOptions } from 'miab-dns01';",
+          "import { create, type GreenlockPluginOptions } from 'miab-dns01/greenlock';",
+          "import { recordStoreConformance } from 'miab-dns01/conformance';",
+          "const log: Logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };",
+          "const options: GreenlockPluginOptions = { env: {}, url: 'https://box.example.test/admin' };",
+          'const plugin = create(options);',
+          'const delay: number = plugin.propagationDelay;',
+          // Types must resolve, not fall back to any: each of these must be an error (never run).
+          'export function typeErrors(): void {',
+          '  // @ts-expect-error propagationDelay is a number',
+          '  const wrongDelay: string = plugin.propagationDelay;',
+          '  // @ts-expect-error create() takes an options object',
+          "  create('not options');",
+          '  // @ts-expect-error the conformance suite needs a store to open',
+          '  recordStoreConformance({ test: () => undefined });',
+          '  // @ts-expect-error issueCertificate needs domains',
+          '  void issueCertificate({});',
+          '  void wrongDelay;',
+          '}',
+          "const issue: (options: IssueCertificateOptions) => Promise<unknown> = issueCertificate;",
+          'export const used = [log, delay, issue, createDns01Challenge, openRuntime, MiabDns01Error, recordStoreConformance];',
+          "console.log(JSON.stringify({ esm: Object.keys(plugin).sort(), error: new MiabDns01Error('usage', 'x').code }));",
+          '',
+        ].join('\n'),
+      );
+      await writeFile(
+        join(project, 'greenlock.cjs'),
+        "const plugin = require('miab-dns01/greenlock').create({ env: {} });\nplugin.init({}).then((result) => console.log(JSON.stringify({ cjs: Object.keys(plugin).sort(), init: result })));\n",
+      );
+      // A consumer without @types/node (a browser-minded or Deno-minded project, or one that just
+      // never installed it): our declarations must not need it, so no internal type (undici's
+      // Dispatcher, Buffer, node: modules) may be reachable from the exported ones. No
+      // skipLibCheck: an error inside our .d.ts files, or one they pull in, fails here.
+      expect(existsSync(join(project, 'node_modules', '@types', 'node'))).toBe(false);
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+      const checked = await run(process.execPath, [tsc, '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--outDir', join(project, 'out'), join(project, 'main.ts')], { cwd: project });
+      expect(checked, describeRun(checked)).toMatchObject({ code: 0 });
+      const esm = await run(process.execPath, [join(project, 'out', 'main.js')], { cwd: project });
+      expect(esm, describeRun(esm)).toMatchObject({ code: 0 });
+      const methods = ['get', 'init', 'propagationDelay', 'remove', 'set', 'zones'];
+      expect(JSON.parse(esm.stdout)).toEqual({ esm: methods, error: 'usage' });
+      const cjs = await run(process.execPath, [join(project, 'greenlock.cjs')], { cwd: project });
+      expect(cjs, describeRun(cjs)).toMatchObject({ code: 0 });
+      expect(JSON.parse(cjs.stdout)).toEqual({ cjs: methods, init: null });
+    });
   });
 
-  it('from the folder with --install-links (a copy, not a link)', async () => {
-    const prefix = join(dir, 'prefix-folder-copy');
-    await mustNpm(['install', '--global', '--install-links', checkout], { prefix });
-    await expectWorkingInstall(prefix);
-  });
-
-  it('from a git URL: npm pack it, then install the tarball', async () => {
-    // `npm install -g git+URL` cannot build a package with a prepare script: npm exports
-    // --global to the nested `npm install` that should fetch the build tools, so the clone gets
-    // no devDependencies (with --install-links the build fails; without it npm links a deleted
-    // temp clone, npm/cli#4148). `npm pack` of the URL runs the build as a local install.
-    const packDir = await mkdtemp(join(dir, 'git-pack-'));
-    const packed = await mustNpm(['pack', `git+file://${checkout}`], { cwd: packDir });
-    const file = packed.stdout.trim().split('\n').pop() ?? '';
-    expect(file).toBe(tarballName);
-    const prefix = join(dir, 'prefix-git');
-    await mustNpm(['install', '--global', join(packDir, file)], { prefix });
-    await expectWorkingInstall(prefix);
-  });
-
-  it('plain `npm install -g git+URL` is the npm trap the README\'s Install section warns about', async () => {
-    const prefix = join(dir, 'prefix-git-trap');
-    const result = await npm(['install', '--global', `git+file://${checkout}`], { prefix });
-    const works = result.code === 0 && (await run(join(prefix, 'bin', 'miab-dns01'), ['--version'])).code === 0;
-    // If a future npm fixes this, this fails: then the README may print the plain command.
-    expect(works, describeRun(result)).toBe(false);
-  });
-});
-
-describe('the library from a separate project', () => {
-  it('type-checks with tsc --strict, imports as an ES module and requires the Greenlock plugin', async () => {
-    expect(tarball).toBeDefined();
-    const project = join(dir, 'consumer');
-    await mkdir(project);
-    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
-    await mustNpm(['install', tarball], { cwd: project });
-    await writeFile(
-      join(project, 'main.ts'),
-      [
-        "import { issueCertificate, createDns01Challenge, openRuntime, MiabDns01Error, type Logger, type IssueCertificateOptions } from 'miab-dns01';",
-        "import { create, type GreenlockPluginOptions } from 'miab-dns01/greenlock';",
-        "const log: Logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };",
-        "const options: GreenlockPluginOptions = { env: {}, url: 'https://box.example.test/admin' };",
-        'const plugin = create(options);',
-        'const delay: number = plugin.propagationDelay;',
-        // Types must resolve, not fall back to any: each of these must be an error (never run).
-        'export function typeErrors(): void {',
-        '  // @ts-expect-error propagationDelay is a number',
-        '  const wrongDelay: string = plugin.propagationDelay;',
-        '  // @ts-expect-error create() takes an options object',
-        "  create('not options');",
-        '  // @ts-expect-error issueCertificate needs domains',
-        '  void issueCertificate({});',
-        '  void wrongDelay;',
-        '}',
-        "const issue: (options: IssueCertificateOptions) => Promise<unknown> = issueCertificate;",
-        'export const used = [log, delay, issue, createDns01Challenge, openRuntime, MiabDns01Error];',
-        "console.log(JSON.stringify({ esm: Object.keys(plugin).sort(), error: new MiabDns01Error('usage', 'x').code }));",
-        '',
-      ].join('\n'),
-    );
-    await writeFile(
-      join(project, 'greenlock.cjs'),
-      "const plugin = require('miab-dns01/greenlock').create({ env: {} });\nplugin.init({}).then((result) => console.log(JSON.stringify({ cjs: Object.keys(plugin).sort(), init: result })));\n",
-    );
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const typeRoots = join(root, 'node_modules', '@types');
-    // skipLibCheck: the @types/node this repository pins predates TypeScript 5.9's typed arrays;
-    // our own declarations are still used (the @ts-expect-error lines above prove it).
-    const checked = await run(process.execPath, [tsc, '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', typeRoots, '--outDir', join(project, 'out'), join(project, 'main.ts')], { cwd: project });
-    expect(checked, describeRun(checked)).toMatchObject({ code: 0 });
-    const esm = await run(process.execPath, [join(project, 'out', 'main.js')], { cwd: project });
-    expect(esm, describeRun(esm)).toMatchObject({ code: 0 });
-    const methods = ['get', 'init', 'propagationDelay', 'remove', 'set', 'zones'];
-    expect(JSON.parse(esm.stdout)).toEqual({ esm: methods, error: 'usage' });
-    const cjs = await run(process.execPath, [join(project, 'greenlock.cjs')], { cwd: project });
-    expect(cjs, describeRun(cjs)).toMatchObject({ code: 0 });
-    expect(JSON.parse(cjs.stdout)).toEqual({ cjs: methods, init: null });
-  });
 });
 
 describe('hooks without node on the PATH', () => {

@@ -1,5 +1,5 @@
 /**
- * Power Mail-in-a-Box (the fork), TOTP on, nsd primary + secondary lagging 3 s, Pebble
+ * Power Mail-in-a-Box (the fork), TOTP on, nsd primary + secondary lagging 1 s, Pebble
  * validating through the secondary: the client paths power-miab.test.ts does not cover, each
  * with the fork's dialect chosen by MIAB_FLAVOR=power and a PARTNER value at the apex's
  * challenge name (another client's) that must survive:

@@ -11,9 +11,12 @@
  * too) is printed by the next auth call that waits (or by a clean-up call, if one failed); if
  * one failed, the last auth call fails with it and writes nothing more.
  *
+ * Clean-up calls are queued the same way, all but the last: the last waits for every queued
+ * removal, so when certbot's clean-up phase ends nothing of the run is left on the box.
+ *
  * The agent ends when its run's owner (certbot) is gone, taking back what the run left on the
- * box, on SIGTERM/SIGINT (the same), or after a while without calls (leaving the records to
- * the run, whose next call starts a new agent).
+ * box (queued calls run first), on SIGTERM/SIGINT (the same), or after a while without calls
+ * (leaving the records to the run, whose next call starts a new agent; queued calls run first).
  */
 import { rmdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -42,13 +45,24 @@ interface HeldOutput {
   readonly status: number;
 }
 
+/** Which certbot hook a call is, if it is one. */
+function certbotHook(request: AgentRequest): 'certbot-auth' | 'certbot-cleanup' | undefined {
+  if (request.argv.length !== 2 || request.argv[0] !== 'hook') return undefined;
+  const [, hook] = request.argv;
+  return hook === 'certbot-auth' || hook === 'certbot-cleanup' ? hook : undefined;
+}
+
 /**
- * A queued certbot auth call: every one but the run's last. Not when debugging: then each
- * call prints its steps when it runs, in order.
+ * A queued certbot call: every auth call but the run's last, and every clean-up call but the
+ * last (certbot gives each clean-up call the variables of its auth call, so
+ * CERTBOT_REMAINING_CHALLENGES counts down to 0 again). Not when debugging: then each call
+ * prints its steps when it runs, in order. Not a clean-up call while a queued call's failure
+ * is held: that call runs at once and prints it (certbot stopped before its last auth call).
  */
-function isDeferred(request: AgentRequest): boolean {
-  const certbotAuth = request.argv.length === 2 && request.argv[0] === 'hook' && request.argv[1] === 'certbot-auth';
-  return certbotAuth && Number(request.env.CERTBOT_REMAINING_CHALLENGES ?? '0') > 0 && !isDebug({ env: request.env });
+function isDeferred(request: AgentRequest, failureHeld: boolean): boolean {
+  const hook = certbotHook(request);
+  if (hook === undefined || (hook === 'certbot-cleanup' && failureHeld)) return false;
+  return Number(request.env.CERTBOT_REMAINING_CHALLENGES ?? '0') > 0 && !isDebug({ env: request.env });
 }
 
 function parseRequest(line: string): AgentRequest | undefined {
@@ -174,7 +188,7 @@ export class RunAgent {
       socket.end();
       return;
     }
-    if (isDeferred(request)) {
+    if (isDeferred(request, this.#held.some((output) => output.status !== 0))) {
       const replies: AgentReply[] = [];
       this.#enqueue(async () => {
         const status = await this.#run(request, (reply) => replies.push(reply), this.#stop.signal);
@@ -191,20 +205,26 @@ export class RunAgent {
     socket.on('close', () => gone.abort());
     socket.resume();
     this.#enqueue(async () => {
-      const auth = request.argv[1] === 'certbot-auth';
+      const hook = certbotHook(request);
       const failed = this.#held.find((output) => output.status !== 0);
       // The queued calls' lines come out with the run's last auth call; a clean-up call prints
-      // them only when one failed (certbot was stopped before its last auth call, say).
-      if (auth || failed !== undefined) {
+      // them only when one failed (certbot was stopped before its last auth call, say, or a
+      // queued clean-up call failed).
+      if (hook === 'certbot-auth' || failed !== undefined) {
         for (const output of this.#held) for (const reply of output.replies) send(reply);
+        this.#held = [];
+      } else if (hook === 'certbot-cleanup') {
+        // The queued clean-up calls went well: their lines ("removed TXT ...") say nothing new.
         this.#held = [];
       }
       let status: number;
-      if (failed !== undefined && auth) {
+      if (failed !== undefined && hook === 'certbot-auth') {
         send({ stderr: 'miab-dns01 certbot-auth: an earlier challenge of this certbot run failed (above): nothing more was written or waited for; certbot runs the clean-up hook for the records that were written\n' });
         status = failed.status;
       } else {
         status = await this.#run(request, send, gone.signal);
+        // A queued clean-up call was answered 0 when it was queued: its failure is this call's.
+        if (status === 0 && failed !== undefined && hook === 'certbot-cleanup') status = failed.status;
       }
       this.#stop.signal.removeEventListener('abort', onStop);
       send({ exit: status });

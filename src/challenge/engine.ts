@@ -11,7 +11,7 @@
 import { ConfigError, MiabDns01Error } from '../errors.js';
 import { processIdentity } from '../state/processes.js';
 import type { Journal, JournalEntry } from '../records/journal.js';
-import type { TxtRecordStore } from '../records/store.js';
+import { canListTxt, type TxtRecordStore } from '../records/store.js';
 import type { Logger } from '../util/log.js';
 import { findZone, normalizeDomain, parseChallengeName, validateTxtValue } from './names.js';
 
@@ -263,6 +263,11 @@ export class ChallengeEngine {
     if (journaled !== undefined) return { ...journaled, removed: await this.remove(journaled) };
     // Not ours (or cleaned up already): say so rather than "removed" when it is not there.
     const record: ChallengeRecord = { ...(await this.resolve(name, options)), value };
+    if (!canListTxt(store)) {
+      // Deleting a missing value changes nothing (store.ts), so removing it unseen is safe.
+      log.info(`cannot verify that TXT ${record.fqdn} ${describeValue(value)} is there (the ${this.#host} offers no way to read TXT values); removing it anyway`);
+      return { ...record, removed: await this.remove(record) };
+    }
     if (!(await store.txtValues(record.fqdn)).includes(value)) {
       log.info(`TXT ${record.fqdn} ${describeValue(value)} was not there; nothing to remove`);
       return { ...record, removed: false };
@@ -280,10 +285,13 @@ export class ChallengeEngine {
     try {
       await store.deleteTxt(record.fqdn, record.value);
     } catch (error) {
-      const stillThere = await store.txtValues(record.fqdn).then(
-        (values) => values.includes(record.value),
-        () => true,
-      );
+      // Cannot verify (a store that cannot list values, or a failed read): assume it is still there.
+      const stillThere = !canListTxt(store)
+        ? true
+        : await store.txtValues(record.fqdn).then(
+            (values) => values.includes(record.value),
+            () => true,
+          );
       if (stillThere) throw error;
       if (isDialectMismatch(error)) log.info(`TXT ${record.fqdn} ${describeValue(record.value)} is not on the ${this.#host}; nothing to remove`);
       else log.info(`the ${this.#host} answered the removal of TXT ${record.fqdn} with an error (${error instanceof Error ? error.message : String(error)}), but the record is gone`);

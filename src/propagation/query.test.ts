@@ -4,7 +4,9 @@ import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket } from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { queryAuthoritative, queryDns, queryTxt, type QueryEvent } from './query.js';
-import { tcpExchange, TransportFailure } from './transport.js';
+import { runInLoopbackNamespace } from '../../test/fixtures/netns.js';
+
+const PROBES = new URL('../../test/fixtures/no-route-probe.ts', import.meta.url).href;
 
 type Handler = (query: DecodedPacket, transport: 'udp' | 'tcp') => Buffer[];
 
@@ -170,26 +172,18 @@ describe('queryDns', () => {
   });
 
   it('reports an address without a route as no-route, over UDP and TCP, without throwing', async () => {
-    // Inside the tests' loopback-only namespace, connect() to 2001:db8::/32 fails with
-    // ENETUNREACH at once; nothing is sent. This used to throw ERR_SOCKET_BAD_PORT from a
-    // callback (an uncaught exception), because the failed connect was ignored.
-    const uncaught: unknown[] = [];
-    const record = (error: unknown): void => void uncaught.push(error);
-    process.on('uncaughtException', record);
-    try {
-      const started = performance.now();
-      const udp = await queryDns({ host: '2001:db8::1', port: 53 }, NAME, 'TXT', false, { timeoutMs: 2000 });
-      expect(udp).toEqual({ kind: 'no-answer', failure: 'no-route', detail: 'this machine has no route to [2001:db8::1]:53 (ENETUNREACH)' });
-      const v4 = await queryDns({ host: '192.0.2.1', port: 53 }, NAME, 'TXT', false, { timeoutMs: 2000 });
-      expect(v4).toMatchObject({ kind: 'no-answer', failure: 'no-route' });
-      const tcp = tcpExchange({ host: '2001:db8::1', port: 53 }, Buffer.alloc(12), { timeoutMs: 2000, accept: () => undefined });
-      await expect(tcp).rejects.toBeInstanceOf(TransportFailure);
-      await expect(tcp).rejects.toMatchObject({ kind: 'no-route', message: expect.stringMatching(/ENETUNREACH/) });
-      expect(performance.now() - started).toBeLessThan(1000);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      process.off('uncaughtException', record);
-    }
+    // In a loopback-only network namespace of its own, connect() to 2001:db8::/32 and
+    // 192.0.2.0/24 fails with ENETUNREACH at once; nothing is sent. This used to throw
+    // ERR_SOCKET_BAD_PORT from a callback (an uncaught exception), because the failed connect
+    // was ignored.
+    const { result, uncaught } = await runInLoopbackNamespace<{
+      result: { udp: unknown; v4: unknown; tcp: unknown; elapsedMs: number };
+      uncaught: string[];
+    }>(PROBES, 'queryWithoutRoute');
+    expect(result.udp).toEqual({ kind: 'no-answer', failure: 'no-route', detail: 'this machine has no route to [2001:db8::1]:53 (ENETUNREACH)' });
+    expect(result.v4).toMatchObject({ kind: 'no-answer', failure: 'no-route' });
+    expect(result.tcp).toMatchObject({ transportFailure: true, kind: 'no-route', message: expect.stringMatching(/ENETUNREACH/) });
+    expect(result.elapsedMs).toBeLessThan(1000);
     expect(uncaught).toEqual([]);
   });
 

@@ -5,6 +5,9 @@ import { ConfigError, PropagationError } from '../errors.js';
 import type { QueryEvent } from './query.js';
 import { parsePropagationSettings } from './settings.js';
 import { waitForPropagation } from './wait.js';
+import { runInLoopbackNamespace } from '../../test/fixtures/netns.js';
+
+const PROBES = new URL('../../test/fixtures/no-route-probe.ts', import.meta.url).href;
 
 const record = { fqdn: '_acme-challenge.example.test', zone: 'example.test', value: 'v' };
 
@@ -114,27 +117,19 @@ describe('waitForPropagation against a silent server', () => {
 
 describe('waitForPropagation with addresses this machine cannot reach', () => {
   it('never throws anything but a PropagationError: an unroutable nameserver fails at the timeout, reported once', async () => {
-    const uncaught: unknown[] = [];
-    const record_ = (error: unknown): void => void uncaught.push(error);
-    process.on('uncaughtException', record_);
-    const lines: string[] = [];
-    let error: unknown;
-    const started = performance.now();
-    try {
-      const settings = parsePropagationSettings({ MIAB_NAMESERVERS: '[2001:db8::1]:53', MIAB_PROPAGATION_TIMEOUT: '0.5' }, { initialIntervalMs: 20, intervalFactor: 1 });
-      error = await waitForPropagation([record], settings, { progress: (line) => lines.push(line) }).catch((caught: unknown) => caught);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    } finally {
-      process.off('uncaughtException', record_);
-    }
+    // In a loopback-only network namespace of its own (test/fixtures/netns.ts): no route off the machine.
+    const { result, uncaught } = await runInLoopbackNamespace<{
+      result: { errorName: string | undefined; code: string | undefined; nameservers: unknown; lines: string[]; elapsedMs: number };
+      uncaught: string[];
+    }>(PROBES, 'waitWithoutRoute');
     expect(uncaught).toEqual([]);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(490);
-    expect(error).toBeInstanceOf(PropagationError);
-    expect(error).toMatchObject({
+    expect(result.elapsedMs).toBeGreaterThanOrEqual(490);
+    expect(result.errorName).toBe('PropagationError');
+    expect(result).toMatchObject({
       code: 'propagation-timeout',
       nameservers: [{ server: '[2001:db8::1]:53', ok: false, lastAnswer: 'no answer (this machine has no route to [2001:db8::1]:53 (ENETUNREACH))' }],
     });
-    expect(lines.filter((line) => line.startsWith('cannot reach [2001:db8::1]:53: this machine has no route'))).toHaveLength(1);
+    expect(result.lines.filter((line) => line.startsWith('cannot reach [2001:db8::1]:53: this machine has no route'))).toHaveLength(1);
   });
 
   it('says "1 nameserver serves" for one server', async () => {

@@ -1,7 +1,7 @@
 /** A reference record store in memory: for unit tests, and as the conformance baseline. */
-import type { TxtRecordStore } from './store.js';
+import type { ListingTxtRecordStore, StoreCallOptions } from './store.js';
 
-export class MemoryRecordStore implements TxtRecordStore {
+export class MemoryRecordStore implements ListingTxtRecordStore {
   readonly #zones: string[];
   readonly #txt = new Map<string, string[]>();
   readonly #cnames = new Map<string, string>();
@@ -11,19 +11,23 @@ export class MemoryRecordStore implements TxtRecordStore {
     for (const [name, target] of Object.entries(cnames)) this.#cnames.set(name, target);
   }
 
-  async zones(): Promise<string[]> {
+  async zones(options?: StoreCallOptions): Promise<string[]> {
+    options?.signal?.throwIfAborted();
     return [...this.#zones];
   }
 
-  async txtValues(name: string): Promise<string[]> {
+  async txtValues(name: string, options?: StoreCallOptions): Promise<string[]> {
+    options?.signal?.throwIfAborted();
     return [...(this.#txt.get(name) ?? [])];
   }
 
-  async cnameTarget(name: string): Promise<string | undefined> {
+  async cnameTarget(name: string, options?: StoreCallOptions): Promise<string | undefined> {
+    options?.signal?.throwIfAborted();
     return this.#cnames.get(name);
   }
 
-  async appendTxt(name: string, value: string): Promise<void> {
+  async appendTxt(name: string, value: string, options?: StoreCallOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
     const values = this.#txt.get(name) ?? [];
     if (!values.includes(value)) this.#txt.set(name, [...values, value]);
   }
@@ -34,7 +38,8 @@ export class MemoryRecordStore implements TxtRecordStore {
     else this.#cnames.set(name, target);
   }
 
-  async deleteTxt(name: string, value: string): Promise<void> {
+  async deleteTxt(name: string, value: string, options?: StoreCallOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
     const values = (this.#txt.get(name) ?? []).filter((existing) => existing !== value);
     if (values.length > 0) this.#txt.set(name, values);
     else this.#txt.delete(name);

@@ -1,7 +1,7 @@
 /**
  * certbot 2.1 (Debian) with hooks/certbot-auth and hooks/certbot-cleanup, issuing a real
  * certificate from Pebble for an apex, its wildcard (two values at one name, live together)
- * and a name in the second zone. Pebble validates through the secondary that lags 3 s, so an
+ * and a name in the second zone. Pebble validates through the secondary that lags 1 s, so an
  * auth hook returning before every nameserver serves every value fails the order.
  * The hooks are also run through symlinks in another directory, and as
  * copies found through MIAB_DNS01_HOME.

@@ -3,7 +3,7 @@
  * real certificate from Pebble for an apex, its wildcard and a name in the second zone, with
  * HOOK_CHAIN=no (one deploy_challenge call per challenge, all deployed before any is
  * answered) and HOOK_CHAIN=yes (one call carrying every challenge: one wait for all).
- * Pebble validates through the secondary that lags 3 s. dehydrated also calls the hook for
+ * Pebble validates through the secondary that lags 1 s. dehydrated also calls the hook for
  * startup_hook, generate_csr, deploy_cert, exit_hook and an unknown-handler probe: those must
  * exit 0 without touching the box.
  */

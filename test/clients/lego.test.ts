@@ -4,7 +4,7 @@
  * issuing a real certificate from Pebble for an apex, its wildcard and a name in the second
  * zone. lego's exec provider is sequential (present, validate, cleanup, sleep
  * EXEC_SEQUENCE_INTERVAL=1 s, next domain) and Pebble validates through the secondary that
- * lags 3 s, so `present` must return only once every nameserver serves the value.
+ * lags 1 s, so `present` must return only once every nameserver serves the value.
  *
  * `--dns.disable-cp` skips lego's own propagation check, and `--dns.resolvers` points at the
  * primary nameserver: lego 4.9.1 still queries a resolver (the CNAME of the challenge name,

@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { loadConfig } from '../../src/config/config.js';
 import { openCpanelProvider, parseCpanelConfig, type CpanelProvider, type CpanelProviderOptions } from '../../src/providers/cpanel/index.js';
-import { openProvider } from '../../src/providers/index.js';
+import { openProvider, type DnsProvider } from '../../src/providers/index.js';
 import type { Logger } from '../../src/util/log.js';
 import { startCpanelEmulator, type CpanelEmulator, type CpanelEmulatorOptions } from '../cpanel-emulator/server.js';
 import { scratchDir } from '../fixtures/scratch.js';
@@ -21,12 +21,12 @@ export interface Harness {
   readonly logs: string[];
   open(overrides?: Partial<CpanelProviderOptions>, env?: Record<string, string>): Promise<CpanelProvider>;
   /** Opens the provider the way the runtime does: `MIAB_DNS01_PROVIDER=cpanel` through the one-pass config and the registry. */
-  openViaRegistry(env?: Record<string, string>): Promise<CpanelProvider>;
+  openViaRegistry(env?: Record<string, string>): Promise<DnsProvider>;
 }
 
 const emulators: CpanelEmulator[] = [];
 const dirs: string[] = [];
-const providers: CpanelProvider[] = [];
+const providers: DnsProvider[] = [];
 
 export function envFor(mode: Mode, url: string): Record<string, string> {
   const base = { CPANEL_BASE_URL: url, CPANEL_USERNAME: 'alice' };

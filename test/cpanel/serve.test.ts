@@ -3,7 +3,7 @@
  * X-CPANEL-OTP with the WHM policy "API requests" on; session login with the code): serve is
  * configured by the same environment as the hooks (MIAB_DNS01_PROVIDER=cpanel + CPANEL_*), a
  * client is added with `clients add`, and the real Debian lego (`--dns httpreq`) obtains apex +
- * wildcard from Pebble through serve, Pebble validating through the nameserver that lags 3 s
+ * wildcard from Pebble through serve, Pebble validating through the nameserver that lags 1 s
  * behind the account's writes (serve answers a write only once every nameserver serves it).
  *
  * Every run: the certificate covers both names, both values were added and removed (lego calls

@@ -1,23 +1,16 @@
 /**
- * The cPanel provider against the cPanel emulator: the record-store contract in each auth mode,
- * serial races, one-time-code replays, the shared session cache, expiry and every refusal.
+ * The cPanel provider against the cPanel emulator (the record-store contract in each auth mode
+ * runs in test/records-conformance.test.ts): serial races, one-time-code replays, the shared session cache, expiry and every refusal.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { recordStoreConformance } from '../../src/records/conformance.js';
 import { createCpanelTransport, type CpanelTransport } from '../../src/providers/cpanel/transport.js';
 import { silentLogger } from '../../src/util/log.js';
-import { harness, stopAll, type Mode } from './harness.js';
+import { harness, stopAll } from './harness.js';
 
 afterEach(stopAll);
 afterAll(stopAll);
 
 const NAME = '_acme-challenge.example.test';
-
-for (const mode of ['token', 'otp-header', 'session'] as const satisfies readonly Mode[]) {
-  describe(`record-store contract, ${mode}`, () => {
-    recordStoreConformance(async () => (await (await harness(mode)).openViaRegistry()).store);
-  });
-}
 
 describe('provider identity', () => {
   it('keys the journal by the account: cpanel:<user>@<server>, never a box URL', async () => {

@@ -1,6 +1,6 @@
 /**
  * The loopback topology for end-to-end runs on the cPanel provider: a real nsd primary (fed
- * inside each write) and a real nsd secondary (fed 3 s later), Pebble validating through the
+ * inside each write) and a real nsd secondary (fed DEFAULT_LAG_MS, 1 s, later), Pebble validating through the
  * LAGGING secondary, and per client run a fresh cPanel emulator publishing into them (a fresh
  * account: its own request log, login count and one-time-code replay memory), so every run
  * starts from the same zones: one partner TXT value at `_acme-challenge.a.example.test`,
@@ -16,6 +16,7 @@ import { freePort, loopbackAddress } from '../fixtures/net.js';
 import { NsdServer } from '../fixtures/nsd.js';
 import { startPebble, type Pebble } from '../fixtures/pebble.js';
 import { scratchDir } from '../fixtures/scratch.js';
+import { DEFAULT_LAG_MS } from '../fixtures/topology.js';
 
 export type AuthMode = 'token' | 'otp-header' | 'session';
 export const AUTH_MODES: readonly AuthMode[] = ['token', 'otp-header', 'session'];
@@ -111,7 +112,7 @@ export async function startCpanelTopology(name: string, options: { lagMs?: numbe
           firstSerial: 2026113001 + (runs + 1) * 1000,
           dns: {
             primary,
-            secondary: { publisher: secondary, lagMs: options.lagMs ?? 3000 },
+            secondary: { publisher: secondary, lagMs: options.lagMs ?? DEFAULT_LAG_MS },
             nameservers: ['ns1.box.example.test', 'ns2.box.example.test'],
             glue: [
               { name: 'ns1.box.example.test', type: 'A', value: primaryAddress },

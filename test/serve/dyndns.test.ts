@@ -13,10 +13,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCommand, type CommandRun } from '../fixtures/acme-clients.js';
 import { runCli } from '../fixtures/cli.js';
 import { requireBinary } from '../fixtures/system.js';
-import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology } from '../fixtures/topology.js';
+import { startTopology, TEST_PASSWORD, TEST_TOTP_SECRET, type Topology, type TopologyOptions } from '../fixtures/topology.js';
 import { harness, stopAll } from '../cpanel/harness.js';
 import { createTestPki, type TestPki } from '../fixtures/certs.js';
-import { addClient, basic, send, startServe, type AddedClient, type HttpAnswer, type ServeProcess } from './helpers.js';
+import { addClient, basic, newValue, present, send, startServe, type AddedClient, type HttpAnswer, type ServeProcess } from './helpers.js';
 
 /** nobody / nogroup on Debian. */
 const NOBODY = 65534;
@@ -32,6 +32,27 @@ interface Rig {
   topology: Topology;
   env: Record<string, string>;
   serve: ServeProcess;
+}
+
+/**
+ * A topology with serve on it; `prepare` adds the clients and says serve's arguments. When
+ * anything after the topology's start fails, the topology is stopped before the error goes on
+ * (afterAll has no rig to stop then).
+ */
+async function startRig(
+  topologyOptions: TopologyOptions,
+  prepare: (env: Record<string, string>, topology: Topology) => Promise<readonly string[]>,
+  options: { envOverrides?: Record<string, string>; host?: string } = {},
+): Promise<Rig> {
+  const topology = await startTopology(topologyOptions);
+  try {
+    const env = await topology.env(options.envOverrides);
+    const args = await prepare(env, topology);
+    return { topology, env, serve: await startServe(env, args, options.host === undefined ? {} : { host: options.host }) };
+  } catch (error) {
+    await topology.stop();
+    throw error;
+  }
 }
 
 function boxWrites(topology: Topology): number {
@@ -95,17 +116,16 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
   let auditLog: string;
 
   beforeAll(async () => {
-    const topology = await startTopology({ lagMs: 200, records: SEED });
-    const env = await topology.env();
-    auditLog = join(topology.dir, 'audit.log');
-    const hosts = (names: readonly string[]): string[] => names.flatMap((name) => ['--ddns-host', name]);
-    router = (await addClient(env, 'router', [], hosts(['home.example.test', 'NAS.example.test.', 'alias.example.test', 'far.nowhere.test']))).client;
-    ddclientClient = (await addClient(env, 'ddclient', [], hosts(['dd1.example.test', 'dd2.other.test']))).client;
-    inadynClient = (await addClient(env, 'inadyn', [], hosts(['in1.example.test']))).client;
-    txtOnly = (await addClient(env, 'txt-only', ['a.example.test'])).client;
-    pinned = (await addClient(env, 'pinned', [], [...hosts(['pinned.example.test']), '--allow-from', '127.0.0.2/32'])).client;
-    const serve = await startServe(env, ['--audit-log', auditLog, '--trust-proxy', '127.0.0.4']);
-    rig = { topology, env, serve };
+    rig = await startRig({ lagMs: 200, records: SEED }, async (env, topology) => {
+      auditLog = join(topology.dir, 'audit.log');
+      const hosts = (names: readonly string[]): string[] => names.flatMap((name) => ['--ddns-host', name]);
+      router = (await addClient(env, 'router', [], hosts(['home.example.test', 'NAS.example.test.', 'alias.example.test', 'far.nowhere.test']))).client;
+      ddclientClient = (await addClient(env, 'ddclient', [], hosts(['dd1.example.test', 'dd2.other.test']))).client;
+      inadynClient = (await addClient(env, 'inadyn', [], hosts(['in1.example.test']))).client;
+      txtOnly = (await addClient(env, 'txt-only', ['a.example.test'])).client;
+      pinned = (await addClient(env, 'pinned', [], [...hosts(['pinned.example.test']), '--allow-from', '127.0.0.2/32'])).client;
+      return ['--audit-log', auditLog, '--trust-proxy', '127.0.0.4'];
+    });
   });
 
   afterAll(async () => {
@@ -237,6 +257,9 @@ describe('dyndns2 through serve (Mail-in-a-Box)', () => {
     // A --domain grants _acme-challenge TXT only, never an address.
     expect((await nic(rig, txtOnly, 'hostname=a.example.test&myip=192.0.2.1')).body).toBe('nohost\n');
     expect((await nic(rig, txtOnly, 'hostname=_acme-challenge.a.example.test&myip=192.0.2.1')).body).toBe('nohost\n');
+    // And a --ddns-host grants no TXT: httpreq refuses the challenge name beneath it.
+    const txt = await present(rig.serve.url, router, '_acme-challenge.home.example.test.', newValue());
+    expect(txt.status).toBe(403);
     for (const myip of ['300.1.1.1', '192.0.2.1,192.0.2.2', 'fe80::1%25eth0', 'example.test']) {
       const bad = await nic(rig, router, `hostname=home.example.test,nas.example.test&myip=${myip}`);
       expect([bad.status, bad.body]).toEqual([200, 'dnserr\ndnserr\n']);
@@ -366,11 +389,15 @@ describe('dyndns2 through serve (Power Mail-in-a-Box)', () => {
   let router: AddedClient;
 
   beforeAll(async () => {
-    const topology = await startTopology({ lagMs: 200, flavor: 'power', records: [{ qname: 'home.example.test', rtype: 'TXT', value: 'keep me', ttl: 3600 }] });
-    const env = await topology.env({ MIAB_FLAVOR: 'power' });
-    router = (await addClient(env, 'router', [], ['--ddns-host', 'home.example.test'])).client;
     // On ::1: the requester's own address is then an IPv6 one.
-    rig = { topology, env, serve: await startServe(env, [], { host: '::1' }) };
+    rig = await startRig(
+      { lagMs: 200, flavor: 'power', records: [{ qname: 'home.example.test', rtype: 'TXT', value: 'keep me', ttl: 3600 }] },
+      async (env) => {
+        router = (await addClient(env, 'router', [], ['--ddns-host', 'home.example.test'])).client;
+        return [];
+      },
+      { envOverrides: { MIAB_FLAVOR: 'power' }, host: '::1' },
+    );
   });
 
   afterAll(async () => {
@@ -460,10 +487,10 @@ describe('dyndns2 through serve over HTTPS', () => {
 
   beforeAll(async () => {
     pki = await createTestPki();
-    const topology = await startTopology({ lagMs: 200 });
-    const env = await topology.env();
-    router = (await addClient(env, 'router', [], ['--ddns-host', 'tls.example.test'])).client;
-    rig = { topology, env, serve: await startServe(env, ['--tls-cert', pki.leaf.chainPath, '--tls-key', pki.leaf.keyPath]) };
+    rig = await startRig({ lagMs: 200 }, async (env) => {
+      router = (await addClient(env, 'router', [], ['--ddns-host', 'tls.example.test'])).client;
+      return ['--tls-cert', pki.leaf.chainPath, '--tls-key', pki.leaf.keyPath];
+    });
   });
 
   afterAll(async () => {

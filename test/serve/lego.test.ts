@@ -1,5 +1,5 @@
 /**
- * Real Debian lego 4.9.1 through `serve`, with the secondary nameserver lagging 3 s and Pebble
+ * Real Debian lego 4.9.1 through `serve`, with the secondary nameserver lagging 1 s and Pebble
  * validating through that secondary: `serve` must answer a write only once every nameserver
  * serves it.
  * - `--dns httpreq` (default body and HTTPREQ_MODE=RAW): wildcard + apex certificate; the box

@@ -6,6 +6,8 @@
  * `set` returns only once every authoritative nameserver serves the value.
  */
 import type { Environment, SettingName, Settings } from '../../config/settings.js';
+import { MiabDns01Error } from '../../errors.js';
+import { canListTxt } from '../../records/store.js';
 import { usingRuntime, type Runtime } from '../../runtime.js';
 import { stderrLogger } from '../../util/log.js';
 import { propagationDelayOf, type GreenlockPluginOptions } from './options.cjs';
@@ -123,7 +125,9 @@ export function create(options: GreenlockPluginOptions = {}): GreenlockDns01Plug
       const wanted = valueOf(challenge);
       return run(async (runtime) => {
         const target = await runtime.engine.resolve(name, { exactName: true });
-        const values = await runtime.provider.store.txtValues(target.fqdn);
+        const { store } = runtime.provider;
+        if (!canListTxt(store)) throw new MiabDns01Error('cannot-verify', `greenlock get: cannot verify TXT ${target.fqdn}: this record store offers no way to read TXT values; ask the nameservers instead`);
+        const values = await store.txtValues(target.fqdn);
         const found = wanted === undefined ? values[0] : values.find((value) => value === wanted);
         return found === undefined ? null : { dnsAuthorization: found };
       });

@@ -34,8 +34,8 @@ export interface CpanelProviderOptions {
   readonly retry?: Partial<RetryPolicy>;
 }
 
-/** The cPanel provider: the provider interface (src/providers/provider.ts), nothing more. */
-export type CpanelProvider = DnsProvider;
+/** The cPanel provider: the provider interface (src/providers/provider.ts), with a store that can list values. */
+export type CpanelProvider = DnsProvider & { readonly store: CpanelRecordStore };
 
 /** The journal and cache key of one cPanel account: never equal to a box's admin URL. */
 export function cpanelIdentity(config: CpanelConfig): string {

@@ -7,7 +7,7 @@
  */
 import { MiabDns01Error } from '../../errors.js';
 import { withLock } from '../../state/lock.js';
-import type { TxtRecordStore } from '../../records/store.js';
+import { underSignals, type ListingTxtRecordStore, type StoreCallOptions } from '../../records/store.js';
 import type { AddressRecords, AddressRecordType } from '../provider.js';
 import type { Logger } from '../../util/log.js';
 import { withRetries } from '../http/retry.js';
@@ -29,7 +29,7 @@ export interface CpanelStoreOptions {
   readonly ttl?: number;
 }
 
-export class CpanelRecordStore implements TxtRecordStore {
+export class CpanelRecordStore implements ListingTxtRecordStore {
   readonly #client: UapiClient;
   readonly #options: CpanelStoreOptions;
   #zones: Promise<string[]> | undefined;
@@ -40,7 +40,11 @@ export class CpanelRecordStore implements TxtRecordStore {
   }
 
   /** The account's zones from DomainInfo::list_domains (not public DNS: split horizon, undelegated zones). */
-  zones(): Promise<string[]> {
+  zones(options?: StoreCallOptions): Promise<string[]> {
+    return underSignals([options?.signal], () => this.#cachedZones(), true);
+  }
+
+  #cachedZones(): Promise<string[]> {
     this.#zones ??= this.#listZones().catch((error: unknown) => {
       this.#zones = undefined;
       throw error;
@@ -48,7 +52,8 @@ export class CpanelRecordStore implements TxtRecordStore {
     return this.#zones.then((zones) => [...zones]);
   }
 
-  async refresh(): Promise<void> {
+  async refresh(options?: StoreCallOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
     this.#zones = undefined;
   }
 
@@ -69,30 +74,52 @@ export class CpanelRecordStore implements TxtRecordStore {
     return parseZoneData(zone, await this.#client.call(action, 'DNS', 'parse_zone', [['zone', zone]]), action);
   }
 
-  async txtValues(name: string): Promise<string[]> {
-    const zone = zoneFor(name, await this.zones());
-    if (zone === undefined) return [];
-    return txtAt(await this.#read(zone, 'read records'), name).map(txtValue);
-  }
-
-  async cnameTarget(name: string): Promise<string | undefined> {
-    const zone = zoneFor(name, await this.zones());
-    if (zone === undefined) return undefined;
-    return cnameAt(await this.#read(zone, 'read records'), name);
-  }
-
-  appendTxt(name: string, value: string): Promise<void> {
-    return this.#edit('add record', name, (parsed) =>
-      txtAt(parsed, name).some((record) => txtValue(record) === value) ? undefined : [['add', addTxtJson(name, value, this.#options.ttl ?? 300)]],
+  txtValues(name: string, options?: StoreCallOptions): Promise<string[]> {
+    return underSignals(
+      [options?.signal],
+      async () => {
+        const zone = zoneFor(name, await this.zones());
+        if (zone === undefined) return [];
+        return txtAt(await this.#read(zone, 'read records'), name).map(txtValue);
+      },
+      true,
     );
   }
 
-  deleteTxt(name: string, value: string): Promise<void> {
-    return this.#edit('remove record', name, (parsed) => {
-      const lines = txtAt(parsed, name).filter((record) => txtValue(record) === value);
-      if (lines.length === 0) return undefined;
-      return lines.map((record, index) => [lines.length === 1 ? 'remove' : `remove-${index}`, String(record.lineIndex)] as const);
-    });
+  cnameTarget(name: string, options?: StoreCallOptions): Promise<string | undefined> {
+    return underSignals(
+      [options?.signal],
+      async () => {
+        const zone = zoneFor(name, await this.zones());
+        if (zone === undefined) return undefined;
+        return cnameAt(await this.#read(zone, 'read records'), name);
+      },
+      true,
+    );
+  }
+
+  appendTxt(name: string, value: string, options?: StoreCallOptions): Promise<void> {
+    return underSignals(
+      [options?.signal],
+      () =>
+        this.#edit('add record', name, (parsed) =>
+          txtAt(parsed, name).some((record) => txtValue(record) === value) ? undefined : [['add', addTxtJson(name, value, this.#options.ttl ?? 300)]],
+        ),
+      false,
+    );
+  }
+
+  deleteTxt(name: string, value: string, options?: StoreCallOptions): Promise<void> {
+    return underSignals(
+      [options?.signal],
+      () =>
+        this.#edit('remove record', name, (parsed) => {
+          const lines = txtAt(parsed, name).filter((record) => txtValue(record) === value);
+          if (lines.length === 0) return undefined;
+          return lines.map((record, index) => [lines.length === 1 ? 'remove' : `remove-${index}`, String(record.lineIndex)] as const);
+        }),
+      false,
+    );
   }
 
   /** A, AAAA and CNAME at exactly `name`, read fresh (dynamic DNS through `serve`). */

@@ -6,13 +6,9 @@
 import type { TLSSocket } from 'node:tls';
 import { rootCertificates } from 'node:tls';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
+import type { TlsTrust } from './tls-trust.js';
 
-export interface TlsTrust {
-  /** PEM of an extra CA to trust besides the system CAs. */
-  readonly caPem: string | undefined;
-  /** SHA-256 fingerprint of the server's certificate: 64 lower-case hex digits. */
-  readonly fingerprint: string | undefined;
-}
+export type { TlsTrust } from './tls-trust.js';
 
 /** Node's and undici's codes for a certificate that is not trusted (fixed by a CA file or a pin). */
 export const TLS_TRUST_CODES: ReadonlySet<string> = new Set([

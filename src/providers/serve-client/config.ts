@@ -7,7 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
 import { isLoopbackHost, normalizeFingerprint } from '../../util/credential-formats.js';
-import type { TlsTrust } from '../http/tls-agent.js';
+import type { TlsTrust } from '../http/tls-trust.js';
 import { registerDerivedSecret, registerSecret } from '../../secrets.js';
 
 export interface ServeClientConfig {

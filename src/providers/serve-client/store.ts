@@ -9,11 +9,12 @@
  * - `cnameTarget(name)`: the CNAME target serve follows for that challenge name, if any;
  * - `appendTxt` / `deleteTxt`: one value, exactly, through serve (which answers only once
  *   every authoritative nameserver serves the write);
- * - `txtValues(name)`: not offered by the protocol: throws.
+ * - `txtValues`: absent. The protocol has no read, so this store declares it cannot list (the
+ *   optional capability of store.ts); the engine then says it cannot verify.
  */
-import { AuthError, BoxApiError, ConfigError, MiabDns01Error } from '../../errors.js';
+import { AuthError, BoxApiError, ConfigError } from '../../errors.js';
 import type { BoxResponse, Transport } from '../mailinabox/transport.js';
-import type { TxtRecordStore } from '../../records/store.js';
+import { underSignals, type StoreCallOptions, type TxtRecordStore } from '../../records/store.js';
 import type { ServeClientConfig } from './config.js';
 
 interface ScopeEntry {
@@ -41,34 +42,43 @@ export class ServeRecordStore implements TxtRecordStore {
     this.#transport = transport;
   }
 
-  async zones(): Promise<string[]> {
-    const zones = new Set<string>();
-    for (const entry of await this.#loadScope()) {
-      zones.add(entry.zone);
-      if (entry.target !== entry.challenge) zones.add(entry.domain);
-    }
-    return [...zones];
+  zones(options?: StoreCallOptions): Promise<string[]> {
+    return underSignals(
+      [options?.signal],
+      async () => {
+        const zones = new Set<string>();
+        for (const entry of await this.#loadScope()) {
+          zones.add(entry.zone);
+          if (entry.target !== entry.challenge) zones.add(entry.domain);
+        }
+        return [...zones];
+      },
+      true,
+    );
   }
 
-  async refresh(): Promise<void> {
+  async refresh(options?: StoreCallOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
     this.#scope = undefined;
   }
 
-  async cnameTarget(name: string): Promise<string | undefined> {
-    const entry = (await this.#loadScope()).find((candidate) => candidate.challenge === name);
-    return entry !== undefined && entry.target !== entry.challenge ? entry.target : undefined;
+  cnameTarget(name: string, options?: StoreCallOptions): Promise<string | undefined> {
+    return underSignals(
+      [options?.signal],
+      async () => {
+        const entry = (await this.#loadScope()).find((candidate) => candidate.challenge === name);
+        return entry !== undefined && entry.target !== entry.challenge ? entry.target : undefined;
+      },
+      true,
+    );
   }
 
-  txtValues(): Promise<string[]> {
-    return Promise.reject(new MiabDns01Error('usage', 'serve-client: reading TXT values is not part of the serve protocol; ask the nameservers instead'));
+  appendTxt(name: string, value: string, options?: StoreCallOptions): Promise<void> {
+    return underSignals([options?.signal], () => this.#call('present', name, value), false);
   }
 
-  async appendTxt(name: string, value: string): Promise<void> {
-    await this.#call('present', name, value);
-  }
-
-  async deleteTxt(name: string, value: string): Promise<void> {
-    await this.#call('cleanup', name, value);
+  deleteTxt(name: string, value: string, options?: StoreCallOptions): Promise<void> {
+    return underSignals([options?.signal], () => this.#call('cleanup', name, value), false);
   }
 
   #headers(): Record<string, string> {

@@ -12,7 +12,7 @@
  * The box's store has no "remove an address": a message that would leave none is refused.
  */
 import type { ChallengeRecord } from '../../challenge/engine.js';
-import type { TxtRecordStore } from '../../records/store.js';
+import { canListTxt, type TxtRecordStore } from '../../records/store.js';
 import type { AddressRecordStore, AddressRecordType } from '../../providers/provider.js';
 import type { Logger } from '../../util/log.js';
 import { SerialQueue } from '../../util/serial-queue.js';
@@ -235,7 +235,12 @@ export class UpdateHandler {
 
   /** RFC 2136 3.2, evaluated against the box (where the values live, whoever wrote them). */
   async #checkPrerequisites(prerequisites: readonly Scoped[]): Promise<void> {
-    const valuesAt = async (writeName: string): Promise<string[]> => this.#context.records.txtValues(await this.#context.writer.target(writeName));
+    const valuesAt = async (writeName: string): Promise<string[]> => {
+      const { records } = this.#context;
+      // A store that cannot list values (store.ts): a prerequisite on them cannot be verified.
+      if (!canListTxt(records)) refuse(RCODE.NOTIMP, 'cannot_verify');
+      return records.txtValues(await this.#context.writer.target(writeName));
+    };
     const expected = new Map<string, Set<string>>();
     for (const { record, writeName } of prerequisites) {
       if (record.ttl !== 0) refuse(RCODE.FORMERR, 'bad_prerequisite');
