@@ -6,7 +6,8 @@
  * 1. Time to an apex + wildcard certificate: the real certbot with its dns-rfc2136 plugin
  *    through serve, side by side with the real certbot + our hooks against the box, same rig,
  *    same run, interleaved (BENCH_RUNS each).
- * 2. 50 concurrent UPDATEs (TCP, answered after propagation) from 10 keys (5 each): all
+ * 2. 50 concurrent UPDATEs (TCP, answered after propagation) from 10 keys (5 each, each key
+ *    from its own loopback address, as ten machines): all
  *    answered NOERROR, box writes serialized (no two closer than BENCH_WRITE_MS), total against
  *    the physical limit (the writes one after another + the lag, goal <= 1.10x), p50 / p95.
  * 3. The UDP decision: lego --dns rfc2136 --dns.disable-cp (no propagation check of its own)
@@ -87,12 +88,13 @@ async function concurrentUpdates(topology: Topology, env: Record<string, string>
   const started = performance.now();
   const startedAt = Date.now();
   const results = await Promise.all(
-    clients.flatMap(({ client, name }) =>
+    clients.flatMap(({ client, name }, index) =>
       Array.from({ length: 5 }, async () => {
         const key = keyOf(client.tsig);
         const { message, mac } = sign(updateMessage('example.test', [txtRecord(name, 1, 120, newValue())]), key);
         const sent = performance.now();
-        const reply = await tcpExchange(dnsPort, message, { key, requestMac: mac, timeoutMs: 60_000 });
+        // Ten machines: each key from its own loopback address.
+        const reply = await tcpExchange(dnsPort, message, { key, requestMac: mac, timeoutMs: 60_000, from: `127.0.0.${11 + index}` });
         return { rcode: reply.rcode, signed: reply.signedOk, ms: performance.now() - sent };
       }),
     ),

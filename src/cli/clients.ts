@@ -133,6 +133,7 @@ const runClients: CommandHandler = async (args, context) => {
     }
     context.stdout(`${JSON.stringify(created, null, 2)}\n`);
     context.stderr(`miab-dns01: added client "${name}"; store the password now: it is not kept and cannot be shown again\n`);
+    if (created.tsig !== undefined) context.stderr(`miab-dns01: its TSIG key ${created.tsig.name} (${created.tsig.algorithm}) is kept in the registry, which serve needs to check signatures: protect the registry like the box credentials\n`);
     return;
   }
   if (sub === 'list') {
