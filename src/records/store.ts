@@ -5,8 +5,9 @@
  * - `zones()` lists the zones the store serves: lower-case, punycode, no trailing dot.
  * - `txtValues(name)` lists the TXT values at exactly `name` (empty when none).
  * - `cnameTarget(name)` is the CNAME at exactly `name`, or undefined, as the source holds it
- *   NOW (never from a cache): the engine asks it right before every write, because a TXT
- *   beside a CNAME makes the box's nameserver refuse the whole zone.
+ *   now (never from another process's cache; the box's store may answer from its own read of
+ *   the last 2 s, docs/performance.md): the engine asks it right before every write, because a
+ *   TXT beside a CNAME makes the box's nameserver refuse the whole zone.
  * - `cachedCnameTarget(name)`, when present, may answer from a snapshot: used only to find
  *   where a challenge is delegated, never as the safety check.
  * - `appendTxt(name, value)` adds one value and never modifies or removes other values at
