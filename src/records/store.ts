@@ -38,9 +38,10 @@ export interface TxtRecordStore {
    */
   txtValues?(name: string, options?: StoreCallOptions): Promise<string[]>;
   /**
-   * The CNAME at exactly `name`, or undefined, as the source holds it NOW (never from a cache):
-   * the engine asks it right before every write, because a TXT beside a CNAME makes the
-   * host's nameserver refuse the whole zone.
+   * The CNAME at exactly `name`, or undefined, as the source holds it NOW (never from another
+   * process's cache; the box's store may answer from its own read of the last 2 s,
+   * docs/performance.md): the engine asks it right before every write, because a TXT beside a
+   * CNAME makes the host's nameserver refuse the whole zone.
    */
   cnameTarget(name: string, options?: StoreCallOptions): Promise<string | undefined>;
   /**
