@@ -66,10 +66,10 @@ describe.concurrent('a daemon still restarting when we log in again', () => {
     emulator.clearLog();
     emulator.injectFaults([{ status: 502, match: { method: 'POST', pathPrefix: '/login' } }]);
 
-    const started = Date.now();
     const result = await runCli(['cleanup', NAME, value], { env });
     expect(result.code, result.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(8_000);
+    // No TOTP wait: said by the absence of its message and of a refused code (a time bound
+    // would only measure the machine's load).
     expect(result.stderr).not.toMatch(/waiting|refused the TOTP code/);
     expect(logins(emulator).map((request) => request.status)).toEqual([502, 200]);
     // The forgotten key went out once (one failed login on the box's count), not twice.

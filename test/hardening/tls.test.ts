@@ -108,10 +108,10 @@ describe.concurrent('TLS to the box', () => {
     expect(refused.stderr).not.toMatch(/TOTP|waiting|logins/);
     expect((await readdir(join(stateDir, 'sessions')).catch(() => [])).filter((name) => name.endsWith('.totp.json'))).toEqual([]);
 
-    const started = Date.now();
     const trusted = await runCli(['zones'], { env: { ...env, MIAB_TLS_FINGERPRINT: selfSigned.fingerprint } });
     expect(trusted).toMatchObject({ code: 0, stdout: 'example.test\n' });
-    expect(Date.now() - started).toBeLessThan(8_000);
+    // No TOTP wait: its message is absent and the one login was accepted (no time bound: it
+    // would measure the machine's load).
     expect(trusted.stderr).not.toMatch(/already used|waiting/);
     expect(logins(target).map((request) => request.status)).toEqual([200]);
     expect(target.failedLogins).toBe(0);
