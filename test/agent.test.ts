@@ -6,6 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,18 @@ import { CLI, runCli, runProgram } from './fixtures/cli.js';
 import { runAgentsOf } from './fixtures/run-agents.js';
 import { startTopology, type Topology } from './fixtures/topology.js';
 import { acmeValue, adminUsers, logins, processTree, scratch, TEST_PASSWORD, TEST_TOTP_SECRET, txt, waitUntil, type Scratch } from './hardening/helpers.js';
+
+/** Whether connecting to a unix socket is refused (nobody listens), as a hook's call would find it. */
+function socketRefuses(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' || error.code === 'ENOENT'));
+  });
+}
 
 let topology: Topology;
 let emulator: MiabEmulator;
@@ -201,6 +214,9 @@ describe('the run agent', () => {
     const [dead] = runAgentsOf(process.pid);
     process.kill(dead?.pid ?? 0, 'SIGKILL');
     await waitUntil(() => runAgentsOf(process.pid).length === 0, 'the killed agent to go');
+    // A dying process leaves /proc's command lines before its sockets close (the kernel drops its
+    // memory first): until its socket refuses, a call could still be accepted by the dying agent.
+    await waitUntil(() => socketRefuses(dead?.socket ?? ''), 'the killed agent\'s socket to refuse');
     const later = acmeValue();
     const next = await runCli(['hook', 'certbot-auth'], { env: certbotCall(env, 'k2.example.test', later, 0) });
     expect(next.code, next.stderr).toBe(0);
