@@ -10,8 +10,12 @@ import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket } from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openRuntime, type Runtime } from '../../runtime.js';
+import { ChallengeEngine } from '../../challenge/engine.js';
+import { loadConfig } from '../../config/config.js';
+import { parsePropagationSettings } from '../../propagation/settings.js';
+import { Journal } from '../../records/journal.js';
 import { silentLogger } from '../../util/log.js';
+import { openProvider, type DnsProvider } from '../index.js';
 import { startEmulator, type MiabEmulator } from '../../../test/emulator/index.js';
 import type { ZoneData } from '../../../test/fixtures/zones.js';
 import { scratchDir } from '../../../test/fixtures/scratch.js';
@@ -68,7 +72,8 @@ async function startNameserver(silent: boolean): Promise<FakeNameserver> {
 interface Setup {
   readonly emulator: MiabEmulator;
   readonly nameserver: FakeNameserver;
-  readonly runtime: Runtime;
+  /** Wired as src/runtime.ts wires them (this file may not import the composition root). */
+  readonly runtime: { readonly provider: DnsProvider; readonly engine: ChallengeEngine };
   /** Whole-table reads (`GET /dns/custom`) and writes the box got since the log was cleared. */
   tableReads(): number;
   writes(): number;
@@ -97,11 +102,25 @@ async function setUp(options: { readonly silent?: boolean } = {}): Promise<Setup
   cleanups.push(() => emulator.stop());
   const dir = await scratchDir('box-store-nameservers');
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const runtime = await openRuntime({
+  const { config, provider: providerConfig } = await loadConfig({
     env: { MIAB_URL: emulator.url, MIAB_EMAIL: EMAIL, MIAB_PASSWORD: PASSWORD, MIAB_STATE_DIR: join(dir, 'state'), MIAB_NAMESERVERS: nameserver.server },
+  });
+  const provider = await openProvider(providerConfig, {
+    stateDir: config.stateDir,
+    log: silentLogger,
+    ownerPid: process.pid,
+    propagation: parsePropagationSettings(config.settings),
+  });
+  const engine = new ChallengeEngine({
+    store: provider.store,
+    journal: new Journal(config.stateDir),
+    apiUrl: provider.identity,
+    host: provider.hostLabel,
+    waitForRecords: async () => undefined,
     log: silentLogger,
     ownerPid: process.pid,
   });
+  const runtime = { provider, engine, close: () => provider.close() };
   cleanups.push(() => runtime.close());
   // The login and the zone list are not what is counted.
   await runtime.provider.store.zones();
