@@ -67,6 +67,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    propagation,
   });
   const journal = new Journal(config.stateDir);
   const waitForRecords: RecordsWaiter = async (records, signal) => {

@@ -4,6 +4,7 @@
  * src/providers sees only the DnsProvider interface (provider.ts).
  */
 import type { ProviderConfig, ProviderName } from '../config/config.js';
+import type { PropagationSettings } from '../propagation/settings.js';
 import type { Logger } from '../util/log.js';
 import type { RetryPolicy } from './mailinabox/index.js';
 import type { DnsProvider } from './provider.js';
@@ -32,6 +33,8 @@ export interface ProviderOpenOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Mail-in-a-Box: per-request timeout. @default 90_000 */
   readonly requestTimeoutMs?: number;
+  /** Mail-in-a-Box: how to reach the zones' authoritative nameservers, which the CNAME check asks first. */
+  readonly propagation?: PropagationSettings;
 }
 
 type Opener<Name extends ProviderName> = (config: Extract<ProviderConfig, { name: Name }>, options: ProviderOpenOptions) => Promise<DnsProvider>;
@@ -46,6 +49,7 @@ const OPENERS: { readonly [Name in ProviderName]: Opener<Name> } = {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+      ...(options.propagation ? { propagation: options.propagation } : {}),
     }),
   cpanel: async (config, options) =>
     (await import('./cpanel/index.js')).openCpanelProvider(config.cpanel, {

@@ -39,7 +39,8 @@ export interface TxtRecordStore {
   txtValues?(name: string, options?: StoreCallOptions): Promise<string[]>;
   /**
    * The CNAME at exactly `name`, or undefined, as the source holds it NOW (never from another
-   * process's cache; the box's store may answer from its own read of the last 2 s,
+   * process's cache; the box's store asks the zone's authoritative nameservers, which serve a
+   * change ~20 ms after its API answers, and may answer from its own read of the last 2 s,
    * docs/performance.md): the engine asks it right before every write, because a TXT beside a
    * CNAME makes the host's nameserver refuse the whole zone.
    */

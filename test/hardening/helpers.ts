@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import * as dnsPacket from 'dns-packet';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -261,7 +262,10 @@ export const STACK_TRACE = /^\s+at .+(:\d+:\d+\)?|\(native\)|<anonymous>\)?)$/m;
 export interface BlackHole {
   /** `host:port` for MIAB_NAMESERVERS. */
   readonly server: string;
-  /** DNS queries received so far (none is ever answered). */
+  /**
+   * TXT queries (the propagation wait's) received so far; none is ever answered. The CNAME
+   * check's question before the write is not counted: it comes before the record exists.
+   */
   readonly queries: number;
   close(): Promise<void>;
 }
@@ -274,7 +278,13 @@ export async function blackHole(): Promise<BlackHole> {
   const host = loopbackAddress();
   const socket = createSocket('udp4');
   let queries = 0;
-  socket.on('message', () => void (queries += 1));
+  socket.on('message', (message: Buffer) => {
+    try {
+      if (dnsPacket.decode(message).questions?.[0]?.type === 'TXT') queries += 1;
+    } catch {
+      // not a DNS message: not a query of the wait either
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(0, host, () => resolve());

@@ -9,7 +9,9 @@
 import { sessionSecrets, type BoxConfig } from '../../config/config.js';
 import type { Logger } from '../../util/log.js';
 import type { DnsProvider } from '../provider.js';
+import type { PropagationSettings } from '../../propagation/settings.js';
 import { BoxAddressStore } from './addresses.js';
+import { AuthoritativeCnameLookup } from './authoritative-cname.js';
 import { BoxClient, type RetryPolicy } from './client.js';
 import { SessionAuthenticator } from './session.js';
 import { BoxRecordStore } from './store.js';
@@ -28,6 +30,12 @@ export interface MailinaboxProviderOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Per-request timeout. @default 90_000 */
   readonly requestTimeoutMs?: number;
+  /**
+   * Where the zones' authoritative nameservers are (MIAB_NAMESERVERS, resolvers, port): the
+   * CNAME check asks them before reading the box's whole table. Absent, or with
+   * MIAB_PROPAGATION_WAIT (the nameservers cannot be asked from here): the table only.
+   */
+  readonly propagation?: PropagationSettings;
 }
 
 export async function openMailinaboxProvider(config: BoxConfig, options: MailinaboxProviderOptions): Promise<DnsProvider> {
@@ -49,7 +57,8 @@ export async function openMailinaboxProvider(config: BoxConfig, options: Mailina
     });
   }
   client.useAuthenticator(auth);
-  const store = new BoxRecordStore(client, { stateDir: config.stateDir, apiUrl: config.apiUrl, ownerPid: options.ownerPid });
+  const nameservers = options.propagation !== undefined && options.propagation.fixedWaitMs === undefined ? new AuthoritativeCnameLookup(options.propagation) : undefined;
+  const store = new BoxRecordStore(client, { stateDir: config.stateDir, apiUrl: config.apiUrl, ownerPid: options.ownerPid, log, ...(nameservers ? { nameservers } : {}) });
   const settings = config.auth;
   return {
     name: 'mailinabox',

@@ -80,6 +80,21 @@ export class LookupSnapshot {
     return cnames;
   }
 
+  /** The CNAMEs the snapshot holds, without reading the box; undefined when it holds none yet. */
+  async knownCnames(): Promise<Record<string, string> | undefined> {
+    return (await this.#current()).cnames;
+  }
+
+  /** Corrects one name in a snapshot that holds the table (after the nameservers answered for it). */
+  async correctCname(name: string, target: string | undefined): Promise<void> {
+    const cnames = (await this.#current()).cnames;
+    if (cnames === undefined || cnames[name] === target) return;
+    const corrected = { ...cnames };
+    if (target === undefined) delete corrected[name];
+    else corrected[name] = target;
+    await this.#fill({ cnames: corrected });
+  }
+
   /** Stores CNAMEs just read from the box (after a fresh check found the snapshot outdated). */
   async replaceCnames(cnames: Record<string, string>): Promise<void> {
     await this.#fill({ cnames });
