@@ -10,6 +10,7 @@ import { redact } from '../secrets.js';
 import { GLOBAL_OPTIONS, flag, mergeArgs, parseArgs, single, usageError, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import type { RuntimePool } from '../adapters/context.js';
+import { loadHandler } from './handlers.js';
 import { findCommand } from './table.js';
 import type { Settings, SettingName } from '../config/settings.js';
 
@@ -143,7 +144,7 @@ export async function run(argv: readonly string[], env: Readonly<Record<string, 
       json,
       ...(options.runtimes === undefined ? {} : { runtimes: options.runtimes }),
     };
-    const handler = await spec.load();
+    const handler = await loadHandler(spec.name);
     await handler(own, context);
     return 0;
   } catch (error) {
