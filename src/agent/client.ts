@@ -11,7 +11,8 @@
 import { unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { findCertbotPid, findOwnerPid, processIdentity, type ProcessIdentity } from '../state/processes.js';
+import { certbotRunOwner } from '../adapters/certbot/policy.js';
+import { findOwnerPid, processIdentity, type ProcessIdentity } from '../state/processes.js';
 import { agentAddress, agentDisabled, PER_CALL_VARIABLES, type AgentCall } from './address.js';
 import { encode, lineReader, type AgentReply } from './protocol.js';
 
@@ -87,7 +88,7 @@ export async function callRunAgent(argv: readonly string[], env: Readonly<Record
   if (agentDisabled(env)) return undefined;
   const call: AgentCall = { argv, env, cwd: process.cwd() };
   // The run is certbot's, even when a wrapper script of the user's runs this hook.
-  const owner = processIdentity(findCertbotPid() ?? findOwnerPid() ?? process.ppid);
+  const owner = processIdentity(certbotRunOwner() ?? findOwnerPid() ?? process.ppid);
   const address = agentAddress(call, owner, AGENT_MAIN);
   if (address === undefined) return undefined;
   const label = `miab-dns01 ${argv[1] ?? ''}`;

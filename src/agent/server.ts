@@ -21,8 +21,9 @@
 import { rmdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { runCertbotCall } from '../adapters/certbot/index.js';
+import { certbotHook, isDeferred, type CertbotHook } from '../adapters/certbot/policy.js';
 import { isDebug } from '../adapters/context.js';
-import { run } from '../cli/run.js';
 import { isProcessAlive, type ProcessIdentity } from '../state/processes.js';
 import { silentLogger } from '../util/log.js';
 import type { AgentRequest, AgentReply } from './protocol.js';
@@ -43,26 +44,6 @@ export interface RunAgentOptions {
 interface HeldOutput {
   readonly replies: readonly AgentReply[];
   readonly status: number;
-}
-
-/** Which certbot hook a call is, if it is one. */
-function certbotHook(request: AgentRequest): 'certbot-auth' | 'certbot-cleanup' | undefined {
-  if (request.argv.length !== 2 || request.argv[0] !== 'hook') return undefined;
-  const [, hook] = request.argv;
-  return hook === 'certbot-auth' || hook === 'certbot-cleanup' ? hook : undefined;
-}
-
-/**
- * A queued certbot call: every auth call but the run's last, and every clean-up call but the
- * last (certbot gives each clean-up call the variables of its auth call, so
- * CERTBOT_REMAINING_CHALLENGES counts down to 0 again). Not when debugging: then each call
- * prints its steps when it runs, in order. Not a clean-up call while a queued call's failure
- * is held: that call runs at once and prints it (certbot stopped before its last auth call).
- */
-function isDeferred(request: AgentRequest, failureHeld: boolean): boolean {
-  const hook = certbotHook(request);
-  if (hook === undefined || (hook === 'certbot-cleanup' && failureHeld)) return false;
-  return Number(request.env.CERTBOT_REMAINING_CHALLENGES ?? '0') > 0 && !isDebug({ env: request.env });
 }
 
 function parseRequest(line: string): AgentRequest | undefined {
@@ -183,15 +164,16 @@ export class RunAgent {
       if (!socket.destroyed) socket.write(encode(reply));
     };
     const request = parseRequest(line);
-    if (request === undefined || request.cwd !== process.cwd() || this.#ended !== undefined) {
-      send({ declined: request === undefined ? 'malformed call' : 'not this agent' });
+    const hook = request === undefined ? undefined : certbotHook(request.argv);
+    if (request === undefined || hook === undefined || request.cwd !== process.cwd() || this.#ended !== undefined) {
+      send({ declined: request === undefined ? 'malformed call' : hook === undefined ? 'not a certbot call' : 'not this agent' });
       socket.end();
       return;
     }
-    if (isDeferred(request, this.#held.some((output) => output.status !== 0))) {
+    if (isDeferred(hook, request.env, { failureHeld: this.#held.some((output) => output.status !== 0), debug: isDebug({ env: request.env }) })) {
       const replies: AgentReply[] = [];
       this.#enqueue(async () => {
-        const status = await this.#run(request, (reply) => replies.push(reply), this.#stop.signal);
+        const status = await this.#run(hook, request, (reply) => replies.push(reply), this.#stop.signal);
         this.#held.push({ replies, status });
       });
       send({ exit: 0 });
@@ -205,7 +187,6 @@ export class RunAgent {
     socket.on('close', () => gone.abort());
     socket.resume();
     this.#enqueue(async () => {
-      const hook = certbotHook(request);
       const failed = this.#held.find((output) => output.status !== 0);
       // The queued calls' lines come out with the run's last auth call; a clean-up call prints
       // them only when one failed (certbot was stopped before its last auth call, say, or a
@@ -222,7 +203,7 @@ export class RunAgent {
         send({ stderr: 'miab-dns01 certbot-auth: an earlier challenge of this certbot run failed (above): nothing more was written or waited for; certbot runs the clean-up hook for the records that were written\n' });
         status = failed.status;
       } else {
-        status = await this.#run(request, send, gone.signal);
+        status = await this.#run(hook, request, send, gone.signal);
         // A queued clean-up call was answered 0 when it was queued: its failure is this call's.
         if (status === 0 && failed !== undefined && hook === 'certbot-cleanup') status = failed.status;
       }
@@ -232,8 +213,10 @@ export class RunAgent {
     });
   }
 
-  #run(request: AgentRequest, send: (reply: AgentReply) => void, signal: AbortSignal): Promise<number> {
-    return run(request.argv, request.env, signal, {
+  #run(hook: CertbotHook, request: AgentRequest, send: (reply: AgentReply) => void, signal: AbortSignal): Promise<number> {
+    return runCertbotCall(hook, {
+      env: request.env,
+      signal,
       stdout: (text) => send({ stdout: text }),
       stderr: (text) => send({ stderr: text }),
       runtimes: this.#runtimes,

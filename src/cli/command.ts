@@ -1,6 +1,6 @@
 /**
  * What a command is, apart from the table that lists the commands: handlers import these
- * types without importing the table (which loads them).
+ * types without importing the table.
  */
 import type { HookContext } from '../adapters/context.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
@@ -32,5 +32,4 @@ export interface CommandSpec {
   readonly hidden?: boolean;
   /** What completion offers for the positionals. */
   readonly complete?: 'commands' | 'shells' | 'hooks';
-  readonly load: () => Promise<CommandHandler>;
 }

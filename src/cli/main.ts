@@ -4,8 +4,9 @@
  * that path loads Node's built-ins and a few small modules only. Everything else, and a hook
  * call the agent cannot take, runs here through run.ts.
  */
+import { certbotHook } from '../adapters/certbot/policy.js';
+
 const argv = process.argv.slice(2);
-const certbotHook = argv.length === 2 && argv[0] === 'hook' && (argv[1] === 'certbot-auth' || argv[1] === 'certbot-cleanup');
-const status = certbotHook ? await (await import('../agent/client.js')).callRunAgent(argv, process.env) : undefined;
+const status = certbotHook(argv) !== undefined ? await (await import('../agent/client.js')).callRunAgent(argv, process.env) : undefined;
 if (status === undefined) (await import('./run.js')).runProcess(argv);
 else process.exitCode = status;

@@ -1,8 +1,8 @@
 /**
  * One command line, run: parses global options and the command (from the table in table.ts),
- * builds the one context every command and hook runs with, and is the only place that maps
- * errors to exit codes. main.ts runs it for the process; the run agent (src/agent) runs it
- * for the hook processes that hand their call over.
+ * builds the one context every command and hook runs with; errors become exit codes through
+ * adapters/report.ts. main.ts runs it for the process; the run agent (src/agent) runs the
+ * certbot calls handed over to it itself (adapters/certbot), without this parser.
  */
 import { constants } from 'node:os';
 import { MiabDns01Error } from '../errors.js';
@@ -10,6 +10,8 @@ import { redact } from '../secrets.js';
 import { GLOBAL_OPTIONS, flag, mergeArgs, parseArgs, single, usageError, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import type { RuntimePool } from '../adapters/context.js';
+import { reportFailure } from '../adapters/report.js';
+import { loadHandler } from './handlers.js';
 import { findCommand } from './table.js';
 import type { Settings, SettingName } from '../config/settings.js';
 
@@ -143,27 +145,12 @@ export async function run(argv: readonly string[], env: Readonly<Record<string, 
       json,
       ...(options.runtimes === undefined ? {} : { runtimes: options.runtimes }),
     };
-    const handler = await spec.load();
+    const handler = await loadHandler(spec.name);
     await handler(own, context);
     return 0;
   } catch (error) {
-    return report(error, signal, stderr, json ? stdout : undefined, prefix);
+    return reportFailure(error, signal, stderr, json ? stdout : undefined, prefix);
   }
-}
-
-function report(error: unknown, signal: AbortSignal, stderr: (text: string) => void, jsonOut: ((text: string) => void) | undefined, prefix: string): number {
-  const interrupted = signal.aborted && signal.reason instanceof MiabDns01Error ? signal.reason : undefined;
-  const failure = error instanceof MiabDns01Error ? error : interrupted;
-  if (failure !== undefined) {
-    stderr(`${prefix}: error [${failure.code}]: ${failure.message}\n`);
-    jsonOut?.(`${JSON.stringify({ error: { code: failure.code, message: redact(failure.message) } }, null, 2)}\n`);
-    return interrupted?.exitCode ?? failure.exitCode;
-  }
-  // Not one of ours: a bug. Say so plainly, without a stack trace unless debugging.
-  const message = error instanceof Error ? error.message : String(error);
-  stderr(`${prefix}: unexpected error: ${message}\n${process.env.MIAB_DEBUG === '1' && error instanceof Error ? `${error.stack ?? ''}\n` : ''}`);
-  jsonOut?.(`${JSON.stringify({ error: { code: 'unexpected', message: redact(message) } }, null, 2)}\n`);
-  return 1;
 }
 
 /**

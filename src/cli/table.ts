@@ -1,8 +1,8 @@
 /**
- * The command table: one entry per command with its name, summary, usage, options and a
- * loader for its handler. Help, `help <command>`, shell completion and the man page are all
- * generated from it, so they cannot disagree. To add a command, add one entry.
- * Handlers are loaded lazily so `--version` and hook start-up stay fast.
+ * The command table: one entry per command with its name, summary, usage and options.
+ * Help, `help <command>`, shell completion and the man page are all generated from it, so
+ * they cannot disagree. To add a command, add one entry here and its handler's loader in
+ * handlers.ts (the type checker asks for it).
  */
 import type { CommandSpec } from './command.js';
 import { CLIENTS_DETAILS, CLIENTS_OPTIONS, SERVE_DETAILS, SERVE_OPTIONS } from './serve-spec.js';
@@ -10,7 +10,7 @@ import { CLIENTS_DETAILS, CLIENTS_OPTIONS, SERVE_DETAILS, SERVE_OPTIONS } from '
 const RECORD_DETAILS = `<name> is example.com, *.example.com or _acme-challenge.example.com (trailing dot allowed).
 <value> is taken verbatim even when it starts with "-"; "--" ends the options.`;
 
-export const COMMANDS: readonly CommandSpec[] = [
+const ENTRIES = [
   {
     name: 'present',
     summary: 'add one TXT value, wait until every authoritative nameserver serves it',
@@ -18,7 +18,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [{ name: 'no-wait', takesValue: false, description: 'write the record and return at once' }],
     pairs: () => true,
     details: `${RECORD_DETAILS}\nOn failure after writing (e.g. propagation timeout) the record is removed again.`,
-    load: async () => (await import('./commands.js')).present,
   },
   {
     name: 'cleanup',
@@ -32,7 +31,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     pairs: (tokens) => !tokens.includes('--stale'),
     json: true,
     details: RECORD_DETAILS,
-    load: async () => (await import('./commands.js')).cleanup,
   },
   {
     name: 'wait',
@@ -41,7 +39,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [],
     pairs: () => true,
     details: RECORD_DETAILS,
-    load: async () => (await import('./commands.js')).wait,
   },
   {
     name: 'zones',
@@ -49,7 +46,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: ['zones'],
     options: [],
     json: true,
-    load: async () => (await import('./commands.js')).zones,
   },
   {
     name: 'check',
@@ -66,14 +62,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     details: `Without --login a valid cached session is reused (then the password is not tried, and the output says so);
 it logs in only when there is none. A refused login is remembered in the state dir for every later process
 until the credentials change or an hour passes; --login tries once more now (docs/logins.md).`,
-    load: async () => (await import('./check.js')).check,
   },
   {
     name: 'logout',
     summary: 'end the cached session on the box and delete it here',
     usage: ['logout'],
     options: [],
-    load: async () => (await import('./commands.js')).logout,
   },
   {
     name: 'issue',
@@ -97,7 +91,6 @@ until the credentials change or an hour passes; --login tries once more now (doc
 MIAB_FULLCHAIN_PATH, MIAB_DOMAINS (and certbot's RENEWED_LINEAGE, RENEWED_DOMAINS).
 The DNS host's account comes from the usual settings (MIAB_EMAIL, or --email before "issue"); --contact is the ACME contact.
 A private ACME CA (Pebble) needs NODE_EXTRA_CA_CERTS=<its CA file>.`,
-    load: async () => (await import('./issue.js')).issue,
   },
   {
     name: 'help',
@@ -105,7 +98,6 @@ A private ACME CA (Pebble) needs NODE_EXTRA_CA_CERTS=<its CA file>.`,
     usage: ['help [<command>]'],
     options: [],
     complete: 'commands',
-    load: async () => (await import('./help.js')).helpCommand,
   },
   {
     name: 'completion',
@@ -115,7 +107,6 @@ A private ACME CA (Pebble) needs NODE_EXTRA_CA_CERTS=<its CA file>.`,
     complete: 'shells',
     details: `Install for bash:  miab-dns01 completion bash > ~/.local/share/bash-completion/completions/miab-dns01
 Install for zsh:   miab-dns01 completion zsh > ~/.zfunc/_miab-dns01   (with fpath+=~/.zfunc before compinit)`,
-    load: async () => (await import('./help.js')).completionCommand,
   },
   {
     name: 'man',
@@ -123,7 +114,6 @@ Install for zsh:   miab-dns01 completion zsh > ~/.zfunc/_miab-dns01   (with fpat
     usage: ['man'],
     options: [],
     details: 'Install: miab-dns01 man > ~/.local/share/man/man1/miab-dns01.1',
-    load: async () => (await import('./help.js')).manCommand,
   },
   {
     name: 'serve',
@@ -131,7 +121,6 @@ Install for zsh:   miab-dns01 completion zsh > ~/.zfunc/_miab-dns01   (with fpat
     usage: ['serve --listen <host:port> [--tls-cert <pem> --tls-key <pem>] [--audit-log <file>] [--expire-after <dur>] [--trust-proxy <cidr>]...'],
     options: SERVE_OPTIONS,
     details: SERVE_DETAILS,
-    load: async () => (await import('./serve.js')).serve,
   },
   {
     name: 'clients',
@@ -139,7 +128,6 @@ Install for zsh:   miab-dns01 completion zsh > ~/.zfunc/_miab-dns01   (with fpat
     usage: ['clients add <name> --domain <domain> [--domain <domain>]... [--allow-from <cidr>]... [--server-url <url>] [--delegation-zone <zone>] [--ddns-host <fqdn>]...', 'clients list', 'clients remove <name>'],
     options: CLIENTS_OPTIONS,
     details: CLIENTS_DETAILS,
-    load: async () => (await import('./clients.js')).clients,
   },
   {
     name: 'hook',
@@ -149,10 +137,14 @@ Install for zsh:   miab-dns01 completion zsh > ~/.zfunc/_miab-dns01   (with fpat
     hidden: true,
     complete: 'hooks',
     raw: true,
-    load: async () => (await import('./hook.js')).hookCommand,
   },
-];
+] as const satisfies readonly CommandSpec[];
 
-export function findCommand(name: string): CommandSpec | undefined {
+/** A command's name, as the table spells it. */
+export type CommandName = (typeof ENTRIES)[number]['name'];
+
+export const COMMANDS: readonly (CommandSpec & { readonly name: CommandName })[] = ENTRIES;
+
+export function findCommand(name: string): (CommandSpec & { readonly name: CommandName }) | undefined {
   return COMMANDS.find((command) => command.name === name);
 }

@@ -5,8 +5,10 @@
  * the run at once: an N-name certificate costs one wait.
  */
 import { ConfigError } from '../../errors.js';
-import { findCertbotPid } from '../../state/processes.js';
-import { withHookRuntime, type HookContext } from '../context.js';
+import { redact } from '../../secrets.js';
+import { withHookRuntime, type HookContext, type RuntimePool } from '../context.js';
+import { reportFailure } from '../report.js';
+import { certbotRunOwner, type CertbotHook } from './policy.js';
 
 /**
  * The records belong to certbot's run, even when a wrapper script of the user's runs the hook
@@ -14,7 +16,7 @@ import { withHookRuntime, type HookContext } from '../context.js';
  */
 function certbotRun(context: HookContext): HookContext {
   if (context.runtimes !== undefined || context.ownerPid !== undefined) return context;
-  const ownerPid = findCertbotPid();
+  const ownerPid = certbotRunOwner();
   return ownerPid === undefined ? context : { ...context, ownerPid };
 }
 
@@ -48,4 +50,28 @@ export async function certbotCleanup(context: HookContext): Promise<void> {
   await withHookRuntime('certbot-cleanup', certbotRun(context), async ({ engine }) => {
     await engine.cleanup(domain, value);
   });
+}
+
+/** What a certbot call run in a long-lived process (the run agent) is given. */
+export interface CertbotCall {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly signal: AbortSignal;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly runtimes: RuntimePool;
+}
+
+/**
+ * Runs one certbot hook call as `miab-dns01 hook <hook>` would, without the CLI's parser (a
+ * certbot call has no options): the same context, the same redacted error line and exit status.
+ */
+export async function runCertbotCall(hook: CertbotHook, call: CertbotCall): Promise<number> {
+  const stderr = (text: string): void => call.stderr(redact(text));
+  const context: HookContext = { env: call.env, signal: call.signal, stdout: call.stdout, stderr, flags: {}, configFile: undefined, debug: false, quiet: false, runtimes: call.runtimes };
+  try {
+    await (hook === 'certbot-auth' ? certbotAuth(context) : certbotCleanup(context));
+    return 0;
+  } catch (error) {
+    return reportFailure(error, call.signal, stderr, undefined, `miab-dns01 ${hook}`);
+  }
 }
