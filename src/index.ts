@@ -35,8 +35,9 @@ export {
   PropagationError,
   AcmeError,
   isMiabDns01Error,
+  unsafeToDeleteOf,
   ERROR_CODES,
 } from './errors.js';
-export type { ErrorCode, ErrorCodeInfo, MiabDns01ErrorOptions, UsageErrorCode, OperationErrorCode, SignalErrorCode, NameserverReport } from './errors.js';
+export type { ErrorCode, ErrorCodeInfo, MiabDns01ErrorOptions, UnsafeToDelete, UsageErrorCode, OperationErrorCode, SignalErrorCode, NameserverReport } from './errors.js';
 export { stderrLogger, silentLogger } from './util/log.js';
 export type { Logger, StderrLoggerOptions } from './util/log.js';

@@ -103,6 +103,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       signal: signal ?? options.signal,
       progress: options.progress ?? ((line) => log.info(line)),
       isTTY: options.isTTY ?? process.stderr.isTTY === true,
+      host: provider.hostLabel,
     });
   };
   const engine = new ChallengeEngine({ store: provider.store, journal, apiUrl: provider.identity, host: provider.hostLabel, waitForRecords, log, ownerPid });
