@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   'tls-untrusted': { exit: 2, meaning: "the box's certificate is not trusted: set `MIAB_CA_FILE` or `MIAB_TLS_FINGERPRINT`" },
   'tls-fingerprint-mismatch': { exit: 2, meaning: "the box's certificate is not the pinned one" },
   'box-dialect-mismatch': { exit: 2, meaning: 'the box is Power Mail-in-a-Box (it refused a plain-body value): set `MIAB_FLAVOR=power`; no DELETE was sent, and records left are listed and journaled' },
+  'unsafe-to-delete': { exit: 2, meaning: "the DNS host says a DELETE there would remove more than the one value: the message says what to change; no DELETE was sent, and records left are listed and journaled" },
   'serve-client-exists': { exit: 2, meaning: '`clients add`: a client of that name exists already' },
   'serve-client-not-found': { exit: 2, meaning: '`clients remove`: no client of that name' },
   'auth-session-rejected': { exit: 1, meaning: 'the box refused a fresh session too' },
@@ -73,6 +74,21 @@ export interface MiabDns01ErrorOptions {
   readonly cause?: unknown;
   /** Exit status override, used by `interrupted` (128 + signal number). */
   readonly exitCode?: number;
+  /** Marks the error as "a DELETE is unsafe on this host": see `UnsafeToDelete`. */
+  readonly unsafeToDelete?: UnsafeToDelete;
+}
+
+/**
+ * A provider's statement that deleting a record on its host would remove more than that one
+ * value (Mail-in-a-Box's fork, in the dialect of the upstream box, deletes every value at the
+ * name). The engine then sends no DELETE, keeps what it wrote journaled and tells the user
+ * with the provider's own words, without knowing which host it is.
+ */
+export interface UnsafeToDelete {
+  /** Why, as a clause: `the box speaks the Power Mail-in-a-Box dialect`. */
+  readonly reason: string;
+  /** What the user does before cleaning up, as a sentence: `Set MIAB_FLAVOR=power`. */
+  readonly fix: string;
 }
 
 export class MiabDns01Error extends Error {
@@ -80,12 +96,20 @@ export class MiabDns01Error extends Error {
   readonly code: ErrorCode;
   /** Process exit status this error maps to (0 is never used). */
   readonly exitCode: number;
+  /** Set when the provider says a DELETE would be unsafe on its host. */
+  readonly unsafeToDelete: UnsafeToDelete | undefined;
 
   constructor(code: ErrorCode, message: string, options: MiabDns01ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.exitCode = options.exitCode ?? exitCodeOf(code);
+    this.unsafeToDelete = options.unsafeToDelete;
   }
+}
+
+/** The provider's "unsafe to delete here" statement carried by `error`, if any. */
+export function unsafeToDeleteOf(error: unknown): UnsafeToDelete | undefined {
+  return error instanceof MiabDns01Error ? error.unsafeToDelete : undefined;
 }
 
 /** Bad input or configuration, found before anything is written to the box. */

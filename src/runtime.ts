@@ -4,10 +4,13 @@
  * the ACME driver all start here, so none of them wires the core differently.
  */
 import { ChallengeEngine, type RecordsWaiter } from './challenge/engine.js';
-import { loadConfig, type RuntimeConfig } from './config/config.js';
+import { loadConfig, loadSharedConfig, type RuntimeConfig } from './config/config.js';
+import { ConfigError } from './errors.js';
 import type { Environment, Settings } from './config/settings.js';
 import { parsePropagationSettings, type PropagationSettings } from './propagation/settings.js';
 import { openProvider, type DnsProvider, type RetryPolicy } from './providers/index.js';
+import { providerFromStore } from './providers/store-provider.js';
+import type { TxtRecordStore } from './records/store.js';
 
 /** Every provider's secret-carrying variables (beyond config/settings.ts): for what keeps secrets from child processes. */
 export { PROVIDER_SECRET_VARIABLES } from './providers/index.js';
@@ -17,8 +20,20 @@ import { findOwnerPid } from './state/processes.js';
 import type { Logger } from './util/log.js';
 
 export interface RuntimeOptions {
-  /** Environment to read settings from (tests pass their own). */
-  readonly env: Environment;
+  /** Environment to read settings from (tests pass their own). @default process.env */
+  readonly env?: Environment;
+  /**
+   * A DNS host the caller built, used instead of a configured one: no provider is selected
+   * and no provider setting (`MIAB_URL`, `CPANEL_*`, ...) is read or required; only the shared
+   * ones are (state dir, propagation). `close()` of the runtime closes it.
+   */
+  readonly provider?: DnsProvider;
+  /**
+   * A record store the caller built, wrapped into a provider (`providerFromStore(store)`:
+   * name `custom`, host `DNS host`). Give `provider` instead to name the host and the
+   * account the journal is keyed by. Not together with `provider`.
+   */
+  readonly store?: TxtRecordStore;
   /** Settings given as command-line flags (they win over the environment). */
   readonly flags?: Settings;
   /** Credentials file given as a flag (else `MIAB_CONFIG`). */
@@ -54,21 +69,31 @@ export interface Runtime {
 
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { log } = options;
-  const { config, provider: providerConfig } = await loadConfig({ env: options.env, flags: options.flags, configFile: options.configFile });
+  if (options.provider !== undefined && options.store !== undefined) {
+    throw new ConfigError('config-invalid', 'openRuntime takes a provider or a store, not both: wrap the store with providerFromStore(store, { name, identity, hostLabel }) and give only the provider');
+  }
+  const given = options.provider ?? (options.store === undefined ? undefined : providerFromStore(options.store));
+  const sources = { env: options.env ?? process.env, ...(options.flags ? { flags: options.flags } : {}), ...(options.configFile !== undefined ? { configFile: options.configFile } : {}) };
+  // A provider the caller built needs only the shared settings; otherwise the configured one is opened.
+  const loaded = given === undefined ? await loadConfig(sources) : { config: await loadSharedConfig(sources, given.name), provider: undefined };
+  const { config } = loaded;
   // Before any request: a state dir that cannot be made is bad configuration, said at once.
   await ensurePrivateDir(config.stateDir);
   const propagation = parsePropagationSettings(config.settings);
   const ownerPid = options.ownerPid ?? findOwnerPid();
-  const provider = await openProvider(providerConfig, {
-    stateDir: config.stateDir,
-    log,
-    // Keys the provider's per-run caches: without an ACME run, this process is the run.
-    ownerPid: ownerPid ?? process.pid,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.retry ? { retry: options.retry } : {}),
-    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
-    propagation,
-  });
+  const provider =
+    loaded.provider === undefined
+      ? (given as DnsProvider)
+      : await openProvider(loaded.provider, {
+          stateDir: config.stateDir,
+          log,
+          // Keys the provider's per-run caches: without an ACME run, this process is the run.
+          ownerPid: ownerPid ?? process.pid,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.retry ? { retry: options.retry } : {}),
+          ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+          propagation,
+        });
   const journal = new Journal(config.stateDir);
   const waitForRecords: RecordsWaiter = async (records, signal) => {
     // Loaded only when waiting: a hook call that only writes (every certbot auth call but
@@ -78,6 +103,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       signal: signal ?? options.signal,
       progress: options.progress ?? ((line) => log.info(line)),
       isTTY: options.isTTY ?? process.stderr.isTTY === true,
+      host: provider.hostLabel,
     });
   };
   const engine = new ChallengeEngine({ store: provider.store, journal, apiUrl: provider.identity, host: provider.hostLabel, waitForRecords, log, ownerPid });

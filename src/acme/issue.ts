@@ -37,6 +37,10 @@ export interface IssueCertificateOptions {
   readonly flags?: RuntimeOptions['flags'];
   /** Credentials file (else `MIAB_CONFIG` of `env`). */
   readonly configFile?: RuntimeOptions['configFile'];
+  /** A DNS host you built, instead of a configured one (see `RuntimeOptions.provider`). */
+  readonly provider?: RuntimeOptions['provider'];
+  /** A record store you built, instead of a configured host (see `RuntimeOptions.store`). */
+  readonly store?: RuntimeOptions['store'];
   /** Progress lines (stderr by default). */
   readonly log?: Logger;
   /** Aborts the propagation wait; records already written are removed. */
@@ -135,7 +139,8 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
   const directoryUrl = options.directoryUrl ?? LETS_ENCRYPT_PRODUCTION;
   const keyType = options.keyType ?? 'ec-p256';
   if (!KEY_TYPES.includes(keyType)) throw new ConfigError('usage', `unknown key type ${JSON.stringify(keyType)}; use one of ${KEY_TYPES.join(', ')}`);
-  return usingRuntime({ env: options.env ?? process.env, flags: options.flags, configFile: options.configFile, log, signal: options.signal }, async ({ engine, config }) => {
+  const host = { ...(options.provider ? { provider: options.provider } : {}), ...(options.store ? { store: options.store } : {}) };
+  return usingRuntime({ env: options.env ?? process.env, flags: options.flags, configFile: options.configFile, log, signal: options.signal, ...host }, async ({ engine, config }) => {
     // Every name must be in a box zone before the CA hears of the order.
     for (const domain of domains) await engine.resolve(domain);
     await checkDirectory(directoryUrl);

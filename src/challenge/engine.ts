@@ -8,7 +8,7 @@
  * which would otherwise kill the process), removes every record this process wrote and still
  * owns before passing the error on.
  */
-import { ConfigError, MiabDns01Error } from '../errors.js';
+import { ConfigError, MiabDns01Error, unsafeToDeleteOf, type UnsafeToDelete } from '../errors.js';
 import { processIdentity } from '../state/processes.js';
 import type { Journal, JournalEntry } from '../records/journal.js';
 import { canListTxt, type TxtRecordStore } from '../records/store.js';
@@ -53,7 +53,7 @@ export interface ChallengeEngineOptions {
   readonly journal: Journal;
   /** The provider identity (`DnsProvider.identity`; for Mail-in-a-Box the admin API URL): keys the journal entries. */
   readonly apiUrl: string;
-  /** How messages name the DNS host (`DnsProvider.hostLabel`). @default 'box' */
+  /** How messages name the DNS host (`DnsProvider.hostLabel`). @default 'DNS host' */
   readonly host?: string;
   readonly waitForRecords: RecordsWaiter;
   readonly log: Logger;
@@ -74,7 +74,7 @@ export class ChallengeEngine {
 
   constructor(options: ChallengeEngineOptions) {
     this.#options = options;
-    this.#host = options.host ?? 'box';
+    this.#host = options.host ?? 'DNS host';
   }
 
   get pendingWrites(): readonly ChallengeRecord[] {
@@ -169,8 +169,8 @@ export class ChallengeEngine {
     try {
       await store.appendTxt(record.fqdn, record.value);
     } catch (error) {
-      if (isDialectMismatch(error)) {
-        // The box refused the value (or the client did not send it): nothing to take back.
+      if (unsafeToDeleteOf(error) !== undefined) {
+        // The host refused the value (or the client did not send it): nothing to take back.
         this.#written.delete(keyOf(record));
         await journal.remove({ apiUrl, fqdn: record.fqdn, value: record.value });
       }
@@ -293,7 +293,7 @@ export class ChallengeEngine {
             () => true,
           );
       if (stillThere) throw error;
-      if (isDialectMismatch(error)) log.info(`TXT ${record.fqdn} ${describeValue(record.value)} is not on the ${this.#host}; nothing to remove`);
+      if (unsafeToDeleteOf(error) !== undefined) log.info(`TXT ${record.fqdn} ${describeValue(record.value)} is not on the ${this.#host}; nothing to remove`);
       else log.info(`the ${this.#host} answered the removal of TXT ${record.fqdn} with an error (${error instanceof Error ? error.message : String(error)}), but the record is gone`);
     }
     await journal.remove({ apiUrl, fqdn: record.fqdn, value: record.value });
@@ -304,8 +304,9 @@ export class ChallengeEngine {
 
   /** Takes back everything this process wrote and still owns (on failure or on a signal). */
   async removeWritten(): Promise<UndoOutcome> {
-    // Left because the box speaks the other dialect: removing them would wipe their names.
+    // Left because the provider says a DELETE would wipe their names (e.g. the fork's dialect).
     const unsafe: ChallengeRecord[] = [];
+    let why: UnsafeToDelete | undefined;
     const pending = this.pendingWrites;
     const left: ChallengeRecord[] = [];
     for (const record of pending) {
@@ -313,13 +314,17 @@ export class ChallengeEngine {
         await this.remove(record);
       } catch (error) {
         left.push(record);
-        if (isDialectMismatch(error)) unsafe.push(record);
+        const statement = unsafeToDeleteOf(error);
+        if (statement !== undefined) {
+          unsafe.push(record);
+          why ??= statement;
+        }
         else this.#options.log.warn(`could not remove TXT ${record.fqdn}: ${error instanceof Error ? error.message : String(error)}; it stays in the journal for "miab-dns01 cleanup --stale"`);
       }
     }
-    if (unsafe.length > 0) {
+    if (why !== undefined) {
       this.#options.log.warn(
-        `could not undo safely: the box speaks the Power Mail-in-a-Box dialect, so no DELETE was sent. Left on the box and in the journal: ${unsafe.map((record) => `TXT ${record.fqdn} ${describeValue(record.value)}`).join(', ')}. Set MIAB_FLAVOR=power (or "flavor = power" in the credentials file), then run "miab-dns01 cleanup --stale"`,
+        `could not undo safely: ${why.reason}, so no DELETE was sent. Left on the ${this.#host} and in the journal: ${unsafe.map((record) => `TXT ${record.fqdn} ${describeValue(record.value)}`).join(', ')}. ${why.fix.replace(/\.$/, '')}, then run "miab-dns01 cleanup --stale"`,
       );
     }
     return { written: pending.length, left };
@@ -351,10 +356,6 @@ function describeUndo({ written, left }: UndoOutcome): string {
   return `${removed === 0 ? 'removed none' : `removed ${removed}`} of the ${written} record(s) this run had written; left on the host and in the journal: ${names} (run "miab-dns01 cleanup --stale")`;
 }
 
-/** The box client refused a DELETE (or a POST) because the box speaks the fork's dialect. */
-function isDialectMismatch(error: unknown): boolean {
-  return error instanceof MiabDns01Error && error.code === 'box-dialect-mismatch';
-}
 
 /** Enough of a value to tell the two records of a wildcard + apex pair apart in a log. */
 function describeValue(value: string): string {

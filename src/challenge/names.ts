@@ -71,7 +71,7 @@ export function parseChallengeName(input: string): ChallengeName {
 const VALUE_PATTERN = /^[A-Za-z0-9_\-+/=.]+$/;
 const MAX_VALUE_LENGTH = 255;
 
-/** Throws `invalid-value` unless `value` is a TXT value the box stores unchanged. */
+/** Throws `invalid-value` unless `value` is a TXT value every DNS host stores unchanged. */
 export function validateTxtValue(value: string): string {
   if (value === '') throw new ConfigError('invalid-value', 'the TXT value is empty: pass the validation string the ACME client gave you');
   if (value.length > MAX_VALUE_LENGTH) {
@@ -79,11 +79,11 @@ export function validateTxtValue(value: string): string {
   }
   if (!VALUE_PATTERN.test(value)) {
     const reason = /[^\x00-\x7f]/.test(value)
-      ? 'it contains non-ASCII characters (the box would silently drop them)'
+      ? 'it contains non-ASCII characters (a DNS host may silently drop them; Mail-in-a-Box does)'
       : /\s/.test(value)
-        ? 'it contains whitespace (the box would trim or split it)'
+        ? 'it contains whitespace (a DNS host may trim or split it)'
         : /["']/.test(value)
-          ? 'it contains quotes (the box would publish them as part of the value)'
+          ? 'it contains quotes (a DNS host may publish them as part of the value)'
           : 'it contains characters outside base64url';
     throw new ConfigError('invalid-value', `invalid TXT value: ${reason}; pass the value exactly as the ACME client gave it`);
   }

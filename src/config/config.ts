@@ -42,7 +42,8 @@ export type ProviderConfig =
 
 /** What every provider shares; holds no secret (library callers see it as `Runtime.config`). */
 export interface RuntimeConfig {
-  readonly provider: ProviderName;
+  /** A name of PROVIDER_NAMES, or the name of a provider the caller built (`openRuntime({ provider })`). */
+  readonly provider: string;
   readonly stateDir: string;
   /** The raw settings without the secrets, for the propagation settings parser. */
   readonly settings: Settings;
@@ -315,6 +316,18 @@ export async function loadConfig(sources: SettingsSources): Promise<{ readonly c
   const cpanel = name === 'cpanel' ? problems.check(() => parseCpanelConfig(sources.env, sourced.providerFileValues)) : undefined;
   if (problems.list.length > 0 || stateDir === undefined || cpanel === undefined) throw combineProblems(problems.list);
   return { config: shared(stateDir), provider: { name: 'cpanel', cpanel } };
+}
+
+/**
+ * Only the settings every provider shares (state dir, propagation), for a provider the caller
+ * built: no provider is selected or configured, so no provider setting is required or read.
+ */
+export async function loadSharedConfig(sources: SettingsSources, providerName: string): Promise<RuntimeConfig> {
+  const sourced = await collectSourcedSettings(sources);
+  const problems = new Problems();
+  const { stateDir } = commonSettings(sourced, sources.env, problems);
+  if (problems.list.length > 0 || stateDir === undefined) throw combineProblems(problems.list);
+  return Object.freeze({ provider: providerName, stateDir, settings: sourcedSettings(sourced), origins: sourced.origins });
 }
 
 function sourcedSettings(sourced: SourcedSettings): Settings {

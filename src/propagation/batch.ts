@@ -239,7 +239,7 @@ function describeNameserver(nameserver: CheckedNameserver): string {
   return [head, ...nameserver.addresses.map((address) => `      ${address.key}: ${perAddress(address)}`)].join('\n');
 }
 
-export function timeoutError(plan: BatchPlan, elapsedMs: number, settings: PropagationSettings, recordCount: number): PropagationError {
+export function timeoutError(plan: BatchPlan, elapsedMs: number, settings: PropagationSettings, recordCount: number, host = 'DNS host'): PropagationError {
   const failing = plan.nameservers.filter((nameserver) => !nameserverDone(nameserver));
   const total = plan.nameservers.length;
   const hints = new Set<string>();
@@ -247,7 +247,7 @@ export function timeoutError(plan: BatchPlan, elapsedMs: number, settings: Propa
     for (const address of nameserver.addresses) {
       for (const check of address.checks) {
         if (!nameserver.fqdns.includes(check.fqdn) || serves(nameserver, check.fqdn)) continue;
-        const hint = check.observation && hintFor(check.observation, { zone: check.zone, port: address.address.port });
+        const hint = check.observation && hintFor(check.observation, { zone: check.zone, port: address.address.port, host });
         if (hint) hints.add(hint);
       }
     }

@@ -26,6 +26,8 @@ export interface DiscoveryOptions {
   readonly onQuery?: QueryOptions['onQuery'];
   /** Where the default resolvers come from when `settings.resolvers` is unset. @default '/etc/resolv.conf' */
   readonly resolvConfPath?: string;
+  /** How messages name the DNS host serving the zone (`DnsProvider.hostLabel`). @default 'DNS host' */
+  readonly host?: string;
   /** Told about nameservers left out (e.g. a name without any address). @default ignore */
   readonly warn?: (message: string) => void;
 }
@@ -166,7 +168,7 @@ export async function discoverNameservers(zone: string, settings: PropagationSet
   if (ns.kind === 'nxdomain') {
     throw new PropagationError(
       'nameserver-discovery-failed',
-      `${zone} does not exist in DNS (NXDOMAIN from ${ns.resolver}): is the domain registered and delegated to the box's nameservers? ` +
+      `${zone} does not exist in DNS (NXDOMAIN from ${ns.resolver}): is the domain registered and delegated to the ${options.host ?? 'DNS host'}'s nameservers? ` +
         'To check specific servers anyway, set MIAB_NAMESERVERS.',
     );
   }
@@ -174,7 +176,7 @@ export async function discoverNameservers(zone: string, settings: PropagationSet
   if (names.length === 0) {
     throw new PropagationError(
       'nameserver-discovery-failed',
-      `${zone} has no NS records according to the bootstrap resolvers: is it delegated to the box? Set MIAB_NAMESERVERS to check specific servers.`,
+      `${zone} has no NS records according to the bootstrap resolvers: is it delegated to the ${options.host ?? 'DNS host'}? Set MIAB_NAMESERVERS to check specific servers.`,
     );
   }
 

@@ -53,4 +53,13 @@ describe('hintFor', () => {
     expect(hintFor({ kind: 'no-answer', failure: 'timeout', detail: '' }, context)).toMatch(/UDP and TCP port 53.*MIAB_NAMESERVERS.*MIAB_PROPAGATION_WAIT/s);
     expect(hintFor({ kind: 'not-authoritative' }, context)).toMatch(/resolver/);
   });
+
+  it('names the DNS host as the provider names it, never assuming a box', () => {
+    const hosts = [hintFor({ kind: 'nxdomain' }, { ...context, host: 'cPanel account' }), hintFor({ kind: 'rcode', rcode: 'SERVFAIL' }, { ...context, host: 'cPanel account' })];
+    for (const hint of hosts) {
+      expect(hint).toContain('the cPanel account');
+      expect(hint).not.toMatch(/\bbox\b/);
+    }
+    expect(hintFor({ kind: 'nxdomain' }, context)).toContain('from the DNS host');
+  });
 });

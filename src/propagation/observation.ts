@@ -74,7 +74,8 @@ export function describeObservation(observation: Observation): string {
 }
 
 /** What a person should check when a server stays in this state, or undefined for `ok`. */
-export function hintFor(observation: Observation, context: { readonly zone: string; readonly port: number }): string | undefined {
+export function hintFor(observation: Observation, context: { readonly zone: string; readonly port: number; readonly host?: string }): string | undefined {
+  const host = context.host ?? 'DNS host';
   switch (observation.kind) {
     case 'ok':
       return undefined;
@@ -83,7 +84,7 @@ export function hintFor(observation: Observation, context: { readonly zone: stri
     case 'nxdomain':
       return (
         'NXDOMAIN / NODATA / stale: the server has not loaded the new zone yet. A secondary nameserver must receive ' +
-        'NOTIFY and zone transfers from the box: check its logs and that the box lists it (admin panel: Custom DNS, ' +
+        `NOTIFY and zone transfers from the ${host}: check its logs and that the ${host} lists it (on Mail-in-a-Box: admin panel, Custom DNS, ` +
         '"Using a secondary nameserver"). If it is only slow, raise MIAB_PROPAGATION_TIMEOUT.'
       );
     case 'cname':
@@ -97,8 +98,8 @@ export function hintFor(observation: Observation, context: { readonly zone: stri
       }
       if (observation.rcode === 'SERVFAIL') {
         return (
-          `SERVFAIL: the server has ${context.zone} but could not load it. On the box, check the nsd log and run ` +
-          `nsd-checkzone ${context.zone} /etc/nsd/zones/${context.zone}.txt (a TXT record next to a CNAME makes nsd reject the whole zone).`
+          `SERVFAIL: the server has ${context.zone} but could not load it. On the ${host}, check the nameserver's log (on Mail-in-a-Box: the nsd log, and run ` +
+          `nsd-checkzone ${context.zone} /etc/nsd/zones/${context.zone}.txt); a TXT record next to a CNAME makes a nameserver reject the whole zone.`
         );
       }
       return `${observation.rcode}: the server rejected the query; check its configuration for ${context.zone}.`;

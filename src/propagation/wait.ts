@@ -37,6 +37,8 @@ export interface WaitOptions {
    * @default the stream's `isTTY` when `progress` is a stream, else false
    */
   readonly isTTY?: boolean;
+  /** How messages name the DNS host the records were written to (`DnsProvider.hostLabel`). @default 'DNS host' */
+  readonly host?: string;
   /** Called for every DNS message sent (debug logs; tests check which servers were asked). */
   readonly onQuery?: (event: QueryEvent) => void;
   /** Passed to discovery when `settings.resolvers` is unset. @default '/etc/resolv.conf' */
@@ -120,7 +122,8 @@ export async function waitForPropagation(
   }
 
   const zones = [...new Set(records.map((record) => record.zone))];
-  const discovery = { signal: options.signal, onQuery: options.onQuery, resolvConfPath: options.resolvConfPath, warn: (line: string) => reporter.note(`warning: ${line}`) };
+  const host = options.host ?? 'DNS host';
+  const discovery = { signal: options.signal, onQuery: options.onQuery, resolvConfPath: options.resolvConfPath, host, warn: (line: string) => reporter.note(`warning: ${line}`) };
   const nameserversByZone = new Map(await Promise.all(zones.map(async (zone) => [zone, await discoverNameservers(zone, settings, discovery)] as const)));
   const plan = planChecks(records, nameserversByZone);
   const total = plan.nameservers.length;
@@ -160,7 +163,7 @@ export async function waitForPropagation(
     signal: options.signal,
     onPending: (pending) => reporter.waiting(pending, total, elapsed()),
   });
-  if (!outcome.done) throw timeoutError(plan, elapsed(), settings, recordCount);
+  if (!outcome.done) throw timeoutError(plan, elapsed(), settings, recordCount, host);
   const checked = plan.addresses.filter((address) => address.checks.every(isDone)).map((address) => address.key);
   const all = total === 1 ? nameserversVerb(total, 'serves', 'serve') : `all ${nameserversVerb(total, 'serves', 'serve')}`;
   reporter.note(`${all} the record${recordCount === 1 ? '' : 's'} (after ${formatDuration(elapsed())})`);

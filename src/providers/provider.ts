@@ -56,9 +56,10 @@ export interface ProviderCheck {
   /**
    * Which credential the server accepted during this check: `session` (a cached session was
    * reused: the password was NOT tried), `password` (a password, +TOTP when set, was sent),
-   * `token` (an API token), `system-key` (the box's key file).
+   * `token` (an API token), `system-key` (the box's key file), `none` (no credential: a
+   * record store the caller built, see `providerFromStore`).
    */
-  readonly verified: 'session' | 'password' | 'token' | 'system-key';
+  readonly verified: 'session' | 'password' | 'token' | 'system-key' | 'none';
   /** The zones the account serves, as `TxtRecordStore.zones()` names them, read fresh. */
   readonly zones: readonly string[];
   /** Provider-specific facts for `check --json`, merged into its object (no secrets). */

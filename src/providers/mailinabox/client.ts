@@ -8,7 +8,7 @@ import { AuthError, BoxApiError, MiabDns01Error } from '../../errors.js';
 import type { Authenticator, LoginEndpoint, LoginResponse } from './types.js';
 import type { Logger } from '../../util/log.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../http/retry.js';
-import { deleteRefusedError, dialectMismatchError, isForkRefusal, listsForkTtl, replaceBody, UPSTREAM_DIALECT, writeBody, type BoxDialect, type WriteBody } from './dialect.js';
+import { deleteRefusedError, dialectMismatchError, FORK_UNSAFE_TO_DELETE, isForkRefusal, listsForkTtl, replaceBody, UPSTREAM_DIALECT, writeBody, type BoxDialect, type WriteBody } from './dialect.js';
 import { neverReachedBox, type BoxMethod, type BoxResponse, type Transport } from './transport.js';
 
 /** A record as `GET /dns/custom...` lists it. */
@@ -229,7 +229,7 @@ export class BoxClient implements LoginEndpoint {
       // PUT and DELETE of this process (see #noteListing).
       const stored = (await this.allRecords()).filter((record) => record.qname === qname && record.rtype === rtype).map((record) => record.value);
       if (stored.length !== 1 || stored[0] !== value) {
-        throw new MiabDns01Error('box-dialect-mismatch', `the box stored ${rtype} ${qname} = ${stored.join(', ') || '(nothing)'} instead of ${value}: it probably speaks the Power Mail-in-a-Box dialect (form bodies). Set MIAB_FLAVOR=power (or "flavor = power" in the credentials file) and restart serve`);
+        throw new MiabDns01Error('box-dialect-mismatch', `the box stored ${rtype} ${qname} = ${stored.join(', ') || '(nothing)'} instead of ${value}: it probably speaks the Power Mail-in-a-Box dialect (form bodies). Set MIAB_FLAVOR=power (or "flavor = power" in the credentials file) and restart serve`, { unsafeToDelete: FORK_UNSAFE_TO_DELETE });
       }
     }
   }

@@ -8,7 +8,7 @@
  * flavour is an explicit setting, and the one safe symptom of a wrong setting (a POST refused
  * with "No value for the record provided.") stops every later DELETE of the process.
  */
-import { ConfigError, type BoxApiError } from '../../errors.js';
+import { ConfigError, type BoxApiError, type UnsafeToDelete } from '../../errors.js';
 import { durationForms, parseDurationMs } from '../../util/duration.js';
 
 export const BOX_FLAVORS = ['upstream', 'power'] as const;
@@ -81,6 +81,9 @@ export function isForkRefusal(error: BoxApiError): boolean {
 
 const SET_FLAVOR = 'Set MIAB_FLAVOR=power (or "flavor = power" in the credentials file)';
 
+/** What the engine tells the user when it leaves records because of the fork's dialect. */
+export const FORK_UNSAFE_TO_DELETE: UnsafeToDelete = Object.freeze({ reason: 'the box speaks the Power Mail-in-a-Box dialect', fix: SET_FLAVOR });
+
 /**
  * Whether records listed by `GET /dns/custom...` carry a `ttl`: only the fork lists one (for
  * every record), so a listing in the upstream dialect that has one shows the box is the fork.
@@ -96,7 +99,7 @@ export function dialectMismatchError(qname: string, cause: unknown): ConfigError
   return new ConfigError(
     'box-dialect-mismatch',
     `${seen}: it speaks the Power Mail-in-a-Box dialect (form bodies). Nothing was written, and no DELETE is sent to this box from now on, because in the dialect used so far a DELETE would remove EVERY value at the name. ${SET_FLAVOR} and run again`,
-    cause === undefined ? {} : { cause },
+    cause === undefined ? { unsafeToDelete: FORK_UNSAFE_TO_DELETE } : { cause, unsafeToDelete: FORK_UNSAFE_TO_DELETE },
   );
 }
 
@@ -105,6 +108,7 @@ export function deleteRefusedError(qname: string): ConfigError {
   return new ConfigError(
     'box-dialect-mismatch',
     `not removing TXT ${qname}: this box speaks the Power Mail-in-a-Box dialect (it refused a plain-body value, or lists its records with a per-record TTL), where the DELETE this run would send removes EVERY value at the name. ${SET_FLAVOR}, then remove it again (or run "miab-dns01 cleanup --stale")`,
+    { unsafeToDelete: FORK_UNSAFE_TO_DELETE },
   );
 }
 
