@@ -21,7 +21,8 @@ import type { ChallengeWriter } from '../writer.js';
 import { RetransmitCache } from './retransmit-cache.js';
 import { readTsig, signReply, unsignedErrorReply, verifyRequest, type TsigKey, type TsigRecord } from './tsig.js';
 import { UpdateHandler, type UpdateContext } from './update.js';
-import { CLASS, OPCODE, RCODE, TYPE, WireError, buildReply, bytes, parseMessage, rcodeName, type WireMessage } from './wire.js';
+import { rcodeName } from '../../propagation/packet.js';
+import { CLASS, OPCODE, RCODE, TYPE, WireError, buildReply, bytes, parseMessage, type WireMessage } from './wire.js';
 
 /** Source addresses the answer limit remembers; past it the oldest are forgotten. */
 const MAX_TRACKED_SOURCES = 10_000;

@@ -15,12 +15,6 @@ export const CLASS = { IN: 1, NONE: 254, ANY: 255 } as const;
 export const OPCODE = { QUERY: 0, UPDATE: 5 } as const;
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6, YXRRSET: 7, NXRRSET: 8, NOTAUTH: 9, NOTZONE: 10 } as const;
 
-const RCODE_NAMES = Object.fromEntries(Object.entries(RCODE).map(([name, code]) => [code, name])) as Record<number, string>;
-
-export function rcodeName(code: number): string {
-  return RCODE_NAMES[code] ?? `RCODE${code}`;
-}
-
 /** A malformed message: answered FORMERR (when a header could be read) or dropped. */
 export class WireError extends Error {
   override readonly name = 'WireError';
