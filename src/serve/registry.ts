@@ -12,7 +12,7 @@ import { ConfigError, MiabDns01Error } from '../errors.js';
 import { normalizeDomain } from '../challenge/names.js';
 import { isRecord, readJsonFile, readTextFile, writePrivateFile } from '../state/files.js';
 import { withLock } from '../state/lock.js';
-import { hashSecret, newPassword, verifySecret } from './secret-hash.js';
+import { hashSecret, newPassword, verifySecret } from '../util/secret-hash.js';
 import { TSIG_ALGORITHMS, type TsigAlgorithm } from './dns/tsig.js';
 
 /**

@@ -10,9 +10,10 @@
  * The credentials are never stored: only a salted scrypt digest of them, in a 0600 file, so a
  * copy of the state dir does not offer a fast guess at a short password.
  */
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { AuthError, type ErrorCode } from '../errors.js';
+import { hashSecret, verifySecret } from '../util/secret-hash.js';
 import { isRecord, readJsonFile, removeFile, writePrivateFile } from './files.js';
 
 /** How long a refusal is remembered when nothing changes: after that, one login is tried again. */
@@ -39,8 +40,8 @@ interface RefusalRecord {
   readonly code: RefusalCode;
   readonly message: string;
   readonly refusedAt: string;
-  readonly salt: string;
-  readonly digest: string;
+  /** The salted scrypt hash of the credentials (util/secret-hash.ts). */
+  readonly hash: string;
 }
 
 function isRefusalRecord(value: unknown): value is RefusalRecord {
@@ -50,22 +51,13 @@ function isRefusalRecord(value: unknown): value is RefusalRecord {
     REMEMBERED.has(value.code) &&
     typeof value.message === 'string' &&
     typeof value.refusedAt === 'string' &&
-    typeof value.salt === 'string' &&
-    typeof value.digest === 'string'
+    typeof value.hash === 'string'
   );
 }
 
-/** The salted scrypt digest of `secrets`, hex; `salt` is hex. */
-function digestOf(secrets: readonly string[], salt: string): Promise<string> {
-  // Length-prefixed: ("ab", "c") and ("a", "bc") are different credentials.
-  const material = secrets.map((secret) => `${Buffer.byteLength(secret)}:${secret}`).join('\n');
-  return new Promise((resolve, reject) => scrypt(material, salt, 32, (error, key) => (error ? reject(error) : resolve(key.toString('hex')))));
-}
-
-function sameHex(a: string, b: string): boolean {
-  const left = new Uint8Array(Buffer.from(a, 'hex'));
-  const right = new Uint8Array(Buffer.from(b, 'hex'));
-  return left.length === right.length && left.length > 0 && timingSafeEqual(left, right);
+/** The credentials as one string for hashing; length-prefixed: ("ab", "c") and ("a", "bc") differ. */
+function credentialsOf(secrets: readonly string[]): string {
+  return secrets.map((secret) => `${Buffer.byteLength(secret)}:${secret}`).join('\n');
 }
 
 export interface RefusedLoginsOptions {
@@ -101,7 +93,7 @@ export class RefusedLogins {
     const ageMs = this.#now() - refusedAt;
     if (!Number.isFinite(refusedAt) || ageMs < 0 || ageMs >= this.#memoryMs) return undefined;
     // Other credentials now (the user fixed them): this refusal says nothing about them.
-    if (!sameHex(record.digest, await digestOf(key.secrets, record.salt))) return undefined;
+    if (!(await verifySecret(credentialsOf(key.secrets), record.hash))) return undefined;
     const minutesLeft = Math.max(1, Math.ceil((this.#memoryMs - ageMs) / 60_000));
     return new AuthError(
       record.code,
@@ -111,13 +103,11 @@ export class RefusedLogins {
 
   /** Remembers that the server refused these credentials with `error`. */
   async remember(key: RefusedLoginKey, error: AuthError & { code: RefusalCode }): Promise<void> {
-    const salt = randomBytes(16).toString('hex');
     const record: RefusalRecord = {
       code: error.code,
       message: error.message,
       refusedAt: new Date(this.#now()).toISOString(),
-      salt,
-      digest: await digestOf(key.secrets, salt),
+      hash: await hashSecret(credentialsOf(key.secrets)),
     };
     await writePrivateFile(this.#path(key), `${JSON.stringify(record)}\n`);
   }

@@ -1,6 +1,7 @@
 /**
- * Client passwords are stored only as slow salted hashes (scrypt), compared in constant time.
- * A stolen registry file then gives no usable credential, and guessing is slow.
+ * Secrets stored only as slow salted hashes (scrypt), compared in constant time: serve's client
+ * passwords (a stolen registry gives no usable credential) and the credentials of a remembered
+ * refused login (a copy of the state dir offers no fast guess at a short password).
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
