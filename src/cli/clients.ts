@@ -17,8 +17,13 @@ import { flag, single, type ParsedArgs } from './args.js';
 import { CLIENTS_OPTIONS } from './serve-spec.js';
 import type { CommandContext, CommandHandler } from './command.js';
 
-async function registryFor(context: CommandContext): Promise<ClientRegistry> {
-  const settings = await collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });
+type Settings = Awaited<ReturnType<typeof collectSettings>>;
+
+function settingsOf(context: CommandContext): Promise<Settings> {
+  return collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });
+}
+
+function registryOf(settings: Settings, context: CommandContext): ClientRegistry {
   return new ClientRegistry(resolveStateDir(settings.MIAB_STATE_DIR, context.env));
 }
 
@@ -26,8 +31,7 @@ async function registryFor(context: CommandContext): Promise<ClientRegistry> {
  * `--ddns-host` needs a DNS host that can write A/AAAA records (the provider's optional
  * address store): refused here, before a client gets credentials it could never use.
  */
-async function refuseDdnsWithoutAddresses(context: CommandContext): Promise<void> {
-  const settings = await collectSettings({ env: context.env, flags: context.flags, configFile: context.configFile });
+function refuseDdnsWithoutAddresses(settings: Settings, context: CommandContext): void {
   const provider = parseProviderName(settings.MIAB_DNS01_PROVIDER, 'MIAB_DNS01_PROVIDER', context.env);
   if (provider !== 'serve') return;
   throw new ConfigError(
@@ -109,13 +113,14 @@ const runClients: CommandHandler = async (args, context) => {
     const serverUrl = single(args, 'server-url') ?? '';
     if (serverUrl !== '' && !/^https?:\/\/[^\s/]+/.test(serverUrl)) throw usage(`--server-url takes a URL such as https://certs.example.com:8443 (got ${JSON.stringify(serverUrl)})`);
     const allowFrom = (args.options.get('allow-from') ?? []).map((cidr) => parseCidr(cidr, '--allow-from'));
-    const registry = await registryFor(context);
+    const settings = await settingsOf(context);
+    const registry = registryOf(settings, context);
     const delegationZone = single(args, 'delegation-zone');
     const tsigAlgorithm = tsigAlgorithmOf(args);
     const keyFile = single(args, 'tsig-key-file');
     if (keyFile !== undefined && tsigAlgorithm === undefined) throw usage('--tsig-key-file goes with --tsig');
     const ddnsHosts = args.options.get('ddns-host') ?? [];
-    if (ddnsHosts.length > 0) await refuseDdnsWithoutAddresses(context);
+    if (ddnsHosts.length > 0) refuseDdnsWithoutAddresses(settings, context);
     if (delegationZone === undefined) await refuseDomainsOffTheBox(args.options.get('domain') ?? [], context);
     const created = await registry.add({
       name,
@@ -139,7 +144,7 @@ const runClients: CommandHandler = async (args, context) => {
   if (sub === 'list') {
     refuseAddOptions(args, sub);
     if (positionals.length > 0) throw usage('"clients list" takes no arguments');
-    const registry = await registryFor(context);
+    const registry = registryOf(await settingsOf(context), context);
     const lastUse = await registry.lastUse();
     const list = await registry.list();
     for (const client of list) {
@@ -155,7 +160,7 @@ const runClients: CommandHandler = async (args, context) => {
     refuseAddOptions(args, sub);
     const [name, extra] = positionals;
     if (name === undefined || extra !== undefined) throw usage('"clients remove" takes one client name');
-    await (await registryFor(context)).remove(name);
+    await registryOf(await settingsOf(context), context).remove(name);
     context.stderr(`miab-dns01: removed client "${name}"\n`);
     return;
   }
