@@ -73,6 +73,11 @@ export function canonicalAddress(text: string): { family: AddressRecordType; add
   return { family: 'AAAA', address: new URL(`http://[${plain}]/`).hostname.slice(1, -1) };
 }
 
+/** Addresses as the box lists them, in canonical form (a value that is no address stays as it is). */
+export function canonicalAddresses(values: readonly string[]): string[] {
+  return values.map((value) => canonicalAddress(value)?.address ?? value);
+}
+
 /** The wanted addresses, at most one per family; undefined when a given address is malformed. */
 export function wantedAddresses(params: URLSearchParams, requester: string): Map<AddressRecordType, string> | undefined {
   const given = [...(params.get('myip') ?? '').split(','), ...(params.get('myipv6') ?? '').split(',')].map((part) => part.trim()).filter((part) => part !== '');
@@ -151,7 +156,7 @@ async function updateHost(client: ServeClient, host: string, wanted: Map<Address
       }
       let changed = false;
       for (const [family, address] of wanted) {
-        const held = (family === 'A' ? current.a : current.aaaa).map((value) => canonicalAddress(value)?.address ?? value);
+        const held = canonicalAddresses(family === 'A' ? current.a : current.aaaa);
         if (held.length === 1 && held[0] === address) continue;
         await addresses.replace(host, family, address);
         changed = true;

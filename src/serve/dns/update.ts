@@ -23,7 +23,7 @@ import { writeNameOf, type ServeClient } from '../registry.js';
 import { domainForRecordName } from '../scope.js';
 import type { ChallengeWriter } from '../writer.js';
 import type { InFlightLimit } from '../fair-queue.js';
-import { canonicalAddress } from '../dyndns.js';
+import { canonicalAddress, canonicalAddresses } from '../dyndns.js';
 import { CLASS, RCODE, TYPE, WireError, txtValue, type WireMessage, type WireRecord } from './wire.js';
 
 /** What the UPDATE logic needs from the rest of serve. */
@@ -196,10 +196,9 @@ export class UpdateHandler {
     for (const host of new Set(updates.map((update) => update.host))) {
       const current = await store.read(host);
       if (current.cname !== undefined) refuse(RCODE.REFUSED, 'cname_at_host');
-      const canonical = (values: readonly string[]): string[] => values.map((value) => canonicalAddress(value)?.address ?? value);
       const state = new Map<AddressRecordType, string[]>([
-        ['A', canonical(current.a)],
-        ['AAAA', canonical(current.aaaa)],
+        ['A', canonicalAddresses(current.a)],
+        ['AAAA', canonicalAddresses(current.aaaa)],
       ]);
       const before = new Map([...state].map(([family, values]) => [family, [...values]]));
       for (const { record } of updates.filter((update) => update.host === host)) {
