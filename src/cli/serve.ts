@@ -141,6 +141,7 @@ export const serve: CommandHandler = async (args, context) => {
         ownership: guards.ownership,
         writes: guards.writes,
         maxValuesPerName: limits.maxValuesPerName ?? DEFAULT_LIMITS.maxValuesPerName,
+        ...(limits.ipv6Prefix === undefined ? {} : { ipv6Prefix: limits.ipv6Prefix }),
         records: runtime.provider.store,
         ...(runtime.provider.addresses === undefined ? {} : { addresses: runtime.provider.addresses }),
         log,

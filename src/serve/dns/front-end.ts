@@ -14,6 +14,7 @@ import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Answer } from 'dns-packet';
 import type { AuditSink } from '../audit.js';
 import { normalizeAddress } from '../cidr.js';
+import { ConnectionGuard } from '../connection-guard.js';
 import type { Lockout } from '../lockout.js';
 import type { ClientRegistry, ServeClient } from '../registry.js';
 import { sourceAllowed } from '../scope.js';
@@ -43,8 +44,10 @@ export interface DnsFrontEndOptions extends UpdateContext {
   readonly udpWaitLimitMs?: number;
   /** A TCP connection without a complete message for this long is closed. @default 10_000 */
   readonly tcpIdleMs?: number;
-  /** Open TCP connections from one address (IPv6: its prefix, as the lockout counts). @default 32 */
+  /** Open TCP connections from one address (IPv6: its prefix). @default DEFAULT_CONNECTIONS_PER_ADDRESS (32) */
   readonly maxConnectionsPerAddress?: number;
+  /** IPv6 peers are counted by this prefix, as the lockout counts them. @default DEFAULT_IPV6_PREFIX (64) */
+  readonly ipv6Prefix?: number;
   /** Answers per source address and second (then dropped). @default 50 */
   readonly answersPerSecond?: number;
   readonly now?: () => number;
@@ -257,23 +260,21 @@ export async function startDnsFrontEnd(options: DnsFrontEndOptions): Promise<Dns
   udp.on('error', (error) => log.warn(`DNS UDP socket: ${error.message}`));
 
   const connections = new Set<TcpSocket>();
-  const perAddress = new Map<string, number>();
-  const maxPerAddress = options.maxConnectionsPerAddress ?? 32;
+  // One address cannot hold every connection slot open: the HTTP side's rule, with its own count.
+  const perAddress = new ConnectionGuard({
+    ...(options.maxConnectionsPerAddress === undefined ? {} : { maxPerAddress: options.maxConnectionsPerAddress }),
+    ...(options.ipv6Prefix === undefined ? {} : { ipv6Prefix: options.ipv6Prefix }),
+  });
   const tcp: Server = createServer((socket) => {
-    // One address cannot hold every connection slot open (the HTTP side has the same rule).
-    const source = lockout.keyOf(normalizeAddress(socket.remoteAddress ?? ''));
-    const held = perAddress.get(source) ?? 0;
-    if (held >= maxPerAddress) {
+    const source = normalizeAddress(socket.remoteAddress ?? '');
+    if (!perAddress.admit(source)) {
       socket.destroy();
       return;
     }
-    perAddress.set(source, held + 1);
     connections.add(socket);
     socket.on('close', () => {
       connections.delete(socket);
-      const left = (perAddress.get(source) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(source);
-      else perAddress.set(source, left);
+      perAddress.release(source);
     });
     const idleMs = options.tcpIdleMs ?? 10_000;
     socket.on('timeout', () => socket.destroy());
